@@ -230,6 +230,25 @@ def evict_from_page_cache(paths: Iterable[Path]) -> int:
     return n
 
 
+def resident_bytes(paths: Iterable[Path]) -> int | None:
+    """Bytes of the files under ``paths`` now in the page cache (util-linux ``fincore``), or None."""
+    exe = shutil.which("fincore")
+    if exe is None:
+        return None
+    files = []
+    for top in paths:
+        top = Path(top)
+        files += [top] if top.is_file() else [p for p in top.rglob("*") if p.is_file()]
+    if not files:
+        return 0
+    try:
+        out = subprocess.run([exe, "--bytes", "--noheadings", "--output", "RES", *map(str, files)],
+                             capture_output=True, text=True, check=True).stdout
+        return sum(int(x) for x in out.split())
+    except (subprocess.CalledProcessError, ValueError):
+        return None
+
+
 def warm_page_cache(paths: Iterable[Path]) -> int:
     """Read every file under ``paths`` once so it is in the page cache; returns bytes read."""
     total = 0
