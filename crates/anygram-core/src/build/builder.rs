@@ -1,0 +1,347 @@
+//! The index builder: prepares the output directory, cuts the document stream into shards that
+//! fit the memory budget, builds each shard's suffix array (the next shard fills while the
+//! previous one is built), and commits the index by writing the manifest last.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+
+use rayon::prelude::*;
+
+use super::encoder::TextEncoder;
+use super::shard_writer::ShardBuffer;
+use super::source::Document;
+use crate::error::{AnygramError, IoContext, Result};
+use crate::format::{self, Manifest, ShardManifest};
+use crate::token::TokenWidth;
+
+/// Build settings.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// Bytes the build may use; decides the shard size.
+    pub mem_budget: u64,
+    /// Threads for suffix-array construction and tokenization.
+    pub workers: usize,
+    /// Caps the tokens per shard below what the budget allows (tests use it to force shards).
+    pub max_shard_tokens: Option<u64>,
+    /// Replace an existing index at the output path.
+    pub overwrite: bool,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            mem_budget: 8 << 30,
+            workers: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            max_shard_tokens: None,
+            overwrite: false,
+        }
+    }
+}
+
+enum AnyBuffer {
+    U8(ShardBuffer<u8>),
+    U16(ShardBuffer<u16>),
+    U32(ShardBuffer<u32>),
+}
+
+macro_rules! with_buffer {
+    ($b:expr, $buf:ident => $body:expr) => {
+        match $b {
+            AnyBuffer::U8($buf) => $body,
+            AnyBuffer::U16($buf) => $body,
+            AnyBuffer::U32($buf) => $body,
+        }
+    };
+}
+
+impl AnyBuffer {
+    fn new(width: TokenWidth) -> Self {
+        match width {
+            TokenWidth::U8 => AnyBuffer::U8(ShardBuffer::new()),
+            TokenWidth::U16 => AnyBuffer::U16(ShardBuffer::new()),
+            TokenWidth::U32 => AnyBuffer::U32(ShardBuffer::new()),
+        }
+    }
+
+    fn stream_len(&self) -> u64 {
+        with_buffer!(self, b => b.stream_len())
+    }
+
+    fn num_docs(&self) -> u64 {
+        with_buffer!(self, b => b.num_docs())
+    }
+}
+
+/// Builds one index directory. Dropping it without `finish` leaves a directory that never opens
+/// as an index; building into it again cleans it.
+pub struct IndexBuilder {
+    out: PathBuf,
+    vocab_size: u64,
+    width: TokenWidth,
+    workers: usize,
+    /// Longest token stream (separators included) one shard may hold.
+    max_stream: u64,
+    buffer: AnyBuffer,
+    shards: Vec<ShardManifest>,
+    pending: Option<JoinHandle<Result<ShardManifest>>>,
+    tokenizer: serde_json::Value,
+    docs_added: u64,
+    tokens_added: u64,
+}
+
+impl IndexBuilder {
+    /// Prepares `out` for a build: creates it, or cleans the remains of a killed build, or
+    /// (with `overwrite`) retires a finished index. Refuses to touch a non-empty directory that
+    /// is not an anygram index.
+    pub fn create(
+        out: &Path,
+        vocab_size: u64,
+        tokenizer: serde_json::Value,
+        opts: &BuildOptions,
+    ) -> Result<IndexBuilder> {
+        let width = TokenWidth::for_vocab(vocab_size)?;
+        if vocab_size == 0 {
+            return Err(AnygramError::InvalidArgument("vocabulary is empty".into()));
+        }
+        prepare_output(out, opts.overwrite)?;
+        let per_token = width.bytes() as u64 + 8; // stream + i32 suffix array + packed copy
+                                                  // While one shard is built the next one fills: give each half of the budget.
+        let shard_budget = if opts.workers > 1 {
+            opts.mem_budget / 2
+        } else {
+            opts.mem_budget
+        };
+        let mut max_stream = shard_budget / per_token;
+        if max_stream > i32::MAX as u64 {
+            max_stream = (shard_budget / (per_token + 8)).max(i32::MAX as u64);
+        }
+        if let Some(cap) = opts.max_shard_tokens {
+            max_stream = max_stream.min(cap.saturating_add(1));
+        }
+        if max_stream < 3 {
+            return Err(AnygramError::InvalidArgument(format!(
+                "memory budget of {} bytes is too small for any shard",
+                opts.mem_budget
+            )));
+        }
+        Ok(IndexBuilder {
+            out: out.to_path_buf(),
+            vocab_size,
+            width,
+            workers: opts.workers.max(1),
+            max_stream,
+            buffer: AnyBuffer::new(width),
+            shards: Vec::new(),
+            pending: None,
+            tokenizer,
+            docs_added: 0,
+            tokens_added: 0,
+        })
+    }
+
+    pub fn token_width(&self) -> TokenWidth {
+        self.width
+    }
+
+    pub fn vocab_size(&self) -> u64 {
+        self.vocab_size
+    }
+
+    pub fn out_dir(&self) -> &Path {
+        &self.out
+    }
+
+    pub fn docs_added(&self) -> u64 {
+        self.docs_added
+    }
+
+    pub fn tokens_added(&self) -> u64 {
+        self.tokens_added
+    }
+
+    /// Longest document (in tokens) a shard can hold under this budget.
+    pub fn max_doc_tokens(&self) -> u64 {
+        self.max_stream - 2
+    }
+
+    /// Makes room for a document of `n` tokens: seals the current shard if it would overflow.
+    fn reserve(&mut self, n: u64, meta: &str) -> Result<()> {
+        if n > self.max_doc_tokens() {
+            return Err(AnygramError::InvalidInput {
+                location: describe(meta),
+                detail: format!(
+                    "document of {n} tokens is larger than a shard can hold ({} tokens under this \
+                     memory budget and token width): raise --mem-budget or split the document",
+                    self.max_doc_tokens()
+                ),
+            });
+        }
+        if self.buffer.num_docs() > 0 && self.buffer.stream_len() + n + 1 > self.max_stream {
+            self.seal_shard()?;
+        }
+        Ok(())
+    }
+
+    /// Adds a document given as token ids.
+    pub fn add_token_document(&mut self, ids: &[u32], meta: &str) -> Result<()> {
+        if let Some(&bad) = ids.iter().find(|&&t| t as u64 >= self.vocab_size) {
+            return Err(AnygramError::InvalidInput {
+                location: describe(meta),
+                detail: AnygramError::TokenOutOfRange {
+                    token: bad as u64,
+                    vocab: self.vocab_size,
+                }
+                .to_string(),
+            });
+        }
+        self.reserve(ids.len() as u64, meta)?;
+        with_buffer!(&mut self.buffer, b => b.push_document(ids, meta.as_bytes()));
+        self.docs_added += 1;
+        self.tokens_added += ids.len() as u64;
+        Ok(())
+    }
+
+    /// Tokenizes documents (in parallel) and adds them in order.
+    pub fn add_documents(&mut self, docs: &[Document], encoder: &dyn TextEncoder) -> Result<()> {
+        if encoder.vocab_size() != self.vocab_size {
+            return Err(AnygramError::InvalidArgument(format!(
+                "tokenizer vocabulary {} differs from the index's {}",
+                encoder.vocab_size(),
+                self.vocab_size
+            )));
+        }
+        if encoder.is_utf8_bytes() && self.width == TokenWidth::U8 {
+            for d in docs {
+                self.reserve(d.text.len() as u64, &d.meta)?;
+                if let AnyBuffer::U8(b) = &mut self.buffer {
+                    b.stream.extend_from_slice(d.text.as_bytes());
+                    b.close_document(d.meta.as_bytes());
+                }
+                self.docs_added += 1;
+                self.tokens_added += d.text.len() as u64;
+            }
+            return Ok(());
+        }
+        let encoded: Vec<Vec<u32>> = docs
+            .par_iter()
+            .map(|d| {
+                let mut ids = Vec::with_capacity(d.text.len() / 3);
+                encoder.encode_into(&d.text, &mut ids);
+                ids
+            })
+            .collect();
+        for (d, ids) in docs.iter().zip(&encoded) {
+            self.add_token_document(ids, &d.meta)?;
+        }
+        Ok(())
+    }
+
+    fn wait_pending(&mut self) -> Result<()> {
+        if let Some(handle) = self.pending.take() {
+            let shard = handle.join().map_err(|_| {
+                AnygramError::InvalidArgument("shard construction thread panicked".into())
+            })??;
+            self.shards.push(shard);
+        }
+        Ok(())
+    }
+
+    /// Hands the current buffer to a background thread that builds and writes it.
+    fn seal_shard(&mut self) -> Result<()> {
+        self.wait_pending()?;
+        let buffer = std::mem::replace(&mut self.buffer, AnyBuffer::new(self.width));
+        let name = format!("shard-{:05}", self.shards.len());
+        let dir = self.out.join(&name);
+        let (vocab, workers) = (self.vocab_size, self.workers);
+        self.pending = Some(std::thread::spawn(
+            move || with_buffer!(buffer, b => b.write(&dir, &name, vocab, workers)),
+        ));
+        Ok(())
+    }
+
+    /// Writes the last shard and the manifest. After this returns, the index is complete.
+    pub fn finish(mut self, build_info: serde_json::Value) -> Result<Manifest> {
+        if self.buffer.num_docs() > 0 {
+            self.seal_shard()?;
+        }
+        self.wait_pending()?;
+        if self.shards.is_empty() {
+            return Err(AnygramError::InvalidInput {
+                location: self.out.display().to_string(),
+                detail: "the corpus has no documents: nothing to index".into(),
+            });
+        }
+        let manifest = Manifest {
+            format: format::FORMAT_NAME.into(),
+            format_version: format::FORMAT_VERSION,
+            created_by: format!("anygram {}", env!("CARGO_PKG_VERSION")),
+            token_width: self.width,
+            vocab_size: self.vocab_size,
+            tokenizer: self.tokenizer.clone(),
+            num_tokens: self.shards.iter().map(|s| s.num_tokens).sum(),
+            num_docs: self.shards.iter().map(|s| s.num_docs).sum(),
+            shards: std::mem::take(&mut self.shards),
+            build: build_info,
+        };
+        manifest.write(&self.out)?;
+        let marker = self.out.join(format::BUILD_MARKER);
+        fs::remove_file(&marker).at(&marker)?;
+        Ok(manifest)
+    }
+}
+
+/// A short description of where a document came from, from its metadata line.
+fn describe(meta: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(meta) {
+        Ok(v) => match (
+            v.get("path").and_then(|p| p.as_str()),
+            v.get("linenum").and_then(|l| l.as_u64()),
+        ) {
+            (Some(p), Some(l)) => format!("{p}:{}", l + 1),
+            (Some(p), None) => p.to_string(),
+            _ => "document".into(),
+        },
+        Err(_) => "document".into(),
+    }
+}
+
+fn prepare_output(out: &Path, overwrite: bool) -> Result<()> {
+    let manifest = out.join(format::MANIFEST);
+    let marker = out.join(format::BUILD_MARKER);
+    if manifest.exists() {
+        if !overwrite {
+            return Err(AnygramError::AlreadyExists {
+                path: out.to_path_buf(),
+            });
+        }
+        // Retire the manifest first: from here on the old index no longer opens.
+        fs::remove_file(&manifest).at(&manifest)?;
+        fs::write(&marker, b"").at(&marker)?;
+    }
+    if out.exists() {
+        let mut entries = fs::read_dir(out).at(out)?.peekable();
+        if entries.peek().is_some() && !marker.exists() {
+            return Err(AnygramError::InvalidArgument(format!(
+                "{} is not empty and holds no anygram index: refusing to write into it",
+                out.display()
+            )));
+        }
+        for entry in fs::read_dir(out).at(out)? {
+            let path = entry.at(out)?.path();
+            if path == marker {
+                continue;
+            }
+            if path.is_dir() {
+                fs::remove_dir_all(&path).at(&path)?;
+            } else {
+                fs::remove_file(&path).at(&path)?;
+            }
+        }
+    }
+    fs::create_dir_all(out).at(out)?;
+    fs::write(&marker, b"").at(&marker)?;
+    format::sync_dir(out)
+}

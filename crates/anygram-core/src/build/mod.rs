@@ -1,0 +1,10 @@
+//! Index construction: documents in, a finished index directory out.
+
+pub mod builder;
+pub mod encoder;
+pub mod shard_writer;
+pub mod source;
+
+pub use builder::{BuildOptions, IndexBuilder};
+pub use encoder::{ByteEncoder, TextEncoder, BYTE_VOCAB};
+pub use source::{Document, DocumentReader, FieldOptions, FileKind, OnError};

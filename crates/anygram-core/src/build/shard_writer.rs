@@ -1,0 +1,149 @@
+//! Accumulates documents of one shard in memory, then writes the shard's files: suffix array
+//! (libsais), bit-packed pointers, prefix table, document and metadata offsets.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use crate::error::{IoContext, Result};
+use crate::format::{self, FileEntry, ShardManifest};
+use crate::packed;
+use crate::shard::{prefix_len_for, prefix_table_len};
+use crate::suffix_array;
+use crate::token::Token;
+
+/// One shard's documents, in the layout of its files.
+pub struct ShardBuffer<T: Token> {
+    /// `SEP doc0 SEP doc1 ... SEP`: the closing separator is always present.
+    pub(crate) stream: Vec<T>,
+    doc_starts: Vec<u64>,
+    meta: Vec<u8>,
+    meta_index: Vec<u64>,
+}
+
+impl<T: Token> Default for ShardBuffer<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Token> ShardBuffer<T> {
+    pub fn new() -> Self {
+        ShardBuffer {
+            stream: vec![T::SEPARATOR],
+            doc_starts: vec![0],
+            meta: Vec::new(),
+            meta_index: vec![0],
+        }
+    }
+
+    pub fn num_docs(&self) -> u64 {
+        self.doc_starts.len() as u64 - 1
+    }
+
+    /// Stream length, separators included.
+    pub fn stream_len(&self) -> u64 {
+        self.stream.len() as u64
+    }
+
+    pub fn num_tokens(&self) -> u64 {
+        self.stream_len() - self.num_docs() - 1
+    }
+
+    /// Appends a document whose tokens were pushed onto `stream` since the last call.
+    pub(crate) fn close_document(&mut self, meta: &[u8]) {
+        self.stream.push(T::SEPARATOR);
+        self.doc_starts.push(self.stream.len() as u64 - 1);
+        self.meta.extend_from_slice(meta);
+        self.meta_index.push(self.meta.len() as u64);
+    }
+
+    /// Appends a whole document given as (already checked) u32 ids.
+    pub(crate) fn push_document(&mut self, ids: &[u32], meta: &[u8]) {
+        self.stream.extend(ids.iter().map(|&t| T::from_u32(t)));
+        self.close_document(meta);
+    }
+
+    /// Builds the suffix array and writes every file of the shard into `dir`.
+    pub fn write(
+        self,
+        dir: &Path,
+        shard_name: &str,
+        vocab_size: u64,
+        workers: usize,
+    ) -> Result<ShardManifest> {
+        fs::create_dir_all(dir).at(dir)?;
+        let num_tokens = self.num_tokens();
+        let num_docs = self.num_docs();
+        let len = self.stream_len();
+        let mut files: BTreeMap<String, FileEntry> = BTreeMap::new();
+        let mut put = |name: &str, bytes: &[u8]| -> Result<()> {
+            files.insert(
+                name.to_string(),
+                format::write_file_entry(&dir.join(name), bytes)?,
+            );
+            Ok(())
+        };
+
+        put(format::TOKENS_FILE, bytemuck::cast_slice(&self.stream))?;
+        put(format::DOCS_FILE, bytemuck::cast_slice(&self.doc_starts))?;
+        put(format::META_FILE, &self.meta)?;
+        put(
+            format::META_INDEX_FILE,
+            bytemuck::cast_slice(&self.meta_index),
+        )?;
+        drop((self.doc_starts, self.meta, self.meta_index));
+
+        let prefix_len = prefix_len_for(vocab_size);
+        let prefix = prefix_table(&self.stream, vocab_size, prefix_len);
+        put(format::PREFIX_FILE, bytemuck::cast_slice(&prefix))?;
+        drop(prefix);
+
+        let sa_bits = packed::bits_for(len - 1);
+        let sa = suffix_array::build(&self.stream, vocab_size, num_tokens, workers)?;
+        drop(self.stream);
+        let packed_sa = packed::pack(sa.iter(), sa_bits);
+        drop(sa);
+        put(format::SA_FILE, &packed_sa)?;
+        format::sync_dir(dir)?;
+        Ok(ShardManifest {
+            dir: shard_name.to_string(),
+            num_tokens,
+            num_docs,
+            sa_bits,
+            prefix_len,
+            files,
+        })
+    }
+}
+
+/// Cumulative counts of the suffixes by their first `prefix_len` symbols (separator = last
+/// symbol): entry `p` is the suffix-array rank where prefix `p` begins.
+fn prefix_table<T: Token>(stream: &[T], vocab_size: u64, prefix_len: u32) -> Vec<u64> {
+    let alphabet = vocab_size + 1;
+    let symbol = |t: T| -> usize {
+        if t == T::SEPARATOR {
+            vocab_size as usize
+        } else {
+            t.to_usize()
+        }
+    };
+    let mut counts = vec![0u64; prefix_table_len(alphabet, prefix_len) as usize];
+    if prefix_len == 1 {
+        for &t in stream {
+            if t != T::SEPARATOR {
+                counts[t.to_usize() + 1] += 1;
+            }
+        }
+    } else {
+        for w in stream.windows(2) {
+            if w[0] != T::SEPARATOR {
+                counts[w[0].to_usize() * alphabet as usize + symbol(w[1]) + 1] += 1;
+            }
+        }
+    }
+    for i in 1..counts.len() {
+        counts[i] += counts[i - 1];
+    }
+    counts
+}

@@ -1,0 +1,257 @@
+//! Reading documents from files: JSONL (plain, .gz, .zst) with one JSON object per line, and
+//! plain text files holding one document each. Parquet is read by the Python front (pyarrow)
+//! and handed over as batches of documents.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde_json::{Map, Value};
+
+use crate::error::{AnygramError, IoContext, Result};
+
+/// A document ready for tokenization: its text and its metadata line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    pub text: String,
+    /// `{"path": ..., "linenum": ..., "metadata": {...}}` as infini-gram writes it.
+    pub meta: String,
+}
+
+/// What to do with a malformed document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnError {
+    /// Stop the build with an error naming file and line.
+    Fail,
+    /// Report it, skip it, and go on.
+    Skip,
+}
+
+/// How documents are laid out in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Jsonl,
+    Text,
+}
+
+/// Which fields of a JSON document become what.
+#[derive(Debug, Clone)]
+pub struct FieldOptions {
+    pub text_field: String,
+    /// Keep only these fields as metadata; `None` keeps every field but the text.
+    pub metadata_fields: Option<Vec<String>>,
+}
+
+impl Default for FieldOptions {
+    fn default() -> Self {
+        FieldOptions {
+            text_field: "text".into(),
+            metadata_fields: None,
+        }
+    }
+}
+
+struct CountingReader<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Streams the documents of one file in batches.
+pub struct DocumentReader {
+    path: PathBuf,
+    /// The name recorded in each document's metadata (relative to the input root).
+    display_path: String,
+    kind: FileKind,
+    fields: FieldOptions,
+    on_error: OnError,
+    lines: Box<dyn BufRead + Send>,
+    line_no: u64,
+    done: bool,
+    file_bytes_read: Arc<AtomicU64>,
+    /// Malformed documents skipped so far, with their location and reason (first 100).
+    pub skipped: u64,
+    pub skipped_examples: Vec<String>,
+}
+
+impl DocumentReader {
+    pub fn open(
+        path: &Path,
+        display_path: &str,
+        kind: FileKind,
+        fields: FieldOptions,
+        on_error: OnError,
+    ) -> Result<DocumentReader> {
+        let file = File::open(path).at(path)?;
+        let count = Arc::new(AtomicU64::new(0));
+        let counted = CountingReader {
+            inner: file,
+            count: count.clone(),
+        };
+        let name = path.to_string_lossy().to_lowercase();
+        let raw: Box<dyn Read + Send> = if name.ends_with(".gz") {
+            Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+                1 << 20,
+                counted,
+            )))
+        } else if name.ends_with(".zst") || name.ends_with(".zstd") {
+            Box::new(zstd::stream::read::Decoder::new(counted).at(path)?)
+        } else {
+            Box::new(counted)
+        };
+        Ok(DocumentReader {
+            path: path.to_path_buf(),
+            display_path: display_path.to_string(),
+            kind,
+            fields,
+            on_error,
+            lines: Box::new(BufReader::with_capacity(1 << 20, raw)),
+            line_no: 0,
+            done: false,
+            file_bytes_read: count,
+            skipped: 0,
+            skipped_examples: Vec::new(),
+        })
+    }
+
+    /// Bytes of the file (compressed, if it is) read so far: progress against its size.
+    pub fn file_bytes_read(&self) -> u64 {
+        self.file_bytes_read.load(Ordering::Relaxed)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads documents until about `max_bytes` of text; an empty batch means the file is done.
+    pub fn next_batch(&mut self, max_bytes: usize) -> Result<Vec<Document>> {
+        if self.done {
+            return Ok(Vec::new());
+        }
+        match self.kind {
+            FileKind::Text => {
+                self.done = true;
+                let mut bytes = Vec::new();
+                self.lines.read_to_end(&mut bytes).at(&self.path)?;
+                match String::from_utf8(bytes) {
+                    Ok(text) => Ok(vec![Document {
+                        text,
+                        meta: metadata_line(&self.display_path, 0, &Map::new()),
+                    }]),
+                    Err(e) => {
+                        self.malformed(0, format!("not valid UTF-8 ({})", e.utf8_error()))?;
+                        Ok(Vec::new())
+                    }
+                }
+            }
+            FileKind::Jsonl => self.next_jsonl_batch(max_bytes),
+        }
+    }
+
+    fn next_jsonl_batch(&mut self, max_bytes: usize) -> Result<Vec<Document>> {
+        // Read raw lines serially, then parse them in parallel: JSON decoding is the cost.
+        let mut lines: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut bytes = 0usize;
+        while bytes < max_bytes {
+            let mut line = Vec::new();
+            let n = self.lines.read_until(b'\n', &mut line).at(&self.path)?;
+            if n == 0 {
+                self.done = true;
+                break;
+            }
+            let line_no = self.line_no;
+            self.line_no += 1;
+            bytes += n;
+            lines.push((line_no, line));
+        }
+        let fields = &self.fields;
+        let display = &self.display_path;
+        let parsed: Vec<(u64, Result<Option<Document>, String>)> = lines
+            .into_par_iter()
+            .map(|(no, line)| (no, parse_json_line(&line, no, display, fields)))
+            .collect();
+        let mut docs = Vec::with_capacity(parsed.len());
+        for (no, r) in parsed {
+            match r {
+                Ok(Some(d)) => docs.push(d),
+                Ok(None) => {}
+                Err(reason) => self.malformed(no, reason)?,
+            }
+        }
+        if docs.is_empty() && !self.done {
+            // Every line of the batch was skipped: keep reading rather than signal the end.
+            return self.next_jsonl_batch(max_bytes);
+        }
+        Ok(docs)
+    }
+
+    fn malformed(&mut self, line_no: u64, reason: String) -> Result<()> {
+        let location = format!("{}:{}", self.path.display(), line_no + 1);
+        match self.on_error {
+            OnError::Fail => Err(AnygramError::InvalidInput {
+                location,
+                detail: reason,
+            }),
+            OnError::Skip => {
+                self.skipped += 1;
+                if self.skipped_examples.len() < 100 {
+                    self.skipped_examples.push(format!("{location}: {reason}"));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Parses one JSONL line; `Ok(None)` for a blank line.
+fn parse_json_line(
+    line: &[u8],
+    line_no: u64,
+    display: &str,
+    fields: &FieldOptions,
+) -> Result<Option<Document>, String> {
+    let trimmed = line.trim_ascii();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    let text = std::str::from_utf8(trimmed).map_err(|e| format!("not valid UTF-8 ({e})"))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    let Value::Object(mut obj) = value else {
+        return Err("a JSONL line must be a JSON object".into());
+    };
+    let text = match obj.remove(&fields.text_field) {
+        Some(Value::String(s)) => s,
+        Some(_) => return Err(format!("field {:?} is not a string", fields.text_field)),
+        None => return Err(format!("no field {:?}", fields.text_field)),
+    };
+    let meta = match &fields.metadata_fields {
+        None => obj,
+        Some(keep) => keep
+            .iter()
+            .filter_map(|k| obj.remove(k).map(|v| (k.clone(), v)))
+            .collect(),
+    };
+    Ok(Some(Document {
+        text,
+        meta: metadata_line(display, line_no, &meta),
+    }))
+}
+
+/// The metadata line stored for a document (infini-gram's layout).
+pub fn metadata_line(path: &str, line_no: u64, meta: &Map<String, Value>) -> String {
+    let mut m = Map::new();
+    m.insert("path".into(), Value::String(path.to_string()));
+    m.insert("linenum".into(), Value::from(line_no));
+    m.insert("metadata".into(), Value::Object(meta.clone()));
+    Value::Object(m).to_string()
+}

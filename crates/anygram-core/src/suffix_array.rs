@@ -1,0 +1,152 @@
+//! Suffix-array construction with libsais (through the `libsais` crate).
+//!
+//! The separator is the largest symbol, so every suffix that starts with a separator sorts after
+//! all suffixes that start with a real token: dropping them is truncating the array to the number
+//! of real tokens. Tokens compare by numeric value (libsais' order for u8/u16 input), which is
+//! also the order the query code compares in.
+
+use libsais::suffix_array::AlphabetSize;
+use libsais::{SuffixArrayConstruction, ThreadCount};
+
+use crate::error::{AnygramError, Result};
+use crate::token::{Token, TokenWidth};
+
+/// A suffix array in the narrowest integer type libsais can build it in.
+pub enum SuffixArray {
+    I32(Vec<i32>),
+    I64(Vec<i64>),
+}
+
+impl SuffixArray {
+    pub fn len(&self) -> usize {
+        match self {
+            SuffixArray::I32(v) => v.len(),
+            SuffixArray::I64(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Keeps the first `n` entries (the suffixes that start with a real token).
+    pub fn truncate(&mut self, n: usize) {
+        match self {
+            SuffixArray::I32(v) => v.truncate(n),
+            SuffixArray::I64(v) => v.truncate(n),
+        }
+    }
+
+    /// The entries as u64 pointers.
+    pub fn iter(&self) -> Box<dyn ExactSizeIterator<Item = u64> + '_> {
+        match self {
+            SuffixArray::I32(v) => Box::new(v.iter().map(|&x| x as u64)),
+            SuffixArray::I64(v) => Box::new(v.iter().map(|&x| x as u64)),
+        }
+    }
+}
+
+fn threads(workers: usize) -> ThreadCount {
+    ThreadCount::fixed(workers.clamp(1, u16::MAX as usize) as u16)
+}
+
+fn sais_err(e: libsais::LibsaisError) -> AnygramError {
+    AnygramError::InvalidArgument(format!("suffix array construction failed: {e:?}"))
+}
+
+/// Builds the suffix array of a separator-delimited stream whose real tokens are `< vocab_size`,
+/// and keeps only the suffixes that start with a real token (`num_tokens` of them).
+pub fn build<T: Token>(
+    stream: &[T],
+    vocab_size: u64,
+    num_tokens: u64,
+    workers: usize,
+) -> Result<SuffixArray> {
+    let large = stream.len() > i32::MAX as usize;
+    let mut sa = match T::WIDTH {
+        TokenWidth::U8 => {
+            let text: &[u8] = bytemuck::cast_slice(stream);
+            let c = SuffixArrayConstruction::for_text(text);
+            if large {
+                SuffixArray::I64(
+                    c.in_owned_buffer64()
+                        .multi_threaded(threads(workers))
+                        .run()
+                        .map_err(sais_err)?
+                        .into_vec(),
+                )
+            } else {
+                SuffixArray::I32(
+                    c.in_owned_buffer32()
+                        .multi_threaded(threads(workers))
+                        .run()
+                        .map_err(sais_err)?
+                        .into_vec(),
+                )
+            }
+        }
+        TokenWidth::U16 => {
+            let text: &[u16] = bytemuck::cast_slice(stream);
+            let c = SuffixArrayConstruction::for_text(text);
+            if large {
+                SuffixArray::I64(
+                    c.in_owned_buffer64()
+                        .multi_threaded(threads(workers))
+                        .run()
+                        .map_err(sais_err)?
+                        .into_vec(),
+                )
+            } else {
+                SuffixArray::I32(
+                    c.in_owned_buffer32()
+                        .multi_threaded(threads(workers))
+                        .run()
+                        .map_err(sais_err)?
+                        .into_vec(),
+                )
+            }
+        }
+        TokenWidth::U32 => {
+            // libsais' integer variant takes symbols in [0, k): the separator becomes k - 1,
+            // which keeps it the largest symbol.
+            let sep = vocab_size;
+            if large {
+                let mut text: Vec<i64> = stream
+                    .iter()
+                    .map(|&t| {
+                        if t == T::SEPARATOR {
+                            sep as i64
+                        } else {
+                            t.to_u32() as i64
+                        }
+                    })
+                    .collect();
+                let mut c = SuffixArrayConstruction::for_text_mut(&mut text)
+                    .in_owned_buffer64()
+                    .multi_threaded(threads(workers));
+                // SAFETY: every symbol is in [0, vocab_size]: ids were checked < vocab_size.
+                unsafe { c = c.with_alphabet_size(AlphabetSize::new(sep as i64 + 1)) };
+                SuffixArray::I64(c.run().map_err(sais_err)?.into_vec())
+            } else {
+                let mut text: Vec<i32> = stream
+                    .iter()
+                    .map(|&t| {
+                        if t == T::SEPARATOR {
+                            sep as i32
+                        } else {
+                            t.to_u32() as i32
+                        }
+                    })
+                    .collect();
+                let mut c = SuffixArrayConstruction::for_text_mut(&mut text)
+                    .in_owned_buffer32()
+                    .multi_threaded(threads(workers));
+                // SAFETY: as above; vocab_size < i32::MAX is enforced by TokenWidth::max_vocab.
+                unsafe { c = c.with_alphabet_size(AlphabetSize::new(sep as i32 + 1)) };
+                SuffixArray::I32(c.run().map_err(sais_err)?.into_vec())
+            }
+        }
+    };
+    sa.truncate(num_tokens as usize);
+    Ok(sa)
+}
