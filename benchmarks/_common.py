@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -146,7 +145,7 @@ class RunResult:
     returncode: int
     wall_s: float
     peak_tree_rss: int  # max over 50 ms samples of the sum of RSS over the process tree
-    max_single_rss: int  # getrusage(RUSAGE_CHILDREN).ru_maxrss: largest single descendant
+    max_single_rss: int  # largest RSS of a single process of the tree in the same samples
     samples: int
     log: str
 
@@ -159,15 +158,14 @@ def run_measured(cmd: list[str], *, env: dict[str, str] | None = None, log_path:
     workers, the ``rust_indexing`` helpers, anygram's threads live in one process) and sums their
     RSS; the peak of that sum is reported. RSS counts shared pages (fork copy-on-write, file pages
     mapped by several processes) once per process, so the sum is an upper bound of the real
-    footprint; a process living less than 50 ms can be missed. ``max_single_rss`` is the kernel's
-    ``ru_maxrss`` over waited-for descendants (the largest single process), a lower bound.
-    Output goes to ``log_path``.
+    footprint; a process living less than 50 ms can be missed. ``max_single_rss`` is the largest
+    RSS of any single process in the same samples, a lower bound. Output goes to ``log_path``.
     """
     import psutil
 
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     peak = 0
+    single = 0
     n = 0
     with open(log_path, "w") as log:
         log.write("$ " + " ".join(cmd) + "\n")
@@ -183,19 +181,17 @@ def run_measured(cmd: list[str], *, env: dict[str, str] | None = None, log_path:
                 procs = []
             for p in procs:
                 try:
-                    total += p.memory_info().rss
+                    rss = p.memory_info().rss
                 except psutil.Error:
-                    pass
+                    continue
+                total += rss
+                single = max(single, rss)
             peak = max(peak, total)
             n += 1
             if proc.poll() is not None:
                 break
             time.sleep(interval)
         wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss is a running max over all children ever waited for (KiB on Linux); it only
-    # tells this command's value when this command set a new maximum.
-    single = after * 1024 if after > before else -1
     return RunResult(cmd, proc.returncode, wall, peak, single, n, str(log_path))
 
 
@@ -213,8 +209,9 @@ def dir_bytes(path: Path) -> tuple[int, dict[str, int]]:
 def evict_from_page_cache(paths: Iterable[Path]) -> int:
     """posix_fadvise(POSIX_FADV_DONTNEED) every file under ``paths``; returns files touched.
 
-    Drops the clean, unmapped page-cache pages of those files (no root needed for files we can
-    read; pages still mapped by a live process stay). Not the same as dropping all caches.
+    Writes dirty pages back first, then drops the page-cache pages of those files (no root needed
+    for files we can read; pages still mapped by a live process stay). Not the same as dropping
+    all caches: the host below this VM may still cache the disk blocks.
     """
     n = 0
     for top in paths:
@@ -223,6 +220,7 @@ def evict_from_page_cache(paths: Iterable[Path]) -> int:
         for f in files:
             fd = os.open(f, os.O_RDONLY)
             try:
+                os.fdatasync(fd)  # dirty pages (a freshly built index) are not dropped otherwise
                 os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
                 n += 1
             finally:

@@ -207,7 +207,8 @@ def main() -> int:
                     r = C.run_measured(cmd, env=env, log_path=log)
                     rec = {"wall_s": r.wall_s, "peak_tree_rss": r.peak_tree_rss,
                            "max_single_rss": r.max_single_rss, "returncode": r.returncode,
-                           "rss_samples": r.samples, "log": r.log, "cmd": cmd}
+                           "rss_samples": r.samples, "log": r.log, "cmd": cmd,
+                           "loadavg_after": os.getloadavg()}
                     if eng == "infinigram":
                         rec.update(parse_ig_log(r.log))
                     kr["builds"][eng].append(rec)
