@@ -15,9 +15,10 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = REPO / "bench-data" / "corpus"
@@ -83,15 +84,27 @@ def index_dirs(work: Path, kind: str) -> dict[str, Path]:
 
 
 def add_common_args(p, *, reps_default: int, reps_help: str) -> None:
-    p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
-                   help="corpus dir made by make_corpus.py (holds data/ and tokenizer.json)")
-    p.add_argument("--work-dir", type=Path, default=DEFAULT_WORK,
-                   help="where indexes, logs and results go (default bench-data/work)")
+    p.add_argument(
+        "--corpus",
+        type=Path,
+        default=DEFAULT_CORPUS,
+        help="corpus dir made by make_corpus.py (holds data/ and tokenizer.json)",
+    )
+    p.add_argument(
+        "--work-dir",
+        type=Path,
+        default=DEFAULT_WORK,
+        help="where indexes, logs and results go (default bench-data/work)",
+    )
     p.add_argument("--only", choices=ENGINES, default=None, help="run one engine only")
     p.add_argument("--kinds", default="both", help="u8|bytes, u16|bpe or both (default both)")
     p.add_argument("--reps", type=int, default=reps_default, help=reps_help)
-    p.add_argument("--out", type=Path, default=None,
-                   help="JSON result file (default WORK_DIR/<script>.json; .md written beside it)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="JSON result file (default WORK_DIR/<script>.json; .md written beside it)",
+    )
 
 
 def check_ig_path(path: Path) -> None:
@@ -118,8 +131,13 @@ def summarize_ns(samples_ns: Iterable[int]) -> dict[str, float]:
     """median / p99 / mean / min / n of nanosecond samples, reported in microseconds."""
     s = sorted(samples_ns)
     if not s:
-        return {"n": 0, "median_us": float("nan"), "p99_us": float("nan"),
-                "mean_us": float("nan"), "min_us": float("nan")}
+        return {
+            "n": 0,
+            "median_us": float("nan"),
+            "p99_us": float("nan"),
+            "mean_us": float("nan"),
+            "min_us": float("nan"),
+        }
     return {
         "n": len(s),
         "median_us": percentile(s, 50) / 1e3,
@@ -150,8 +168,9 @@ class RunResult:
     log: str
 
 
-def run_measured(cmd: list[str], *, env: dict[str, str] | None = None, log_path: Path,
-                 interval: float = 0.05) -> RunResult:
+def run_measured(
+    cmd: list[str], *, env: dict[str, str] | None = None, log_path: Path, interval: float = 0.05
+) -> RunResult:
     """Run ``cmd`` to completion; measure wall time and peak memory of its whole process tree.
 
     Every ``interval`` seconds psutil lists the child and all its descendants (multiprocessing
@@ -240,8 +259,12 @@ def resident_bytes(paths: Iterable[Path]) -> int | None:
     if not files:
         return 0
     try:
-        out = subprocess.run([exe, "--bytes", "--noheadings", "--output", "RES", *map(str, files)],
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [exe, "--bytes", "--noheadings", "--output", "RES", *map(str, files)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         return sum(int(x) for x in out.split())
     except (subprocess.CalledProcessError, ValueError):
         return None
@@ -279,6 +302,24 @@ def anygram_cli() -> list[str] | None:
     return None
 
 
+HUGE_DISP_LEN = 1 << 40
+
+
+def full_doc(index, doc_ix: int) -> dict:
+    """``index.get_doc_by_ix(doc_ix, max_disp_len=<huge>)``: the whole document.
+
+    Falls back to smaller "huge" values if the binding takes a narrower integer type.
+    """
+    global HUGE_DISP_LEN
+    while True:
+        try:
+            return index.get_doc_by_ix(doc_ix, max_disp_len=HUGE_DISP_LEN)
+        except (OverflowError, ValueError, TypeError):
+            if HUGE_DISP_LEN <= (1 << 31) - 1:
+                raise
+            HUGE_DISP_LEN = (1 << 31) - 1
+
+
 def package_version(name: str) -> str | None:
     try:
         from importlib.metadata import version
@@ -290,8 +331,9 @@ def package_version(name: str) -> str | None:
 
 def git_rev() -> str | None:
     try:
-        return subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
     except Exception:
         return None
 

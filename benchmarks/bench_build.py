@@ -46,10 +46,23 @@ def ig_command(kind: str, corpus: Path, out: Path, cpus: int, mem_gib: int) -> t
     k = C.KINDS[kind]
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     ulimit = hard if hard != resource.RLIM_INFINITY else 1048576
-    cmd = [sys.executable, str(C.IG_OFFLINE_INDEXER),
-           "--token_dtype", k["ig_token_dtype"],
-           "--data_dir", str(corpus / "data"), "--save_dir", str(out),
-           "--cpus", str(cpus), "--mem", str(mem_gib), "--add_metadata", "--ulimit", str(ulimit)]
+    cmd = [
+        sys.executable,
+        str(C.IG_OFFLINE_INDEXER),
+        "--token_dtype",
+        k["ig_token_dtype"],
+        "--data_dir",
+        str(corpus / "data"),
+        "--save_dir",
+        str(out),
+        "--cpus",
+        str(cpus),
+        "--mem",
+        str(mem_gib),
+        "--add_metadata",
+        "--ulimit",
+        str(ulimit),
+    ]
     env = dict(os.environ)
     if kind == "u16":
         # --tokenizer gpt2 only selects the AutoTokenizer code path; the offline wrapper's stub
@@ -62,11 +75,21 @@ def ig_command(kind: str, corpus: Path, out: Path, cpus: int, mem_gib: int) -> t
 def ag_command(kind: str, corpus: Path, out: Path, workers: int) -> tuple[list[str], dict]:
     cli = C.anygram_cli()
     if cli is None:
-        raise SystemExit("anygram is not installed (pip install -e . / maturin develop --release); "
-                         "use --only infinigram")
+        raise SystemExit(
+            "anygram is not installed (pip install -e . / maturin develop --release); use --only infinigram"
+        )
     tok = C.KINDS[kind]["ag_tokenizer"] or str(corpus / "tokenizer.json")
-    cmd = cli + ["build", str(corpus / "data"), "-o", str(out), "--tokenizer", tok,
-                 "--workers", str(workers), "--quiet"]
+    cmd = cli + [
+        "build",
+        str(corpus / "data"),
+        "-o",
+        str(out),
+        "--tokenizer",
+        tok,
+        "--workers",
+        str(workers),
+        "--quiet",
+    ]
     return cmd, dict(os.environ)
 
 
@@ -77,10 +100,12 @@ def parse_ig_log(log: str) -> dict:
         text = open(log, errors="replace").read()
     except OSError:
         return out
-    for key, pat in (("make_part_s", r"Step 2\.1 \(make-part\): Done\. Took ([\d.]+)"),
-                     ("merge_s", r"Step 2\.2 \(merge\): Done\. Took ([\d.]+)"),
-                     ("concat_s", r"Step 2\.3 \(concat\): Done\. Took ([\d.]+)"),
-                     ("build_sa_s", r"Step 2 \(build_sa\): Done\. Took ([\d.]+)")):
+    for key, pat in (
+        ("make_part_s", r"Step 2\.1 \(make-part\): Done\. Took ([\d.]+)"),
+        ("merge_s", r"Step 2\.2 \(merge\): Done\. Took ([\d.]+)"),
+        ("concat_s", r"Step 2\.3 \(concat\): Done\. Took ([\d.]+)"),
+        ("build_sa_s", r"Step 2 \(build_sa\): Done\. Took ([\d.]+)"),
+    ):
         m = re.search(pat, text)
         if m:
             out[key] = float(m.group(1))
@@ -104,13 +129,12 @@ def ig_doc_hashes(ig_dir: Path, kind: str) -> tuple[list[bytes], int, int]:
     ends = np.append(offs[1:], len(data))
     toks = data.view(k["dtype"])
     assert np.all(toks[offs // w] == k["sep"]), "every document must start with the separator"
-    hashes = [_h(data[s + w:e].tobytes()) for s, e in zip(offs, ends)]
+    hashes = [_h(data[s + w : e].tobytes()) for s, e in zip(offs, ends, strict=True)]
     n_tokens = len(data) // w - len(offs)
     # separators appear only at document starts
     n_sep = int(np.count_nonzero(toks == k["sep"]))
     if n_sep != len(offs):
-        print(f"  warning: {n_sep} separator tokens in tokenized.0 but {len(offs)} documents",
-              file=sys.stderr)
+        print(f"  warning: {n_sep} separator tokens in tokenized.0 but {len(offs)} documents", file=sys.stderr)
     return hashes, n_tokens, len(offs)
 
 
@@ -126,14 +150,18 @@ def ag_doc_hashes(ag_dir: Path, kind: str) -> tuple[list[bytes], int, int, dict]
     truncated = 0
     t0 = time.perf_counter()
     for i in range(n_docs):
-        d = idx.get_doc_by_ix(i, max_disp_len=1 << 40)
+        d = C.full_doc(idx, i)
         ids = d["token_ids"]
         if d.get("doc_len") is not None and d["doc_len"] != len(ids):
             truncated += 1
         n_tokens += len(ids)
         hashes.append(_h(np.asarray(ids, dtype=dt).tobytes()))
-    info = {"num_docs": n_docs, "num_tokens_property": idx.num_tokens,
-            "truncated_docs": truncated, "read_s": time.perf_counter() - t0}
+    info = {
+        "num_docs": n_docs,
+        "num_tokens_property": idx.num_tokens,
+        "truncated_docs": truncated,
+        "read_s": time.perf_counter() - t0,
+    }
     return hashes, n_tokens, n_docs, info
 
 
@@ -146,7 +174,7 @@ def compare_docs(ig: list[bytes], ag: list[bytes]) -> dict:
     res["same_multiset"] = ci == ca
     res["only_in_infinigram"] = sum((ci - ca).values())
     res["only_in_anygram"] = sum((ca - ci).values())
-    first = next((i for i, (a, b) in enumerate(zip(ig, ag)) if a != b), min(len(ig), len(ag)))
+    first = next((i for i, (a, b) in enumerate(zip(ig, ag, strict=False)) if a != b), min(len(ig), len(ag)))
     res["first_position_differing"] = first
     if res["same_multiset"]:
         # where each anygram document sits in infini-gram's order (first few)
@@ -161,11 +189,13 @@ def compare_docs(ig: list[bytes], ag: list[bytes]) -> dict:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     C.add_common_args(p, reps_default=1, reps_help="builds per engine and index kind (default 1)")
-    p.add_argument("--cpus", type=int, default=os.cpu_count(),
-                   help="infini-gram --cpus and anygram --workers (default: all cores)")
+    p.add_argument(
+        "--cpus", type=int, default=os.cpu_count(), help="infini-gram --cpus and anygram --workers (default: all cores)"
+    )
     p.add_argument("--mem", type=int, default=16, help="infini-gram --mem in GiB (default 16)")
     p.add_argument("--no-build", action="store_true", help="reuse existing indexes, only measure size and check")
     p.add_argument("--no-check", action="store_true", help="skip the token-id comparison")
@@ -181,13 +211,20 @@ def main() -> int:
         C.check_ig_path(C.index_dirs(work, kind)["infinigram"])
 
     machine = C.machine_info()
-    print(f"machine: {machine['nproc']} cpus, {C.gib(machine['mem_total_bytes']):.1f} GiB, "
-          f"{machine['cpu_model']}; load {machine['loadavg']}", file=sys.stderr)
+    print(
+        f"machine: {machine['nproc']} cpus, {C.gib(machine['mem_total_bytes']):.1f} GiB, "
+        f"{machine['cpu_model']}; load {machine['loadavg']}",
+        file=sys.stderr,
+    )
     warmed = C.warm_page_cache([corpus / "data", corpus / "tokenizer.json"])
     print(f"corpus read once into page cache: {warmed / 1e6:.1f} MB", file=sys.stderr)
 
-    results: dict = {"machine": machine, "corpus": str(corpus), "args": {k: str(v) for k, v in vars(args).items()},
-                     "kinds": {}}
+    results: dict = {
+        "machine": machine,
+        "corpus": str(corpus),
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "kinds": {},
+    }
     for kind in kinds:
         dirs = C.index_dirs(work, kind)
         kr: dict = {"builds": {e: [] for e in engines}}
@@ -205,15 +242,23 @@ def main() -> int:
                     log = work / "logs" / f"build-{eng}-{kind}-{rep}.log"
                     print(f"[{kind}] {eng} build {rep + 1}/{args.reps}: {' '.join(cmd)}", file=sys.stderr)
                     r = C.run_measured(cmd, env=env, log_path=log)
-                    rec = {"wall_s": r.wall_s, "peak_tree_rss": r.peak_tree_rss,
-                           "max_single_rss": r.max_single_rss, "returncode": r.returncode,
-                           "rss_samples": r.samples, "log": r.log, "cmd": cmd,
-                           "loadavg_after": os.getloadavg()}
+                    rec = {
+                        "wall_s": r.wall_s,
+                        "peak_tree_rss": r.peak_tree_rss,
+                        "max_single_rss": r.max_single_rss,
+                        "returncode": r.returncode,
+                        "rss_samples": r.samples,
+                        "log": r.log,
+                        "cmd": cmd,
+                        "loadavg_after": os.getloadavg(),
+                    }
                     if eng == "infinigram":
                         rec.update(parse_ig_log(r.log))
                     kr["builds"][eng].append(rec)
-                    print(f"    {r.wall_s:.1f} s, peak tree RSS {C.gib(r.peak_tree_rss):.2f} GiB, rc={r.returncode}",
-                          file=sys.stderr)
+                    print(
+                        f"    {r.wall_s:.1f} s, peak tree RSS {C.gib(r.peak_tree_rss):.2f} GiB, rc={r.returncode}",
+                        file=sys.stderr,
+                    )
                     if r.returncode != 0:
                         print(f"    FAILED, see {log}", file=sys.stderr)
         # sizes
@@ -242,8 +287,13 @@ def main() -> int:
         if len(hashes) == 2:
             kr["check"] = compare_docs(hashes["infinigram"], hashes["anygram"])
             c = kr["check"]
-            verdict = ("OK: same documents, same order" if c["same_order"] else
-                       "same documents, different order" if c["same_multiset"] else "MISMATCH")
+            verdict = (
+                "OK: same documents, same order"
+                if c["same_order"]
+                else "same documents, different order"
+                if c["same_multiset"]
+                else "MISMATCH"
+            )
             print(f"[{kind}] token-id check: {verdict} ({c})", file=sys.stderr)
             kr["check"]["verdict"] = verdict
         # denominator for bytes/token: corpus tokens without separators (infini-gram's count when
@@ -268,18 +318,33 @@ def _best(builds: list[dict]) -> dict | None:
     if not ok:
         return None
     ws = sorted(b["wall_s"] for b in ok)
-    return {"wall_s": ws[len(ws) // 2], "wall_min_s": ws[0],
-            "peak_tree_rss": max(b["peak_tree_rss"] for b in ok),
-            "max_single_rss": max(b["max_single_rss"] for b in ok), "n": len(ok)}
+    return {
+        "wall_s": ws[len(ws) // 2],
+        "wall_min_s": ws[0],
+        "peak_tree_rss": max(b["peak_tree_rss"] for b in ok),
+        "max_single_rss": max(b["max_single_rss"] for b in ok),
+        "n": len(ok),
+    }
 
 
 def render(results: dict, engines: list[str]) -> str:
     m = results["machine"]
-    lines = [f"Index build, corpus `{results['corpus']}`; {m['nproc']} CPUs, "
-             f"{C.gib(m['mem_total_bytes']):.1f} GiB RAM, {m['cpu_model']}; infini-gram {m['infini_gram']}, "
-             f"anygram {m['anygram']} (git {m['git_rev']}).", ""]
-    headers = ["index", "engine", "builds", "wall s (median)", "peak tree RSS GiB", "largest process GiB",
-               "index MiB", "bytes/token"]
+    lines = [
+        f"Index build, corpus `{results['corpus']}`; {m['nproc']} CPUs, "
+        f"{C.gib(m['mem_total_bytes']):.1f} GiB RAM, {m['cpu_model']}; infini-gram {m['infini_gram']}, "
+        f"anygram {m['anygram']} (git {m['git_rev']}).",
+        "",
+    ]
+    headers = [
+        "index",
+        "engine",
+        "builds",
+        "wall s (median)",
+        "peak tree RSS GiB",
+        "largest process GiB",
+        "index MiB",
+        "bytes/token",
+    ]
     rows = []
     for kind, kr in results["kinds"].items():
         vals = {}
@@ -288,27 +353,51 @@ def render(results: dict, engines: list[str]) -> str:
             size = kr["size"].get(eng, {}).get("bytes")
             bpt = C.ratio(size, kr.get("text_tokens"))
             vals[eng] = (b, size, bpt)
-            rows.append([C.KINDS[kind]["label"], eng, b["n"] if b else 0, b["wall_s"] if b else None,
-                         C.gib(b["peak_tree_rss"]) if b else None, C.gib(b["max_single_rss"]) if b else None,
-                         C.mib(size), bpt])
+            rows.append(
+                [
+                    C.KINDS[kind]["label"],
+                    eng,
+                    b["n"] if b else 0,
+                    b["wall_s"] if b else None,
+                    C.gib(b["peak_tree_rss"]) if b else None,
+                    C.gib(b["max_single_rss"]) if b else None,
+                    C.mib(size),
+                    bpt,
+                ]
+            )
         if len(engines) == 2:
             (bi, si, pi), (ba, sa, pa) = vals["infinigram"], vals["anygram"]
-            rows.append([C.KINDS[kind]["label"], "**anygram / infini-gram**", "",
-                         C.ratio(ba and ba["wall_s"], bi and bi["wall_s"]),
-                         C.ratio(ba and ba["peak_tree_rss"], bi and bi["peak_tree_rss"]),
-                         None, C.ratio(sa, si), C.ratio(pa, pi)])
+            rows.append(
+                [
+                    C.KINDS[kind]["label"],
+                    "**anygram / infini-gram**",
+                    "",
+                    C.ratio(ba and ba["wall_s"], bi and bi["wall_s"]),
+                    C.ratio(ba and ba["peak_tree_rss"], bi and bi["peak_tree_rss"]),
+                    None,
+                    C.ratio(sa, si),
+                    C.ratio(pa, pi),
+                ]
+            )
     lines.append(C.md_table(headers, rows, digits=2))
     lines.append("")
     for kind, kr in results["kinds"].items():
         tok = kr.get("text_tokens")
-        lines.append(f"- {C.KINDS[kind]['label']}: {C.fmt(tok)} corpus tokens (separators excluded)"
-                     + (f"; token-id check: **{kr['check']['verdict']}**" if "check" in kr else
-                        "; token-id check: not run (needs both indexes)"))
+        lines.append(
+            f"- {C.KINDS[kind]['label']}: {C.fmt(tok)} corpus tokens (separators excluded)"
+            + (
+                f"; token-id check: **{kr['check']['verdict']}**"
+                if "check" in kr
+                else "; token-id check: not run (needs both indexes)"
+            )
+        )
         for b in kr["builds"].get("infinigram", [])[:1]:
             if "build_sa_s" in b:
-                lines.append(f"  - infini-gram steps: tokenize ≈ {b['wall_s'] - b['build_sa_s']:.1f} s, "
-                             f"suffix array {b['build_sa_s']:.1f} s (make-part {b.get('make_part_s', 0):.1f}, "
-                             f"merge {b.get('merge_s', 0):.1f}, concat {b.get('concat_s', 0):.1f})")
+                lines.append(
+                    f"  - infini-gram steps: tokenize ≈ {b['wall_s'] - b['build_sa_s']:.1f} s, "
+                    f"suffix array {b['build_sa_s']:.1f} s (make-part {b.get('make_part_s', 0):.1f}, "
+                    f"merge {b.get('merge_s', 0):.1f}, concat {b.get('concat_s', 0):.1f})"
+                )
     return "\n".join(lines)
 
 

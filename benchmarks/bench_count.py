@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
 import random
 import subprocess
 import sys
@@ -55,8 +54,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 
 CONFIGS = {
-    "ig-best": ("infinigram", {"load_to_ram": True, "ds_prefetch_depth": 0, "sa_prefetch_depth": 0,
-                               "od_prefetch_depth": 0}),
+    "ig-best": (
+        "infinigram",
+        {"load_to_ram": True, "ds_prefetch_depth": 0, "sa_prefetch_depth": 0, "od_prefetch_depth": 0},
+    ),
     "ig-default": ("infinigram", {}),
     "ag-mmap": ("anygram", {}),
     "ag-ram": ("anygram", {"load_to_ram": True}),
@@ -71,8 +72,13 @@ def open_engine(config: str, kind: str, path: Path):
     if eng == "infinigram":
         from infini_gram.engine import InfiniGramEngine
 
-        return InfiniGramEngine(index_dir=str(path), eos_token_id=k["ig_eos"], vocab_size=k["ig_vocab_size"],
-                                token_dtype=k["ig_token_dtype"], **kw)
+        return InfiniGramEngine(
+            index_dir=str(path),
+            eos_token_id=k["ig_eos"],
+            vocab_size=k["ig_vocab_size"],
+            token_dtype=k["ig_token_dtype"],
+            **kw,
+        )
     import anygram
 
     return anygram.Index(str(path), **kw)
@@ -96,7 +102,7 @@ def token_stream(dirs: dict[str, Path], kind: str, engines: list[str]) -> np.nda
     parts = []
     for i in range(idx.num_docs):
         parts.append(np.array([k["sep"]], dtype=k["dtype"]))
-        parts.append(np.asarray(idx.get_doc_by_ix(i, max_disp_len=1 << 40)["token_ids"], dtype=k["dtype"]))
+        parts.append(np.asarray(C.full_doc(idx, i)["token_ids"], dtype=k["dtype"]))
     return np.concatenate(parts)
 
 
@@ -109,7 +115,7 @@ def sample_queries(toks: np.ndarray, sep: int, n_per: int, seed: int) -> list[tu
         got = 0
         while got < n_per:
             p = int(rng.integers(0, T - n + 1))
-            g = toks[p:p + n]
+            g = toks[p : p + n]
             if np.any(g == sep):
                 continue  # crosses a document boundary (or is the separator): resample
             out.append((str(n), [int(x) for x in g]))
@@ -145,13 +151,23 @@ def cold_child(config: str, kind: str, path: str, queries: str) -> None:
     t4 = time.perf_counter_ns()
     r3 = eng.count(q[1])
     t5 = time.perf_counter_ns()
-    print(json.dumps({"import_ms": (t1 - t0) / 1e6, "open_ms": (t2 - t1) / 1e6,
-                      "first_us": (t3 - t2) / 1e3, "again_us": (t4 - t3) / 1e3, "second_us": (t5 - t4) / 1e3,
-                      "counts": [r1["count"], r2["count"], r3["count"]]}))
+    print(
+        json.dumps(
+            {
+                "import_ms": (t1 - t0) / 1e6,
+                "open_ms": (t2 - t1) / 1e6,
+                "first_us": (t3 - t2) / 1e3,
+                "again_us": (t4 - t3) / 1e3,
+                "second_us": (t5 - t4) / 1e3,
+                "counts": [r1["count"], r2["count"], r3["count"]],
+            }
+        )
+    )
 
 
-def run_cold(configs: list[str], kind: str, dirs: dict[str, Path], queries: list[list[int]], reps: int,
-             evict: bool) -> dict:
+def run_cold(
+    configs: list[str], kind: str, dirs: dict[str, Path], queries: list[list[int]], reps: int, evict: bool
+) -> dict:
     res: dict = {}
     for config in configs:
         path = dirs[CONFIGS[config][0]]
@@ -160,9 +176,22 @@ def run_cold(configs: list[str], kind: str, dirs: dict[str, Path], queries: list
             if evict:
                 C.evict_from_page_cache([path])
             resident = C.resident_bytes([path])
-            cp = subprocess.run([sys.executable, __file__, "--cold-child", config, "--kinds", kind,
-                                 "--cold-path", str(path), "--cold-queries", json.dumps(queries)],
-                                capture_output=True, text=True)
+            cp = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--cold-child",
+                    config,
+                    "--kinds",
+                    kind,
+                    "--cold-path",
+                    str(path),
+                    "--cold-queries",
+                    json.dumps(queries),
+                ],
+                capture_output=True,
+                text=True,
+            )
             if cp.returncode != 0:
                 runs.append({"error": cp.stderr.strip().splitlines()[-1:] or [f"rc={cp.returncode}"]})
                 continue
@@ -186,7 +215,7 @@ def run_warm(engines: dict, queries: list[tuple[str, list[int]]], reps: int) -> 
     samples: dict[str, dict[str, list[int]]] = {c: {} for c in names}
     mismatches = []
     # warm-up round: every query once on every configuration; counts compared
-    for qi, (group, ids) in enumerate(queries):
+    for group, ids in queries:
         counts = {c: engines[c].count(ids)["count"] for c in names}
         if len(set(counts.values())) > 1:
             mismatches.append({"group": group, "ids": ids, "counts": counts})
@@ -211,8 +240,9 @@ def run_warm(engines: dict, queries: list[tuple[str, list[int]]], reps: int) -> 
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     C.add_common_args(p, reps_default=10, reps_help="timed calls per query and configuration (default 10)")
     p.add_argument("--queries", type=int, default=200, help="queries per n-gram length and absent (default 200)")
     p.add_argument("--seed", type=int, default=0)
@@ -237,10 +267,13 @@ def main() -> int:
         try:
             import anygram  # noqa: F401
         except ImportError as e:
-            raise SystemExit(f"anygram is not importable ({e}); use --only infinigram")
+            raise SystemExit(f"anygram is not importable ({e}); use --only infinigram") from None
     machine = C.machine_info()
-    print(f"machine: {machine['nproc']} cpus, {C.gib(machine['mem_total_bytes']):.1f} GiB, "
-          f"{machine['cpu_model']}; load {machine['loadavg']}", file=sys.stderr)
+    print(
+        f"machine: {machine['nproc']} cpus, {C.gib(machine['mem_total_bytes']):.1f} GiB, "
+        f"{machine['cpu_model']}; load {machine['loadavg']}",
+        file=sys.stderr,
+    )
     results: dict = {"machine": machine, "args": {k: str(v) for k, v in vars(args).items()}, "kinds": {}}
 
     for kind in C.kind_list(args.kinds):
@@ -259,8 +292,9 @@ def main() -> int:
         # cold first (no engine of this process maps the files yet)
         cold_q = [q for g, q in queries if g == str(ABSENT_LEN)][:2]
         if args.cold_reps > 0:
-            print(f"[{kind}] cold runs ({args.cold_reps} per configuration, evict={not args.no_evict})",
-                  file=sys.stderr)
+            print(
+                f"[{kind}] cold runs ({args.cold_reps} per configuration, evict={not args.no_evict})", file=sys.stderr
+            )
             kr["cold"] = run_cold(configs, kind, dirs, cold_q, args.cold_reps, not args.no_evict)
             kr["cold_queries"] = cold_q
 
@@ -280,14 +314,25 @@ def main() -> int:
                 absent.append(("absent", ids))
         queries_all = queries + absent
         random.Random(args.seed).shuffle(queries_all)  # groups interleaved in time too
-        print(f"[{kind}] warm: {len(queries_all)} queries x {args.reps} reps x {len(configs)} configurations "
-              f"(page cache warmed with {warmed / 1e6:.0f} MB)", file=sys.stderr)
+        print(
+            f"[{kind}] warm: {len(queries_all)} queries x {args.reps} reps x {len(configs)} configurations "
+            f"(page cache warmed with {warmed / 1e6:.0f} MB)",
+            file=sys.stderr,
+        )
         t0 = time.perf_counter()
         stats, mism = run_warm(opened, queries_all, args.reps)
-        kr.update({"open_ms_warm": open_ms, "warm": stats, "mismatches": mism, "n_mismatches": len(mism),
-                   "n_queries": {g: sum(1 for x, _ in queries_all if x == g) for g in
-                                 [str(n) for n in LENGTHS] + ["absent"]},
-                   "warm_s": time.perf_counter() - t0})
+        kr.update(
+            {
+                "open_ms_warm": open_ms,
+                "warm": stats,
+                "mismatches": mism,
+                "n_mismatches": len(mism),
+                "n_queries": {
+                    g: sum(1 for x, _ in queries_all if x == g) for g in [str(n) for n in LENGTHS] + ["absent"]
+                },
+                "warm_s": time.perf_counter() - t0,
+            }
+        )
         if mism:
             print(f"[{kind}] COUNT MISMATCHES: {len(mism)} (first: {mism[0]})", file=sys.stderr)
         del opened
@@ -302,13 +347,18 @@ def main() -> int:
 def render(results: dict, configs: list[str]) -> str:
     m = results["machine"]
     a = results["args"]
-    out = [f"`count` latency, µs (median / p99 / mean over queries × {a['reps']} reps); {m['nproc']} CPUs, "
-           f"{C.gib(m['mem_total_bytes']):.1f} GiB RAM, {m['cpu_model']}; infini-gram {m['infini_gram']}, "
-           f"anygram {m['anygram']} (git {m['git_rev']}).", ""]
+    out = [
+        f"`count` latency, µs (median / p99 / mean over queries × {a['reps']} reps); {m['nproc']} CPUs, "
+        f"{C.gib(m['mem_total_bytes']):.1f} GiB RAM, {m['cpu_model']}; infini-gram {m['infini_gram']}, "
+        f"anygram {m['anygram']} (git {m['git_rev']}).",
+        "",
+    ]
     groups = [str(n) for n in LENGTHS] + ["absent"]
     for kind, kr in results["kinds"].items():
-        out.append(f"**{C.KINDS[kind]['label']}** ({C.fmt(kr['stream_tokens'])} tokens incl. separators; "
-                   f"count mismatches: {kr['n_mismatches']})")
+        out.append(
+            f"**{C.KINDS[kind]['label']}** ({C.fmt(kr['stream_tokens'])} tokens incl. separators; "
+            f"count mismatches: {kr['n_mismatches']})"
+        )
         out.append("")
         ratio_cols = [c for c in configs if c.startswith("ag-")] if "ig-best" in configs else []
         headers = ["n", "queries"] + configs + [f"{c} / ig-best (median)" for c in ratio_cols]
@@ -325,17 +375,43 @@ def render(results: dict, configs: list[str]) -> str:
         out.append(C.md_table(headers, rows, digits=2))
         out.append("")
         if "cold" in kr:
-            out.append(f"Cold, median of {a['cold_reps']} fresh processes"
-                       f"{'' if a['no_evict'] == 'True' else ' after posix_fadvise(DONTNEED) on the index files'}:")
+            out.append(
+                f"Cold, median of {a['cold_reps']} fresh processes"
+                f"{'' if a['no_evict'] == 'True' else ' after posix_fadvise(DONTNEED) on the index files'}:"
+            )
             out.append("")
             rows = []
             for c, v in kr["cold"].items():
                 med = v["median"]
                 errs = [r["error"] for r in v["runs"] if "error" in r]
-                rows.append([c, C.mib(med["resident_before_bytes"]), med["import_ms"], med["open_ms"],
-                             med["first_us"], med["again_us"], med["second_us"], "; ".join(map(str, errs)) or ""])
-            out.append(C.md_table(["config", "index MiB in page cache before", "import ms", "open ms",
-                                   "first count µs", "same again µs", "next count µs", "errors"], rows, digits=1))
+                rows.append(
+                    [
+                        c,
+                        C.mib(med["resident_before_bytes"]),
+                        med["import_ms"],
+                        med["open_ms"],
+                        med["first_us"],
+                        med["again_us"],
+                        med["second_us"],
+                        "; ".join(map(str, errs)) or "",
+                    ]
+                )
+            out.append(
+                C.md_table(
+                    [
+                        "config",
+                        "index MiB in page cache before",
+                        "import ms",
+                        "open ms",
+                        "first count µs",
+                        "same again µs",
+                        "next count µs",
+                        "errors",
+                    ],
+                    rows,
+                    digits=1,
+                )
+            )
             out.append("")
     return "\n".join(out)
 
