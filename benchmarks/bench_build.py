@@ -165,6 +165,32 @@ def ag_doc_hashes(ag_dir: Path, kind: str) -> tuple[list[bytes], int, int, dict]
     return hashes, n_tokens, n_docs, info
 
 
+def reference_sample(corpus: Path, kind: str, n: int, seed: int = 0) -> dict[int, bytes]:
+    """Hashes of ``n`` random documents tokenized here, independently of both engines.
+
+    Keys are positions in infini-gram's document order (sorted file paths, then lines); tokens
+    are the UTF-8 bytes (u8) or HF ``tokenizers``' ``encode(text, add_special_tokens=False).ids``
+    with the corpus' tokenizer.json (u16), the contract both builders must follow.
+    """
+    import glob
+    import json
+    import random
+
+    data_dir = str(corpus / "data")
+    texts = []
+    for path in sorted(glob.glob(f"{data_dir}/**/*.json*", recursive=True)):
+        with open(path, encoding="utf-8") as f:
+            texts.extend(json.loads(line)["text"] for line in f)
+    pick = sorted(random.Random(seed).sample(range(len(texts)), min(n, len(texts))))
+    if kind == "u8":
+        return {i: _h(texts[i].encode("utf-8")) for i in pick}
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(corpus / "tokenizer.json"))
+    dt = np.dtype(C.KINDS[kind]["dtype"]).newbyteorder("<")
+    return {i: _h(np.asarray(tok.encode(texts[i], add_special_tokens=False).ids, dtype=dt).tobytes()) for i in pick}
+
+
 def compare_docs(ig: list[bytes], ag: list[bytes]) -> dict:
     res = {"ig_docs": len(ig), "ag_docs": len(ag), "same_order": ig == ag}
     if res["same_order"]:
@@ -199,6 +225,12 @@ def main() -> int:
     p.add_argument("--mem", type=int, default=16, help="infini-gram --mem in GiB (default 16)")
     p.add_argument("--no-build", action="store_true", help="reuse existing indexes, only measure size and check")
     p.add_argument("--no-check", action="store_true", help="skip the token-id comparison")
+    p.add_argument(
+        "--verify-sample",
+        type=int,
+        default=50,
+        help="documents re-tokenized here to check each index independently (default 50, 0 = skip)",
+    )
     args = p.parse_args()
 
     corpus = args.corpus.resolve()
@@ -284,6 +316,20 @@ def main() -> int:
                 kr["tokens"]["anygram"] = {"text_tokens": nt, "docs": nd, **info}
             except Exception as e:  # report, do not hide the other engine's figures
                 kr["tokens"]["anygram"] = {"error": repr(e)}
+        if args.verify_sample > 0 and hashes:
+            ref = reference_sample(corpus, kind, args.verify_sample)
+            kr["reference_sample"] = {"docs": len(ref)}
+            for eng, hs in hashes.items():
+                if eng == "infinigram":  # known order
+                    bad = [i for i, h in ref.items() if i >= len(hs) or hs[i] != h]
+                else:  # order not assumed
+                    have = set(hs)
+                    bad = [i for i, h in ref.items() if h not in have]
+                kr["reference_sample"][eng] = {"ok": not bad, "bad_docs": bad[:20]}
+            print(
+                f"[{kind}] independent tokenization of {len(ref)} sampled documents: {kr['reference_sample']}",
+                file=sys.stderr,
+            )
         if len(hashes) == 2:
             kr["check"] = compare_docs(hashes["infinigram"], hashes["anygram"])
             c = kr["check"]
@@ -391,6 +437,10 @@ def render(results: dict, engines: list[str]) -> str:
                 else "; token-id check: not run (needs both indexes)"
             )
         )
+        ref = kr.get("reference_sample")
+        if ref:
+            oks = ", ".join(f"{e} {'OK' if v['ok'] else 'MISMATCH'}" for e, v in ref.items() if e != "docs")
+            lines.append(f"  - {ref['docs']} documents re-tokenized independently: {oks}")
         for b in kr["builds"].get("infinigram", [])[:1]:
             if "build_sa_s" in b:
                 lines.append(
