@@ -320,6 +320,16 @@ def full_doc(index, doc_ix: int) -> dict:
             HUGE_DISP_LEN = (1 << 31) - 1
 
 
+def token_array(ids, dtype: str):
+    """Token ids as a little-endian numpy array, whether a list, an array or raw bytes came back."""
+    import numpy as np
+
+    dt = np.dtype(dtype).newbyteorder("<")
+    if isinstance(ids, (bytes, bytearray, memoryview)):
+        return np.frombuffer(ids, dtype=dt)
+    return np.asarray(ids, dtype=dt)
+
+
 def package_version(name: str) -> str | None:
     try:
         from importlib.metadata import version

@@ -142,7 +142,6 @@ def ag_doc_hashes(ag_dir: Path, kind: str) -> tuple[list[bytes], int, int, dict]
     """Per-document hashes of anygram's token ids, via ``get_doc_by_ix`` for every document."""
     import anygram
 
-    dt = np.dtype(C.KINDS[kind]["dtype"]).newbyteorder("<")
     idx = anygram.Index(str(ag_dir))
     n_docs = idx.num_docs
     hashes = []
@@ -151,11 +150,11 @@ def ag_doc_hashes(ag_dir: Path, kind: str) -> tuple[list[bytes], int, int, dict]
     t0 = time.perf_counter()
     for i in range(n_docs):
         d = C.full_doc(idx, i)
-        ids = d["token_ids"]
+        ids = C.token_array(d["token_ids"], C.KINDS[kind]["dtype"])
         if d.get("doc_len") is not None and d["doc_len"] != len(ids):
             truncated += 1
         n_tokens += len(ids)
-        hashes.append(_h(np.asarray(ids, dtype=dt).tobytes()))
+        hashes.append(_h(ids.tobytes()))
     info = {
         "num_docs": n_docs,
         "num_tokens_property": idx.num_tokens,

@@ -102,7 +102,7 @@ def token_stream(dirs: dict[str, Path], kind: str, engines: list[str]) -> np.nda
     parts = []
     for i in range(idx.num_docs):
         parts.append(np.array([k["sep"]], dtype=k["dtype"]))
-        parts.append(np.asarray(C.full_doc(idx, i)["token_ids"], dtype=k["dtype"]))
+        parts.append(C.token_array(C.full_doc(idx, i)["token_ids"], k["dtype"]))
     return np.concatenate(parts)
 
 
