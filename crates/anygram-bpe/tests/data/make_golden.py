@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Regenerate the golden test data of anygram-bpe with the Python `tokenizers` library.
 
-    pip install tokenizers
+    pip install tokenizers tiktoken
     python3 crates/anygram-bpe/tests/data/make_golden.py
 
 Writes, next to this script:
 - tok1000.json: a 1000-token byte-level BPE trained on a few Python stdlib modules with the
   trainer settings of the shared corpus tokenizer (shared/corpus/train_tokenizer.py);
+- tok1000.tiktoken: the same vocabulary as tiktoken ranks (rank = id; <|endoftext|> dropped);
+- golden_tiktoken.json: tiktoken's `encode_ordinary` ids of TEXTS for each published pattern
+  (taken from the installed tiktoken_ext.openai_public), with those ranks;
 - golden.json: for each variant of that tokenizer (a list of JSON edits applied to
   tok1000.json, replayed identically by tests/golden.rs), the ids `tokenizers` gives for
   every string in TEXTS with `encode(text, add_special_tokens=False)`, or the fact that the
@@ -122,6 +125,48 @@ def main():
     with open(os.path.join(HERE, 'golden.json'), 'w', encoding='utf-8') as f:
         json.dump(golden, f, ensure_ascii=True, separators=(',', ':'))
         f.write('\n')
+    make_tiktoken(base)
+
+
+def make_tiktoken(base):
+    import base64
+
+    import tiktoken
+    from tiktoken_ext import openai_public
+
+    byte_of = gpt2_char_to_byte()
+    ranks = {}
+    added = {t['content'] for t in base['added_tokens']}
+    for token, rank in base['model']['vocab'].items():
+        if token not in added:
+            ranks[bytes(byte_of[c] for c in token)] = rank
+    with open(os.path.join(HERE, 'tok1000.tiktoken'), 'w') as f:
+        for token, rank in sorted(ranks.items(), key=lambda kv: kv[1]):
+            f.write(f'{base64.b64encode(token).decode()} {rank}\n')
+    openai_public.load_tiktoken_bpe = lambda *a, **k: {}
+    patterns = {'r50k': openai_public.r50k_base()['pat_str'],
+                'cl100k': openai_public.cl100k_base()['pat_str'],
+                'o200k': openai_public.o200k_base()['pat_str']}
+    golden = {'texts': TEXTS, 'patterns': {}}
+    for name, pat in patterns.items():
+        enc = tiktoken.Encoding(f'test_{name}', pat_str=pat, mergeable_ranks=ranks, special_tokens={})
+        golden['patterns'][name] = [enc.encode_ordinary(t) for t in TEXTS]
+    with open(os.path.join(HERE, 'golden_tiktoken.json'), 'w', encoding='utf-8') as f:
+        json.dump(golden, f, ensure_ascii=True, separators=(',', ':'))
+        f.write('\n')
+
+
+def gpt2_char_to_byte():
+    bs = list(range(ord('!'), ord('~') + 1)) + list(range(ord('\u00a1'), ord('\u00ac') + 1)) + \
+        list(range(ord('\u00ae'), ord('\u00ff') + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return {chr(c): b for b, c in zip(bs, cs)}
 
 
 if __name__ == '__main__':
