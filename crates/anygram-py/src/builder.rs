@@ -1,0 +1,216 @@
+//! `anygram._core.IndexBuilder` and `DocumentReader`: the build pipeline's engine side. Python
+//! drives the loop per batch of documents (megabytes), never per document or token.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anygram_core::build::{
+    BuildOptions, ByteEncoder, Document, DocumentReader, FieldOptions, FileKind, IndexBuilder, OnError,
+    TextEncoder,
+};
+use anygram_core::AnygramError;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use crate::errors::{detach, to_py};
+
+fn lock_err() -> AnygramError {
+    AnygramError::InvalidArgument("the builder was used from two threads at once".into())
+}
+
+fn finished() -> AnygramError {
+    AnygramError::InvalidArgument("the builder is already finished".into())
+}
+
+#[pyclass(name = "DocumentReader", module = "anygram._core", frozen)]
+pub struct PyDocumentReader {
+    inner: Mutex<DocumentReader>,
+}
+
+#[pymethods]
+impl PyDocumentReader {
+    #[new]
+    #[pyo3(signature = (path, display_path, kind, text_field = "text".to_string(), metadata_fields = None, on_error = "fail"))]
+    fn new(
+        path: PathBuf,
+        display_path: String,
+        kind: &str,
+        text_field: String,
+        metadata_fields: Option<Vec<String>>,
+        on_error: &str,
+    ) -> PyResult<Self> {
+        let kind = match kind {
+            "jsonl" => FileKind::Jsonl,
+            "text" => FileKind::Text,
+            other => return Err(PyValueError::new_err(format!("unknown file kind {other:?}"))),
+        };
+        let on_error = parse_on_error(on_error)?;
+        let fields = FieldOptions {
+            text_field,
+            metadata_fields,
+        };
+        let inner = DocumentReader::open(&path, &display_path, kind, fields, on_error).map_err(to_py)?;
+        Ok(PyDocumentReader {
+            inner: Mutex::new(inner),
+        })
+    }
+
+    /// `(texts, metadata lines)` of the next batch; empty lists at the end of the file. For
+    /// tokenizers that run in Python.
+    fn read_batch(&self, py: Python<'_>, max_bytes: usize) -> PyResult<(Vec<String>, Vec<String>)> {
+        let docs = detach(py, || self.inner.lock().map_err(|_| lock_err())?.next_batch(max_bytes))?;
+        Ok(docs.into_iter().map(|d| (d.text, d.meta)).unzip())
+    }
+
+    #[getter]
+    fn file_bytes_read(&self) -> u64 {
+        self.inner.lock().map(|r| r.file_bytes_read()).unwrap_or(0)
+    }
+
+    #[getter]
+    fn skipped(&self) -> u64 {
+        self.inner.lock().map(|r| r.skipped).unwrap_or(0)
+    }
+
+    #[getter]
+    fn skipped_examples(&self) -> Vec<String> {
+        self.inner.lock().map(|r| r.skipped_examples.clone()).unwrap_or_default()
+    }
+}
+
+fn parse_on_error(s: &str) -> PyResult<OnError> {
+    match s {
+        "fail" => Ok(OnError::Fail),
+        "skip" => Ok(OnError::Skip),
+        other => Err(PyValueError::new_err(format!("on_error must be 'fail' or 'skip', not {other:?}"))),
+    }
+}
+
+/// The engine-side tokenizer of a build, when there is one.
+fn make_encoder(spec: &str, _path: Option<&Path>) -> PyResult<Option<Box<dyn TextEncoder>>> {
+    match spec {
+        "bytes" => Ok(Some(Box::new(ByteEncoder))),
+        "external" => Ok(None),
+        other => Err(PyValueError::new_err(format!("unknown engine tokenizer {other:?}"))),
+    }
+}
+
+#[pyclass(name = "IndexBuilder", module = "anygram._core", frozen)]
+pub struct PyIndexBuilder {
+    inner: Mutex<Option<IndexBuilder>>,
+    encoder: Option<Box<dyn TextEncoder>>,
+}
+
+impl PyIndexBuilder {
+    fn with<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut IndexBuilder, Option<&dyn TextEncoder>) -> Result<T, AnygramError> + Send) -> PyResult<T> {
+        let encoder = self.encoder.as_deref();
+        detach(py, || {
+            let mut guard = self.inner.lock().map_err(|_| lock_err())?;
+            let b = guard.as_mut().ok_or_else(finished)?;
+            f(b, encoder)
+        })
+    }
+}
+
+fn no_encoder() -> AnygramError {
+    AnygramError::InvalidArgument("this build tokenizes in Python: pass token ids".into())
+}
+
+#[pymethods]
+impl PyIndexBuilder {
+    /// `encoder` is "bytes" (UTF-8 bytes, in the engine) or "external" (ids come from Python).
+    #[new]
+    #[pyo3(signature = (out, vocab_size, tokenizer_json, encoder, mem_budget, workers, max_shard_tokens = None, overwrite = false, encoder_path = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        out: PathBuf,
+        vocab_size: u64,
+        tokenizer_json: &str,
+        encoder: &str,
+        mem_budget: u64,
+        workers: usize,
+        max_shard_tokens: Option<u64>,
+        overwrite: bool,
+        encoder_path: Option<PathBuf>,
+    ) -> PyResult<Self> {
+        let tokenizer: serde_json::Value = serde_json::from_str(tokenizer_json)
+            .map_err(|e| PyValueError::new_err(format!("tokenizer_json: {e}")))?;
+        let encoder = make_encoder(encoder, encoder_path.as_deref())?;
+        let opts = BuildOptions {
+            mem_budget,
+            workers,
+            max_shard_tokens,
+            overwrite,
+        };
+        let inner = detach(py, || IndexBuilder::create(&out, vocab_size, tokenizer, &opts))?;
+        Ok(PyIndexBuilder {
+            inner: Mutex::new(Some(inner)),
+            encoder,
+        })
+    }
+
+    /// Reads, tokenizes and adds about `max_bytes` of documents from `reader`; returns
+    /// `(documents, text bytes)` added, `(0, 0)` at the end of the file.
+    fn add_from_reader(&self, py: Python<'_>, reader: &PyDocumentReader, max_bytes: usize) -> PyResult<(u64, u64)> {
+        self.with(py, |b, enc| {
+            let enc = enc.ok_or_else(no_encoder)?;
+            let docs = reader.inner.lock().map_err(|_| lock_err())?.next_batch(max_bytes)?;
+            let bytes = docs.iter().map(|d| d.text.len() as u64).sum();
+            b.add_documents(&docs, enc)?;
+            Ok((docs.len() as u64, bytes))
+        })
+    }
+
+    /// Tokenizes (in the engine) and adds documents given as text.
+    fn add_texts(&self, py: Python<'_>, texts: Vec<String>, metas: Vec<String>) -> PyResult<()> {
+        if texts.len() != metas.len() {
+            return Err(PyValueError::new_err("texts and metas differ in length"));
+        }
+        let docs: Vec<Document> = texts
+            .into_iter()
+            .zip(metas)
+            .map(|(text, meta)| Document { text, meta })
+            .collect();
+        self.with(py, |b, enc| b.add_documents(&docs, enc.ok_or_else(no_encoder)?))
+    }
+
+    /// Adds documents given as token ids (tokenized in Python).
+    fn add_token_documents(&self, py: Python<'_>, docs: Vec<Vec<u32>>, metas: Vec<String>) -> PyResult<()> {
+        if docs.len() != metas.len() {
+            return Err(PyValueError::new_err("docs and metas differ in length"));
+        }
+        self.with(py, |b, _| {
+            for (d, m) in docs.iter().zip(&metas) {
+                b.add_token_document(d, m)?;
+            }
+            Ok(())
+        })
+    }
+
+    #[getter]
+    fn docs_added(&self) -> u64 {
+        self.inner.lock().ok().and_then(|g| g.as_ref().map(|b| b.docs_added())).unwrap_or(0)
+    }
+
+    #[getter]
+    fn tokens_added(&self) -> u64 {
+        self.inner.lock().ok().and_then(|g| g.as_ref().map(|b| b.tokens_added())).unwrap_or(0)
+    }
+
+    #[getter]
+    fn token_width(&self) -> Option<&'static str> {
+        self.inner.lock().ok().and_then(|g| g.as_ref().map(|b| b.token_width().name()))
+    }
+
+    /// Builds the last shard and commits the index; returns the manifest as JSON text.
+    fn finish(&self, py: Python<'_>, build_info_json: &str) -> PyResult<String> {
+        let info: serde_json::Value = serde_json::from_str(build_info_json)
+            .map_err(|e| PyValueError::new_err(format!("build_info_json: {e}")))?;
+        detach(py, || {
+            let b = self.inner.lock().map_err(|_| lock_err())?.take().ok_or_else(finished)?;
+            let m = b.finish(info)?;
+            serde_json::to_string(&m).map_err(|e| AnygramError::InvalidArgument(e.to_string()))
+        })
+    }
+}

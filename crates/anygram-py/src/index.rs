@@ -1,0 +1,124 @@
+//! `anygram._core.Index`: an opened index. Every method releases the GIL.
+
+use std::path::PathBuf;
+
+use anygram_core::{Index, OpenOptions};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::convert::{doc_to_dict, docs_to_list};
+use crate::errors::detach;
+
+#[pyclass(name = "Index", module = "anygram._core", frozen)]
+pub struct PyIndex {
+    inner: Index,
+}
+
+#[pymethods]
+impl PyIndex {
+    #[new]
+    #[pyo3(signature = (paths, load_to_ram = false, verify = false))]
+    fn new(py: Python<'_>, paths: Vec<PathBuf>, load_to_ram: bool, verify: bool) -> PyResult<Self> {
+        let opts = OpenOptions {
+            load_to_ram,
+            verify_checksums: verify,
+        };
+        let inner = detach(py, || Index::open(&paths, opts))?;
+        Ok(PyIndex { inner })
+    }
+
+    fn count(&self, py: Python<'_>, ids: Vec<u32>) -> PyResult<u64> {
+        detach(py, || self.inner.count(&ids))
+    }
+
+    /// `(cnt, [(lo, hi) per shard])`.
+    fn find(&self, py: Python<'_>, ids: Vec<u32>) -> PyResult<(u64, Vec<(u64, u64)>)> {
+        let r = detach(py, || self.inner.find(&ids))?;
+        Ok((r.cnt, r.segment_by_shard.iter().map(|s| (s.lo, s.hi)).collect()))
+    }
+
+    /// Counts of many n-grams in one call.
+    fn count_many(&self, py: Python<'_>, queries: Vec<Vec<u32>>) -> PyResult<Vec<u64>> {
+        detach(py, || queries.iter().map(|q| self.inner.count(q)).collect())
+    }
+
+    fn get_doc_by_rank<'py>(&self, py: Python<'py>, s: usize, rank: u64, max_disp_len: u64) -> PyResult<Bound<'py, PyDict>> {
+        let d = detach(py, || self.inner.get_doc_by_rank(s, rank, max_disp_len))?;
+        doc_to_dict(py, &d)
+    }
+
+    fn get_doc_by_ptr<'py>(&self, py: Python<'py>, s: usize, ptr: u64, max_disp_len: u64) -> PyResult<Bound<'py, PyDict>> {
+        let d = detach(py, || self.inner.get_doc_by_ptr(s, ptr, max_disp_len))?;
+        doc_to_dict(py, &d)
+    }
+
+    fn get_doc_by_ix<'py>(&self, py: Python<'py>, doc_ix: u64, max_disp_len: u64) -> PyResult<Bound<'py, PyDict>> {
+        let d = detach(py, || self.inner.get_doc_by_ix(doc_ix, max_disp_len))?;
+        doc_to_dict(py, &d)
+    }
+
+    fn get_docs_by_ranks<'py>(&self, py: Python<'py>, requests: Vec<(usize, u64)>, max_disp_len: u64) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let d = detach(py, || self.inner.get_docs_by_ranks(&requests, max_disp_len))?;
+        docs_to_list(py, &d)
+    }
+
+    fn get_docs_by_ptrs<'py>(&self, py: Python<'py>, requests: Vec<(usize, u64)>, max_disp_len: u64) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let d = detach(py, || self.inner.get_docs_by_ptrs(&requests, max_disp_len))?;
+        docs_to_list(py, &d)
+    }
+
+    fn get_docs_by_ixs<'py>(&self, py: Python<'py>, doc_ixs: Vec<u64>, max_disp_len: u64) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let d = detach(py, || self.inner.get_docs_by_ixs(&doc_ixs, max_disp_len))?;
+        docs_to_list(py, &d)
+    }
+
+    #[getter]
+    fn num_tokens(&self) -> u64 {
+        self.inner.num_tokens()
+    }
+
+    #[getter]
+    fn num_docs(&self) -> u64 {
+        self.inner.num_docs()
+    }
+
+    #[getter]
+    fn num_shards(&self) -> usize {
+        self.inner.num_shards()
+    }
+
+    #[getter]
+    fn vocab_size(&self) -> u64 {
+        self.inner.vocab_size()
+    }
+
+    #[getter]
+    fn token_width(&self) -> &'static str {
+        self.inner.token_width().name()
+    }
+
+    #[getter]
+    fn size_bytes(&self) -> u64 {
+        self.inner.size_bytes()
+    }
+
+    /// The tokenizer description stored in the manifest, as JSON text.
+    #[getter]
+    fn tokenizer_json(&self) -> String {
+        self.inner.tokenizer().to_string()
+    }
+
+    /// Each opened directory's manifest, as JSON text.
+    fn manifests(&self) -> Vec<(PathBuf, String)> {
+        self.inner
+            .sources
+            .iter()
+            .map(|(p, m)| (p.clone(), serde_json::to_string(m).unwrap_or_default()))
+            .collect()
+    }
+
+    /// Per shard: `(directory, tokens, documents, bytes)`.
+    fn shard_stats(&self) -> Vec<(PathBuf, u64, u64, u64)> {
+        self.inner.shard_stats()
+    }
+}

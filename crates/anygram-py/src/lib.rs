@@ -1,0 +1,19 @@
+//! `anygram._core`: conversion between Python and anygram-core, error mapping and GIL release.
+//! No engine logic lives here; the public Python API wraps these classes in `python/anygram`.
+
+mod builder;
+mod convert;
+mod errors;
+mod index;
+
+use pyo3::prelude::*;
+
+#[pymodule(gil_used = false)]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<index::PyIndex>()?;
+    m.add_class::<builder::PyIndexBuilder>()?;
+    m.add_class::<builder::PyDocumentReader>()?;
+    m.add("FORMAT_VERSION", anygram_core::format::FORMAT_VERSION)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

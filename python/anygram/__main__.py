@@ -1,0 +1,3 @@
+from anygram.cli import main
+
+raise SystemExit(main())

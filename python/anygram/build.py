@@ -1,0 +1,296 @@
+"""The build pipeline: input files in, a finished index directory out.
+
+Python walks the inputs, shows progress and reads Parquet; the engine reads JSONL and text,
+tokenizes (in parallel), builds suffix arrays and writes files. The loop here runs once per
+batch of several megabytes, never per document or token (except Parquet metadata rows).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import _core
+from .errors import InvalidArgumentError, InvalidInputError
+from .tokenizers import Tokenizer, load_tokenizer
+
+__all__ = ["InputFile", "build", "discover_inputs", "parse_size"]
+
+#: Text read per engine call: large enough to amortize the call, small enough for smooth progress.
+BATCH_BYTES = 16 << 20
+
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+COMPRESSED_SUFFIXES = ("", ".gz", ".zst", ".zstd")
+TEXT_SUFFIXES = (".txt", ".text", ".md", ".rst")
+PARQUET_SUFFIX = ".parquet"
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: Path
+    #: Name recorded in each document's metadata: relative to the input directory given.
+    display: str
+    kind: str  # "jsonl", "text" or "parquet"
+    size: int
+
+
+def parse_size(value: int | str) -> int:
+    """Bytes from ``8GiB``, ``500MB``, ``1.5G`` or a plain integer.
+
+    >>> parse_size("8GiB"), parse_size("500MB"), parse_size(1024)
+    (8589934592, 500000000, 1024)
+    """
+    if isinstance(value, int):
+        return value
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kKmMgGtT]?)(i?)[bB]?\s*", value)
+    if not m:
+        raise InvalidArgumentError(f"cannot read {value!r} as a size (e.g. 8GiB, 500MB)")
+    number, unit, binary = m.groups()
+    base = 1024 if binary or not unit else 1000
+    power = " KMGT".index(unit.upper()) if unit else 0
+    return int(float(number) * base**power)
+
+
+def _kind(path: Path) -> str | None:
+    name = path.name.lower()
+    for c in COMPRESSED_SUFFIXES:
+        for j in JSONL_SUFFIXES:
+            if name.endswith(j + c):
+                return "jsonl"
+    if name.endswith(PARQUET_SUFFIX):
+        return "parquet"
+    if name.endswith(TEXT_SUFFIXES):
+        return "text"
+    return None
+
+
+def discover_inputs(
+    inputs: Iterable[str | os.PathLike[str]], file_glob: str | None = None
+) -> list[InputFile]:
+    """Every input file, directories walked recursively in sorted order.
+
+    In directories, files are taken by suffix (JSONL, plain/.gz/.zst; Parquet; .txt/.md/.rst)
+    or, with ``file_glob``, every file whose name matches it (read as text unless its suffix
+    says otherwise). A file named explicitly is read as text when its suffix is unknown.
+    """
+    files: list[InputFile] = []
+    for given in inputs:
+        root = Path(given)
+        if root.is_file():
+            files.append(InputFile(root, root.name, _kind(root) or "text", root.stat().st_size))
+            continue
+        if not root.is_dir():
+            raise InvalidArgumentError(f"input {root} does not exist")
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames.sort()
+            for name in sorted(filenames):
+                p = Path(dirpath) / name
+                if file_glob is not None:
+                    if not fnmatch.fnmatch(name, file_glob):
+                        continue
+                    kind = _kind(p) or "text"
+                else:
+                    found = _kind(p)
+                    if found is None:
+                        continue
+                    kind = found
+                files.append(InputFile(p, p.relative_to(root).as_posix(), kind, p.stat().st_size))
+    return files
+
+
+def _parquet_batches(
+    f: InputFile, text_field: str, metadata_fields: Sequence[str] | None
+) -> Iterator[tuple[list[str], list[str], int]]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise InvalidArgumentError(
+            f"{f.path}: reading Parquet needs pyarrow: pip install 'anygram[parquet]'"
+        ) from e
+    pf = pq.ParquetFile(f.path)
+    names = pf.schema_arrow.names
+    if text_field not in names:
+        raise InvalidInputError(f"{f.path}: no column {text_field!r} (columns: {names})")
+    keep = [n for n in names if n != text_field] if metadata_fields is None else [
+        n for n in metadata_fields if n in names
+    ]
+    row = 0
+    for batch in pf.iter_batches(batch_size=8192, columns=[text_field, *keep]):
+        cols = batch.to_pydict()
+        texts = cols[text_field]
+        metas = []
+        for i in range(len(texts)):
+            if not isinstance(texts[i], str):
+                raise InvalidInputError(f"{f.path}: row {row + i}: {text_field!r} is not a string")
+            meta = {k: cols[k][i] for k in keep}
+            metas.append(
+                json.dumps(
+                    {"path": f.display, "linenum": row + i, "metadata": meta},
+                    ensure_ascii=False,
+                    default=str,
+                )
+            )
+        row += len(texts)
+        yield texts, metas, batch.nbytes
+
+
+def _progress(total: int, quiet: bool) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc="reading + tokenizing",
+        disable=quiet,
+        dynamic_ncols=True,
+        smoothing=0.1,
+        file=sys.stderr,
+    )
+
+
+def build(
+    inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    output: str | os.PathLike[str],
+    *,
+    tokenizer: str | os.PathLike[str] | Tokenizer = "bytes",
+    text_field: str = "text",
+    metadata_fields: Sequence[str] | None = None,
+    mem_budget: int | str = "8GiB",
+    workers: int | None = None,
+    on_error: str = "fail",
+    overwrite: bool = False,
+    file_glob: str | None = None,
+    max_shard_tokens: int | None = None,
+    quiet: bool = False,
+) -> dict[str, Any]:
+    """Builds an index of ``inputs`` at ``output`` and returns its manifest.
+
+    Parameters
+    ----------
+    inputs
+        Files or directories (walked recursively): JSONL (plain, ``.gz``, ``.zst``), Parquet,
+        plain text (one document per file).
+    output
+        Index directory to create. It is valid only once the build finishes: a killed build
+        leaves a directory that does not open, and re-running the same command restarts it.
+    tokenizer
+        ``"bytes"`` (UTF-8 bytes, default) or the path of a ``tokenizer.json``.
+    text_field, metadata_fields
+        The JSON field / Parquet column holding the text, and the fields kept as metadata (all
+        others by default).
+    mem_budget
+        Memory the build may use (e.g. ``"8GiB"``); larger corpora are cut into shards.
+    workers
+        Threads for tokenizing and suffix sorting (default: all cores).
+    on_error
+        ``"fail"`` stops at the first malformed document (naming file and line); ``"skip"``
+        skips it and reports it at the end.
+    """
+    start = time.perf_counter()
+    if on_error not in ("fail", "skip"):
+        raise InvalidArgumentError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    files = discover_inputs(inputs, file_glob)
+    if not files:
+        raise InvalidInputError(f"no input files found in {[os.fspath(i) for i in inputs]}")
+    tok = load_tokenizer(tokenizer)
+    encoder, encoder_path = tok.engine_encoder()
+    out = Path(output)
+    n_workers = workers or os.cpu_count() or 1
+    builder = _core.IndexBuilder(
+        str(out),
+        tok.vocab_size,
+        json.dumps(tok.describe()),
+        encoder,
+        parse_size(mem_budget),
+        n_workers,
+        max_shard_tokens=max_shard_tokens,
+        overwrite=overwrite,
+        encoder_path=encoder_path,
+    )
+    tok.copy_into(out)
+    skipped: list[str] = []
+    n_skipped = 0
+    text_bytes = 0
+    bar = _progress(sum(f.size for f in files), quiet)
+    try:
+        for f in files:
+            bar.set_postfix_str(f.display[-40:], refresh=False)
+            done_before = bar.n
+            if f.kind == "parquet":
+                for texts, metas, nbytes in _parquet_batches(f, text_field, metadata_fields):
+                    if encoder == "external":
+                        builder.add_token_documents(tok.encode_batch(texts), metas)
+                    else:
+                        builder.add_texts(texts, metas)
+                    text_bytes += sum(len(t) for t in texts)
+                    bar.update(min(nbytes, max(0, f.size - (bar.n - done_before))))
+                bar.update(f.size - (bar.n - done_before))
+                continue
+            reader = _core.DocumentReader(
+                str(f.path), f.display, f.kind, text_field, metadata_fields, on_error
+            )
+            while True:
+                if encoder == "external":
+                    texts, metas = reader.read_batch(BATCH_BYTES)
+                    if not texts:
+                        break
+                    builder.add_token_documents(tok.encode_batch(texts), metas)
+                    text_bytes += sum(len(t) for t in texts)
+                else:
+                    docs, nbytes = builder.add_from_reader(reader, BATCH_BYTES)
+                    if docs == 0:
+                        break
+                    text_bytes += nbytes
+                bar.update(reader.file_bytes_read - (bar.n - done_before))
+            bar.update(f.size - (bar.n - done_before))
+            n_skipped += reader.skipped
+            skipped.extend(reader.skipped_examples[: max(0, 100 - len(skipped))])
+    finally:
+        bar.close()
+    if not quiet:
+        print("sorting suffixes and writing the index…", file=sys.stderr, flush=True)
+    info = {
+        "inputs": [os.fspath(i) for i in inputs],
+        "files": len(files),
+        "input_bytes": sum(f.size for f in files),
+        "text_bytes": text_bytes,
+        "skipped_documents": n_skipped,
+        "skipped_examples": skipped,
+        "options": {
+            "tokenizer": str(tokenizer) if not hasattr(tokenizer, "kind") else tok.kind,
+            "text_field": text_field,
+            "metadata_fields": list(metadata_fields) if metadata_fields is not None else None,
+            "mem_budget": parse_size(mem_budget),
+            "workers": n_workers,
+            "on_error": on_error,
+        },
+        "anygram_version": _core.__version__,
+    }
+    manifest: dict[str, Any] = json.loads(builder.finish(json.dumps(info)))
+    seconds = time.perf_counter() - start
+    manifest["build"]["seconds"] = round(seconds, 3)
+    if not quiet:
+        mb = text_bytes / 1e6
+        print(
+            f"indexed {manifest['num_docs']:,} documents, {manifest['num_tokens']:,} tokens "
+            f"({mb:,.1f} MB of text) into {len(manifest['shards'])} shard(s) at {out} "
+            f"in {seconds:.1f} s ({mb / max(seconds, 1e-9):,.1f} MB/s)",
+            file=sys.stderr,
+        )
+        if n_skipped:
+            print(f"skipped {n_skipped} malformed document(s), e.g.:", file=sys.stderr)
+            for s in skipped[:5]:
+                print(f"  {s}", file=sys.stderr)
+    return manifest

@@ -1,0 +1,86 @@
+"""Exceptions raised by anygram.
+
+Every error anygram raises derives from :class:`AnygramError`; each also derives from the builtin
+that fits, so ``except ValueError`` or ``except FileNotFoundError`` work as expected. The engine
+(``anygram._core``) raises these same classes.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AnygramError",
+    "AnygramFileNotFoundError",
+    "AnygramIOError",
+    "AnygramPermissionError",
+    "CorruptIndexError",
+    "IncompatibleFormatError",
+    "IndexExistsError",
+    "IndexMismatchError",
+    "IndexNotFoundError",
+    "InvalidArgumentError",
+    "InvalidInputError",
+    "InvalidQueryError",
+    "TokenOutOfRangeError",
+    "TokenizerError",
+    "UnknownTokenizerError",
+]
+
+
+class AnygramError(Exception):
+    """Base class of every anygram error."""
+
+
+class AnygramIOError(AnygramError, OSError):
+    """An operating-system error on a named file."""
+
+
+class AnygramFileNotFoundError(AnygramIOError, FileNotFoundError):
+    """A file that should exist does not."""
+
+
+class AnygramPermissionError(AnygramIOError, PermissionError):
+    """A file anygram may not read or write."""
+
+
+class IndexNotFoundError(AnygramError, FileNotFoundError):
+    """No finished index at the path: never built, or a build that did not finish."""
+
+
+class CorruptIndexError(AnygramError, ValueError):
+    """A file of the index is missing, truncated, or disagrees with the manifest."""
+
+
+class IncompatibleFormatError(AnygramError, ValueError):
+    """The index was written in a format version this anygram cannot read."""
+
+
+class IndexMismatchError(AnygramError, ValueError):
+    """Indexes opened together were built with different tokenizers or token widths."""
+
+
+class IndexExistsError(AnygramError, FileExistsError):
+    """The output path already holds an index (pass ``overwrite=True`` to replace it)."""
+
+
+class InvalidQueryError(AnygramError, ValueError):
+    """A query that cannot be answered as asked."""
+
+
+class TokenOutOfRangeError(InvalidQueryError):
+    """A token id outside the index's vocabulary."""
+
+
+class InvalidInputError(AnygramError, ValueError):
+    """A malformed input document (the message names file and line)."""
+
+
+class InvalidArgumentError(AnygramError, ValueError):
+    """An option that makes no sense."""
+
+
+class TokenizerError(AnygramError, ValueError):
+    """The tokenizer could not be loaded or applied."""
+
+
+class UnknownTokenizerError(TokenizerError):
+    """The tokenizer named is neither ``bytes`` nor a tokenizer file anygram can read."""

@@ -1,0 +1,288 @@
+"""The query side: :class:`Index` opens one or more index directories and answers queries.
+
+Method names, argument names and result fields follow infini-gram's ``InfiniGramEngine``, so
+moving a script over means changing the import and the constructor. Unlike infini-gram, errors
+are exceptions (see :mod:`anygram.errors`), never ``{"error": ...}`` dicts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Union
+
+from . import _core
+from .errors import InvalidArgumentError, InvalidQueryError
+from .tokenizers import Tokenizer, from_manifest
+
+__all__ = ["Index", "Query"]
+
+#: A query: text (tokenized with the index's tokenizer) or a sequence of token ids.
+Query = Union[str, Sequence[int]]
+
+#: Longest query accepted, in tokens; longer ones are rejected rather than searched.
+MAX_QUERY_TOKENS = 1_000_000
+
+# infini-gram constructor arguments that mean nothing here (anygram reads them from the index).
+_IGNORED_COMPAT_ARGS = {
+    "eos_token_id",
+    "vocab_size",
+    "version",
+    "ds_prefetch_depth",
+    "sa_prefetch_depth",
+    "od_prefetch_depth",
+    "prev_shards_by_index_dir",
+    "bow_ids_path",
+    "attribution_block_size",
+    "precompute_unigram_logprobs",
+}
+
+
+def _paths(index_dir: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[str]:
+    if isinstance(index_dir, (str, os.PathLike)):
+        return [os.fspath(index_dir)]
+    paths = [os.fspath(p) for p in index_dir]
+    if not paths:
+        raise InvalidArgumentError("no index directory given")
+    return paths
+
+
+class Index:
+    """An anygram index, memory-mapped (default) or loaded into RAM.
+
+    Parameters
+    ----------
+    index_dir
+        An index directory, or a list of them to query as one index (their shards are searched
+        together and results summed). All must share the tokenizer.
+    load_to_ram
+        Read every file into memory instead of mapping it.
+    verify
+        Recompute every file's checksum on open (reads the whole index once).
+    max_disp_len
+        Default window, in tokens, of the ``get_doc*`` methods.
+
+    Examples
+    --------
+    >>> import anygram, tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "c.jsonl").write_text('{"text": "to be or not to be"}\\n')
+    >>> _ = anygram.build([d / "c.jsonl"], d / "idx", quiet=True)
+    >>> index = anygram.Index(d / "idx")
+    >>> index.count("to be")
+    {'count': 2, 'approx': False}
+    """
+
+    def __init__(
+        self,
+        index_dir: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        *,
+        load_to_ram: bool = False,
+        verify: bool = False,
+        max_disp_len: int = 1000,
+        token_dtype: str | None = None,
+        **infini_gram_args: Any,
+    ) -> None:
+        unknown = set(infini_gram_args) - _IGNORED_COMPAT_ARGS
+        if unknown:
+            raise TypeError(f"Index() got unexpected keyword arguments: {sorted(unknown)}")
+        self._paths = _paths(index_dir)
+        self._core = _core.Index(self._paths, load_to_ram=load_to_ram, verify=verify)
+        if token_dtype is not None and token_dtype != self._core.token_width:
+            raise InvalidArgumentError(
+                f"token_dtype={token_dtype!r} but the index stores {self._core.token_width}"
+            )
+        desc = json.loads(self._core.tokenizer_json)
+        self.tokenizer: Tokenizer = from_manifest(Path(self._paths[0]), desc)
+        self.max_disp_len = max_disp_len
+
+    # ----------------------------------------------------------------- properties
+
+    @property
+    def num_tokens(self) -> int:
+        """Tokens in the index (document separators excluded)."""
+        return int(self._core.num_tokens)
+
+    @property
+    def num_docs(self) -> int:
+        return int(self._core.num_docs)
+
+    @property
+    def num_shards(self) -> int:
+        return int(self._core.num_shards)
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self._core.vocab_size)
+
+    @property
+    def token_dtype(self) -> str:
+        """``"u8"``, ``"u16"`` or ``"u32"``."""
+        return str(self._core.token_width)
+
+    def get_total_doc_cnt(self) -> int:
+        return self.num_docs
+
+    # ----------------------------------------------------------------- queries
+
+    def tokenize(self, text: str) -> list[int]:
+        """Token ids of ``text`` under the index's tokenizer."""
+        return self.tokenizer.encode(text)
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.tokenizer.decode(list(ids))
+
+    def _ids(self, query: Query) -> list[int]:
+        if isinstance(query, str):
+            ids = self.tokenize(query)
+        elif isinstance(query, (bytes, bytearray)):
+            raise InvalidQueryError("a query is a str or a sequence of token ids, not bytes")
+        else:
+            try:
+                ids = [int(t) for t in query]
+            except (TypeError, ValueError) as e:
+                raise InvalidQueryError(
+                    f"a query is a str or a sequence of token ids, not {type(query).__name__}"
+                ) from e
+            if any(isinstance(t, bool) for t in query):
+                raise InvalidQueryError("token ids must be integers, not booleans")
+            bad = [t for t in ids if t < 0 or t >= self.vocab_size]
+            if bad:
+                from .errors import TokenOutOfRangeError
+
+                raise TokenOutOfRangeError(
+                    f"token id {bad[0]} is outside the vocabulary (ids must be < {self.vocab_size})"
+                )
+        if len(ids) > MAX_QUERY_TOKENS:
+            raise InvalidQueryError(
+                f"query of {len(ids)} tokens is longer than the limit of {MAX_QUERY_TOKENS}"
+            )
+        return ids
+
+    def count(self, input_ids: Query) -> dict[str, Any]:
+        """Occurrences of an n-gram: ``{"count": int, "approx": False}``.
+
+        The empty query counts every token.
+        """
+        return {"count": self._core.count(self._ids(input_ids)), "approx": False}
+
+    def find(self, input_ids: Query) -> dict[str, Any]:
+        """Count and suffix-array range per shard: ``{"cnt", "segment_by_shard"}``.
+
+        ``segment_by_shard[s] = (start, end)`` is half-open: ranks ``start..end-1`` of shard
+        ``s`` are the occurrences, usable with :meth:`get_doc_by_rank`.
+        """
+        cnt, segments = self._core.find(self._ids(input_ids))
+        return {"cnt": cnt, "segment_by_shard": segments}
+
+    # ----------------------------------------------------------------- documents
+
+    def _disp(self, max_disp_len: int | None) -> int:
+        n = self.max_disp_len if max_disp_len is None else max_disp_len
+        if not isinstance(n, int) or n < 0:
+            raise InvalidQueryError(f"max_disp_len must be a non-negative integer, not {n!r}")
+        return n
+
+    def _with_text(self, doc: dict[str, Any]) -> dict[str, Any]:
+        doc["text"] = self.tokenizer.decode(doc["token_ids"])
+        return doc
+
+    @staticmethod
+    def _nonneg(**values: int) -> None:
+        for name, v in values.items():
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise InvalidQueryError(f"{name} must be a non-negative integer, not {v!r}")
+
+    def get_doc_by_rank(self, s: int, rank: int, max_disp_len: int | None = None) -> dict[str, Any]:
+        """The document holding occurrence ``rank`` of shard ``s`` (from :meth:`find`), as a window
+        of up to ``max_disp_len`` tokens around it; ``needle_offset`` is where the match starts
+        in ``token_ids``."""
+        self._nonneg(s=s, rank=rank)
+        return self._with_text(self._core.get_doc_by_rank(s, rank, self._disp(max_disp_len)))
+
+    def get_doc_by_ptr(self, s: int, ptr: int, max_disp_len: int | None = None) -> dict[str, Any]:
+        """Like :meth:`get_doc_by_rank`, from a pointer: a token position in shard ``s``'s
+        stream (anygram pointers count tokens, not bytes, whatever the token width)."""
+        self._nonneg(s=s, ptr=ptr)
+        return self._with_text(self._core.get_doc_by_ptr(s, ptr, self._disp(max_disp_len)))
+
+    def get_doc_by_ix(self, doc_ix: int, max_disp_len: int | None = None) -> dict[str, Any]:
+        """The first ``max_disp_len`` tokens of document ``doc_ix`` (global, in build order)."""
+        self._nonneg(doc_ix=doc_ix)
+        return self._with_text(self._core.get_doc_by_ix(doc_ix, self._disp(max_disp_len)))
+
+    def get_docs_by_ranks(
+        self, list_of_s_and_rank: Sequence[tuple[int, int]], max_disp_len: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Many :meth:`get_doc_by_rank` lookups in one parallel call."""
+        reqs = [(int(s), int(r)) for s, r in list_of_s_and_rank]
+        for s, r in reqs:
+            self._nonneg(s=s, rank=r)
+        docs = self._core.get_docs_by_ranks(reqs, self._disp(max_disp_len))
+        return [self._with_text(d) for d in docs]
+
+    def get_docs_by_ptrs(
+        self, list_of_s_and_ptr: Sequence[tuple[int, int]], max_disp_len: int | None = None
+    ) -> list[dict[str, Any]]:
+        reqs = [(int(s), int(p)) for s, p in list_of_s_and_ptr]
+        for s, p in reqs:
+            self._nonneg(s=s, ptr=p)
+        docs = self._core.get_docs_by_ptrs(reqs, self._disp(max_disp_len))
+        return [self._with_text(d) for d in docs]
+
+    def get_docs_by_ixs(
+        self, list_of_doc_ix: Sequence[int], max_disp_len: int | None = None
+    ) -> list[dict[str, Any]]:
+        ixs = [int(i) for i in list_of_doc_ix]
+        for i in ixs:
+            self._nonneg(doc_ix=i)
+        docs = self._core.get_docs_by_ixs(ixs, self._disp(max_disp_len))
+        return [self._with_text(d) for d in docs]
+
+    def search_docs(
+        self, input_ids: Query, maxnum: int = 1, max_disp_len: int | None = None
+    ) -> dict[str, Any]:
+        """Up to ``maxnum`` documents containing the n-gram (its first occurrences in suffix
+        order), each windowed around the match: ``{"cnt", "approx", "idxs", "documents"}``."""
+        found = self.find(input_ids)
+        reqs: list[tuple[int, int]] = []
+        for s, (lo, hi) in enumerate(found["segment_by_shard"]):
+            for rank in range(lo, min(hi, lo + maxnum - len(reqs))):
+                reqs.append((s, rank))
+            if len(reqs) >= maxnum:
+                break
+        docs = self.get_docs_by_ranks(reqs, max_disp_len)
+        return {"cnt": found["cnt"], "approx": False, "idxs": reqs, "documents": docs}
+
+    # ----------------------------------------------------------------- facts
+
+    def info(self) -> dict[str, Any]:
+        """Tokens, documents, shards, sizes, tokenizer and format version."""
+        manifests = [json.loads(m) for _, m in self._core.manifests()]
+        shards = [
+            {"dir": str(d), "tokens": t, "docs": n, "bytes": b}
+            for d, t, n, b in self._core.shard_stats()
+        ]
+        size = int(self._core.size_bytes)
+        return {
+            "paths": self._paths,
+            "format_version": manifests[0]["format_version"],
+            "num_tokens": self.num_tokens,
+            "num_docs": self.num_docs,
+            "num_shards": self.num_shards,
+            "token_dtype": self.token_dtype,
+            "vocab_size": self.vocab_size,
+            "tokenizer": json.loads(self._core.tokenizer_json),
+            "size_bytes": size,
+            "bytes_per_token": size / max(1, self.num_tokens),
+            "shards": shards,
+            "build": [m.get("build") for m in manifests],
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"Index({self._paths!r}, tokens={self.num_tokens}, docs={self.num_docs}, "
+            f"shards={self.num_shards}, tokenizer={self.tokenizer!r})"
+        )
