@@ -73,7 +73,9 @@ def _kind(path: Path) -> str | None:
 
 
 def discover_inputs(
-    inputs: Iterable[str | os.PathLike[str]], file_glob: str | None = None
+    inputs: Iterable[str | os.PathLike[str]],
+    file_glob: str | None = None,
+    exclude: Sequence[str] = (),
 ) -> list[InputFile]:
     """Every input file, directories walked recursively in sorted order.
 
@@ -90,9 +92,14 @@ def discover_inputs(
         if not root.is_dir():
             raise InvalidArgumentError(f"input {root} does not exist")
         for dirpath, dirnames, filenames in os.walk(root):
-            dirnames.sort()
+            rel_dir = Path(dirpath).relative_to(root)
+            dirnames[:] = sorted(
+                d for d in dirnames if not _excluded((rel_dir / d).as_posix(), exclude)
+            )
             for name in sorted(filenames):
                 p = Path(dirpath) / name
+                if _excluded((rel_dir / name).as_posix(), exclude):
+                    continue
                 if file_glob is not None:
                     if not fnmatch.fnmatch(name, file_glob):
                         continue
@@ -104,6 +111,10 @@ def discover_inputs(
                     kind = found
                 files.append(InputFile(p, p.relative_to(root).as_posix(), kind, p.stat().st_size))
     return files
+
+
+def _excluded(rel: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatch(rel, pat) for pat in patterns)
 
 
 def _parquet_batches(
@@ -170,6 +181,7 @@ def build(
     on_error: str = "fail",
     overwrite: bool = False,
     file_glob: str | None = None,
+    exclude: Sequence[str] = (),
     max_shard_tokens: int | None = None,
     quiet: bool = False,
 ) -> dict[str, Any]:
@@ -192,6 +204,9 @@ def build(
         Memory the build may use (e.g. ``"8GiB"``); larger corpora are cut into shards.
     workers
         Threads for tokenizing and suffix sorting (default: all cores).
+    file_glob, exclude
+        In directories, take only files whose name matches ``file_glob``; skip relative paths
+        matching any ``exclude`` pattern (e.g. ``"site-packages"``).
     on_error
         ``"fail"`` stops at the first malformed document (naming file and line); ``"skip"``
         skips it and reports it at the end.
@@ -201,7 +216,7 @@ def build(
         raise InvalidArgumentError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
-    files = discover_inputs(inputs, file_glob)
+    files = discover_inputs(inputs, file_glob, exclude)
     if not files:
         raise InvalidInputError(f"no input files found in {[os.fspath(i) for i in inputs]}")
     tok = load_tokenizer(tokenizer)

@@ -1,0 +1,196 @@
+"""The ``anygram`` command line: build, count, docs, info, verify, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from .errors import AnygramError
+
+__all__ = ["main"]
+
+
+def _add_build(sub: Any) -> None:
+    p = sub.add_parser("build", help="index JSONL / Parquet / text files")
+    p.add_argument("inputs", nargs="+", help="files or directories (walked recursively)")
+    p.add_argument("-o", "--output", required=True, help="index directory to create")
+    p.add_argument("--tokenizer", default="bytes", help="'bytes' (default) or a tokenizer.json path")
+    p.add_argument("--text-field", default="text", help="JSON field / Parquet column of the text")
+    p.add_argument(
+        "--metadata-fields", nargs="*", default=None, help="fields kept as metadata (default: all)"
+    )
+    p.add_argument("--mem-budget", default="8GiB", help="memory for the build (default 8GiB)")
+    p.add_argument("--workers", type=int, default=None, help="threads (default: all cores)")
+    p.add_argument("--on-error", choices=["fail", "skip"], default="fail",
+                   help="malformed documents: stop (default) or skip and report")
+    p.add_argument("--glob", dest="file_glob", default=None,
+                   help="in directories, take files matching this name pattern (e.g. '*.py')")
+    p.add_argument("--exclude", nargs="*", default=(),
+                   help="skip paths (relative to an input directory) matching these patterns")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing index")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _add_query_common(p: Any) -> None:
+    p.add_argument("index", nargs="+", help="index directory (several are queried together)")
+    p.add_argument("--load-to-ram", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _split_index_and_query(args: argparse.Namespace) -> tuple[list[str], str | list[int]]:
+    """The last positional is the query unless --ids was given."""
+    if args.ids is not None:
+        return args.index, args.ids
+    if len(args.index) < 2:
+        raise SystemExit("error: give an index and a query (or --ids)")
+    return args.index[:-1], args.index[-1]
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from .build import build
+
+    build(
+        args.inputs,
+        args.output,
+        tokenizer=args.tokenizer,
+        text_field=args.text_field,
+        metadata_fields=args.metadata_fields,
+        mem_budget=args.mem_budget,
+        workers=args.workers,
+        on_error=args.on_error,
+        overwrite=args.overwrite,
+        file_glob=args.file_glob,
+        exclude=args.exclude,
+        quiet=args.quiet,
+    )
+    return 0
+
+
+def _cmd_count(args: argparse.Namespace) -> int:
+    from .index import Index
+
+    paths, query = _split_index_and_query(args)
+    index = Index(paths, load_to_ram=args.load_to_ram)
+    t = time.perf_counter()
+    result = index.count(query)
+    result["latency_ms"] = round((time.perf_counter() - t) * 1e3, 3)
+    if args.json:
+        ids = index._ids(query)
+        print(json.dumps({**result, "token_ids": ids}))
+    else:
+        print(result["count"])
+    return 0
+
+
+def _cmd_docs(args: argparse.Namespace) -> int:
+    from .index import Index
+
+    paths, query = _split_index_and_query(args)
+    index = Index(paths, load_to_ram=args.load_to_ram)
+    found = index.search_docs(query, maxnum=args.limit, max_disp_len=args.max_disp_len)
+    if args.json:
+        print(json.dumps(found, ensure_ascii=False))
+        return 0
+    print(f"{found['cnt']} occurrence(s); showing {len(found['documents'])}")
+    for doc in found["documents"]:
+        meta = doc["metadata"]
+        print(f"\n--- document {doc['doc_ix']} ({doc['doc_len']} tokens) {meta}")
+        ids = doc["token_ids"]
+        at = doc["needle_offset"]
+        n = len(index._ids(query))
+        before = index.decode(ids[:at])
+        match = index.decode(ids[at : at + n])
+        after = index.decode(ids[at + n :])
+        hl = sys.stdout.isatty()
+        print(before + (f"\x1b[1;31m{match}\x1b[0m" if hl else f"[[{match}]]") + after)
+    return 0
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from .index import Index
+
+    index = Index(args.index, verify=args.verify)
+    info = index.info()
+    if args.json:
+        print(json.dumps(info, indent=1))
+        return 0
+    print(f"index:          {', '.join(info['paths'])}")
+    print(f"format version: {info['format_version']}")
+    print(f"tokens:         {info['num_tokens']:,}")
+    print(f"documents:      {info['num_docs']:,}")
+    print(f"shards:         {info['num_shards']}")
+    print(f"token width:    {info['token_dtype']} (vocabulary {info['vocab_size']:,})")
+    print(f"tokenizer:      {json.dumps(info['tokenizer'])}")
+    print(f"size:           {_fmt_bytes(info['size_bytes'])} "
+          f"({info['bytes_per_token']:.2f} bytes/token)")
+    for s in info["shards"]:
+        print(f"  {s['dir']}: {s['tokens']:,} tokens, {s['docs']:,} docs, {_fmt_bytes(s['bytes'])}")
+    if args.verify:
+        print("checksums:      all files verified")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(out=args.out, rebuild=args.rebuild)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="anygram", description="Exact n-gram search over any text corpus."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_build(sub)
+
+    p = sub.add_parser("count", help="count an n-gram: anygram count INDEX 'text'")
+    _add_query_common(p)
+    p.add_argument("--ids", type=int, nargs="+", default=None, help="query as token ids")
+
+    p = sub.add_parser("docs", help="documents containing an n-gram")
+    _add_query_common(p)
+    p.add_argument("--ids", type=int, nargs="+", default=None, help="query as token ids")
+    p.add_argument("--limit", type=int, default=5, help="documents to show (default 5)")
+    p.add_argument("--max-disp-len", type=int, default=200, help="tokens shown around the match")
+
+    p = sub.add_parser("info", help="tokens, documents, shards, sizes, tokenizer, format")
+    p.add_argument("index", nargs="+")
+    p.add_argument("--verify", action="store_true", help="also check every file's checksum")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("demo", help="index Python's standard library and run sample queries")
+    p.add_argument("--out", default=None, help="where to put the demo index")
+    p.add_argument("--rebuild", action="store_true")
+
+    args = parser.parse_args(argv)
+    handlers = {
+        "build": _cmd_build,
+        "count": _cmd_count,
+        "docs": _cmd_docs,
+        "info": _cmd_info,
+        "demo": _cmd_demo,
+    }
+    try:
+        return handlers[args.command](args)
+    except AnygramError as e:
+        print(f"anygram: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("anygram: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
