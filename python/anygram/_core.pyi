@@ -1,15 +1,20 @@
 """Type stubs of the engine module (anygram._core). Users import :mod:`anygram` instead."""
 
+from collections.abc import Sequence
 from os import PathLike
 from typing import Any
 
+from typing_extensions import Self, final
+
+__all__ = ["FORMAT_VERSION", "DocumentReader", "Index", "IndexBuilder", "__version__"]
 __version__: str
 FORMAT_VERSION: int
 
+@final
 class Index:
-    def __init__(
-        self, paths: list[str | PathLike[str]], load_to_ram: bool = False, verify: bool = False
-    ) -> None: ...
+    def __new__(
+        cls, paths: Sequence[str | PathLike[str]], load_to_ram: bool = False, verify: bool = False
+    ) -> Self: ...
     def count(self, ids: list[int]) -> int: ...
     def find(self, ids: list[int]) -> tuple[int, list[tuple[int, int]]]: ...
     def count_many(self, queries: list[list[int]]) -> list[int]: ...
@@ -40,16 +45,17 @@ class Index:
     def manifests(self) -> list[tuple[str, str]]: ...
     def shard_stats(self) -> list[tuple[str, int, int, int]]: ...
 
+@final
 class DocumentReader:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         path: str,
         display_path: str,
         kind: str,
-        text_field: str = "text",
-        metadata_fields: list[str] | None = None,
+        text_field: str = ...,
+        metadata_fields: Sequence[str] | None = None,
         on_error: str = "fail",
-    ) -> None: ...
+    ) -> Self: ...
     def read_batch(self, max_bytes: int) -> tuple[list[str], list[str]]: ...
     @property
     def file_bytes_read(self) -> int: ...
@@ -58,9 +64,10 @@ class DocumentReader:
     @property
     def skipped_examples(self) -> list[str]: ...
 
+@final
 class IndexBuilder:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         out: str,
         vocab_size: int,
         tokenizer_json: str,
@@ -70,7 +77,7 @@ class IndexBuilder:
         max_shard_tokens: int | None = None,
         overwrite: bool = False,
         encoder_path: str | None = None,
-    ) -> None: ...
+    ) -> Self: ...
     def add_from_reader(self, reader: DocumentReader, max_bytes: int) -> tuple[int, int]: ...
     def add_texts(self, texts: list[str], metas: list[str]) -> None: ...
     def add_token_documents(self, docs: list[list[int]], metas: list[str]) -> None: ...

@@ -130,9 +130,11 @@ def _parquet_batches(
     names = pf.schema_arrow.names
     if text_field not in names:
         raise InvalidInputError(f"{f.path}: no column {text_field!r} (columns: {names})")
-    keep = [n for n in names if n != text_field] if metadata_fields is None else [
-        n for n in metadata_fields if n in names
-    ]
+    keep = (
+        [n for n in names if n != text_field]
+        if metadata_fields is None
+        else [n for n in metadata_fields if n in names]
+    )
     row = 0
     for batch in pf.iter_batches(batch_size=8192, columns=[text_field, *keep]):
         cols = batch.to_pydict()

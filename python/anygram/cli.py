@@ -18,19 +18,33 @@ def _add_build(sub: Any) -> None:
     p = sub.add_parser("build", help="index JSONL / Parquet / text files")
     p.add_argument("inputs", nargs="+", help="files or directories (walked recursively)")
     p.add_argument("-o", "--output", required=True, help="index directory to create")
-    p.add_argument("--tokenizer", default="bytes", help="'bytes' (default) or a tokenizer.json path")
+    p.add_argument(
+        "--tokenizer", default="bytes", help="'bytes' (default) or a tokenizer.json path"
+    )
     p.add_argument("--text-field", default="text", help="JSON field / Parquet column of the text")
     p.add_argument(
         "--metadata-fields", nargs="*", default=None, help="fields kept as metadata (default: all)"
     )
     p.add_argument("--mem-budget", default="8GiB", help="memory for the build (default 8GiB)")
     p.add_argument("--workers", type=int, default=None, help="threads (default: all cores)")
-    p.add_argument("--on-error", choices=["fail", "skip"], default="fail",
-                   help="malformed documents: stop (default) or skip and report")
-    p.add_argument("--glob", dest="file_glob", default=None,
-                   help="in directories, take files matching this name pattern (e.g. '*.py')")
-    p.add_argument("--exclude", nargs="*", default=(),
-                   help="skip paths (relative to an input directory) matching these patterns")
+    p.add_argument(
+        "--on-error",
+        choices=["fail", "skip"],
+        default="fail",
+        help="malformed documents: stop (default) or skip and report",
+    )
+    p.add_argument(
+        "--glob",
+        dest="file_glob",
+        default=None,
+        help="in directories, take files matching this name pattern (e.g. '*.py')",
+    )
+    p.add_argument(
+        "--exclude",
+        nargs="*",
+        default=(),
+        help="skip paths (relative to an input directory) matching these patterns",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing index")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -133,8 +147,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
     print(f"shards:         {info['num_shards']}")
     print(f"token width:    {info['token_dtype']} (vocabulary {info['vocab_size']:,})")
     print(f"tokenizer:      {json.dumps(info['tokenizer'])}")
-    print(f"size:           {_fmt_bytes(info['size_bytes'])} "
-          f"({info['bytes_per_token']:.2f} bytes/token)")
+    print(
+        f"size:           {_fmt_bytes(info['size_bytes'])} "
+        f"({info['bytes_per_token']:.2f} bytes/token)"
+    )
     for s in info["shards"]:
         print(f"  {s['dir']}: {s['tokens']:,} tokens, {s['docs']:,} docs, {_fmt_bytes(s['bytes'])}")
     if args.verify:

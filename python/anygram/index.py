@@ -11,7 +11,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from . import _core
 from .errors import InvalidArgumentError, InvalidQueryError
@@ -20,7 +20,7 @@ from .tokenizers import Tokenizer, from_manifest
 __all__ = ["Index", "Query"]
 
 #: A query: text (tokenized with the index's tokenizer) or a sequence of token ids.
-Query = Union[str, Sequence[int]]
+Query = str | Sequence[int]
 
 #: Longest query accepted, in tokens; longer ones are rejected rather than searched.
 MAX_QUERY_TOKENS = 1_000_000

@@ -173,6 +173,8 @@ def from_manifest(index_dir: Path, desc: dict[str, Any]) -> Tokenizer:
             raise TokenizerError(f"{path}: the index's tokenizer file is missing")
         tok = HFTokenizer(path)
         if desc.get("sha256") and tok.sha256 != desc["sha256"]:
-            raise TokenizerError(f"{path}: tokenizer file differs from the one the index was built with")
+            raise TokenizerError(
+                f"{path}: tokenizer file differs from the one the index was built with"
+            )
         return tok
     raise UnknownTokenizerError(f"index uses tokenizer kind {kind!r}, unknown to this anygram")
