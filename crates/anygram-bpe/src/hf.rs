@@ -170,7 +170,7 @@ fn added_tokens(
         }
         // `tokenizers` ignores the stored id and re-derives it on load: a token already in the
         // model vocabulary takes that id, any other the next id after the model's and the
-        // added tokens so far. Do the same, so ids match whatever the file says.
+        // added tokens so far. Do the same, so ids match the library whatever the file says.
         let id = match vocab.get(content).and_then(Value::as_u64) {
             Some(v) => v as u32,
             None => match max_id {
