@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _core
-from .errors import InvalidArgumentError, InvalidQueryError
+from .errors import InvalidArgumentError, InvalidQueryError, TokenizerError
 from .tokenizers import Tokenizer, from_manifest
 
 __all__ = ["Index", "Query"]
@@ -63,6 +63,12 @@ class Index:
         Recompute every file's checksum on open (reads the whole index once).
     max_disp_len
         Default window, in tokens, of the ``get_doc*`` methods.
+    tokenizer
+        A tokenizer object for text queries and decoding, overriding the one stored in the
+        index (needed for indexes built with a custom Python tokenizer).
+    token_dtype, eos_token_id, vocab_size, version, *_prefetch_depth, ...
+        infini-gram's constructor arguments are accepted so scripts move over unchanged;
+        ``token_dtype`` is checked against the index, the others are read from the index.
 
     Examples
     --------
@@ -82,6 +88,7 @@ class Index:
         load_to_ram: bool = False,
         verify: bool = False,
         max_disp_len: int = 1000,
+        tokenizer: Tokenizer | None = None,
         token_dtype: str | None = None,
         **infini_gram_args: Any,
     ) -> None:
@@ -94,9 +101,17 @@ class Index:
             raise InvalidArgumentError(
                 f"token_dtype={token_dtype!r} but the index stores {self._core.token_width}"
             )
-        desc = json.loads(self._core.tokenizer_json)
-        self.tokenizer: Tokenizer = from_manifest(Path(self._paths[0]), desc)
+        self._tokenizer = tokenizer
         self.max_disp_len = max_disp_len
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        """The index's tokenizer, loaded from the copy inside the index on first use (or the one
+        passed to the constructor, for custom tokenizers)."""
+        if self._tokenizer is None:
+            desc = json.loads(self._core.tokenizer_json)
+            self._tokenizer = from_manifest(Path(self._paths[0]), desc)
+        return self._tokenizer
 
     # ----------------------------------------------------------------- properties
 
@@ -186,7 +201,10 @@ class Index:
         return n
 
     def _with_text(self, doc: dict[str, Any]) -> dict[str, Any]:
-        doc["text"] = self.tokenizer.decode(doc["token_ids"])
+        try:
+            doc["text"] = self.tokenizer.decode(doc["token_ids"])
+        except TokenizerError:
+            doc["text"] = None  # custom tokenizer not given: ids are still exact
         return doc
 
     @staticmethod
@@ -284,5 +302,5 @@ class Index:
     def __repr__(self) -> str:
         return (
             f"Index({self._paths!r}, tokens={self.num_tokens}, docs={self.num_docs}, "
-            f"shards={self.num_shards}, tokenizer={self.tokenizer!r})"
+            f"shards={self.num_shards})"
         )

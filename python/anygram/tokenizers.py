@@ -6,7 +6,7 @@ Three kinds, named by ``tokenizer=`` when building:
   never contains the byte 0xFF, which the index uses as its document separator).
 - a path to a Hugging Face ``tokenizer.json``: ids are exactly
   ``tokenizers.Tokenizer.from_file(path).encode(text, add_special_tokens=False).ids``.
-- a path to a tiktoken BPE file (``*.tiktoken``: lines of base64 token and rank).
+- any object with the :class:`Tokenizer` methods (a custom tokenizer; tokenizes in Python).
 
 The tokenizer file is copied into the index, so an index always carries the tokenizer its text
 queries need.
@@ -177,4 +177,9 @@ def from_manifest(index_dir: Path, desc: dict[str, Any]) -> Tokenizer:
                 f"{path}: tokenizer file differs from the one the index was built with"
             )
         return tok
+    if kind == "custom":
+        raise TokenizerError(
+            f"this index was built with a custom tokenizer ({desc.get('name')!r}): pass it as "
+            "Index(..., tokenizer=...) to query with text, or query with token ids"
+        )
     raise UnknownTokenizerError(f"index uses tokenizer kind {kind!r}, unknown to this anygram")

@@ -1,0 +1,169 @@
+"""The public Index API: fields, text and id queries, documents, threads, infini-gram names."""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import anygram
+import pytest
+from anygram.errors import InvalidQueryError, TokenOutOfRangeError
+
+TEXTS = ["to be or not to be", "be quick", "", "b", "the end"]
+
+
+def test_count_and_find_fields(build_texts) -> None:
+    index = build_texts(TEXTS)
+    assert index.count("to be") == {"count": 2, "approx": False}
+    assert index.count([98, 101]) == {"count": 3, "approx": False}
+    found = index.find("be")
+    assert found["cnt"] == 3
+    assert len(found["segment_by_shard"]) == 1
+    lo, hi = found["segment_by_shard"][0]
+    assert hi - lo == 3
+    assert index.count("") == {"count": sum(len(t) for t in TEXTS), "approx": False}
+    assert index.count("absent")["count"] == 0
+    # A match never crosses documents: "be" + "be quick" would be "bebe".
+    assert index.count("ebe")["count"] == 0
+
+
+def test_documents(build_texts) -> None:
+    index = build_texts(TEXTS)
+    doc = index.get_doc_by_ix(1)
+    assert doc["text"] == "be quick"
+    assert doc["doc_len"] == 8 and doc["disp_len"] == 8 and doc["needle_offset"] == 0
+    assert json.loads(doc["metadata"]) == {"path": "c1.jsonl", "linenum": 1, "metadata": {"i": 1}}
+    assert index.get_doc_by_ix(2)["token_ids"] == []
+    lo, hi = index.find("quick")["segment_by_shard"][0]
+    d = index.get_doc_by_rank(0, lo, max_disp_len=4)
+    assert d["doc_ix"] == 1 and d["disp_len"] == 4
+    assert d["text"][d["needle_offset"] :].startswith("qu")
+    same = index.get_doc_by_ptr(0, d["doc_start_ptr"] + 3, max_disp_len=4)
+    assert same["token_ids"] == d["token_ids"]
+    many = index.get_docs_by_ranks([(0, r) for r in range(lo, hi)], max_disp_len=100)
+    assert [m["doc_ix"] for m in many] == [1]
+    assert [x["text"] for x in index.get_docs_by_ixs([0, 4])] == [TEXTS[0], TEXTS[4]]
+    assert index.get_total_doc_cnt() == len(TEXTS)
+    res = index.search_docs("be", maxnum=2)
+    assert res["cnt"] == 3 and len(res["documents"]) == 2
+
+
+def test_bad_queries_raise_typed_errors(build_texts) -> None:
+    index = build_texts(TEXTS)
+    with pytest.raises(TokenOutOfRangeError):
+        index.count([255])
+    with pytest.raises(ValueError):  # TokenOutOfRangeError is a ValueError too
+        index.count([-1])
+    with pytest.raises(InvalidQueryError):
+        index.count([True])
+    with pytest.raises(InvalidQueryError):
+        index.count(b"bytes")  # type: ignore[arg-type]
+    with pytest.raises(InvalidQueryError):
+        index.count(3.5)  # type: ignore[arg-type]
+    with pytest.raises(InvalidQueryError):
+        index.get_doc_by_rank(0, 10**9)
+    with pytest.raises(InvalidQueryError):
+        index.get_doc_by_rank(5, 0)
+    with pytest.raises(InvalidQueryError):
+        index.get_doc_by_ix(len(TEXTS))
+    with pytest.raises(InvalidQueryError):
+        index.get_doc_by_ptr(0, 10**9)
+    with pytest.raises(InvalidQueryError):
+        index.get_doc_by_rank(0, -1)
+
+
+def test_huge_query_is_answered(build_texts) -> None:
+    index = build_texts(TEXTS)
+    assert index.count([97] * 100_000)["count"] == 0
+
+
+def test_threads_share_one_index(build_texts) -> None:
+    index = build_texts(["abcabcabd " * 50, "bca" * 30])
+    queries = ["abc", "bca", "ab", "d ", "x", "abcabcabd abc"]
+    want = {q: index.count(q)["count"] for q in queries}
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            for _ in range(200):
+                for q in queries:
+                    assert index.count(q)["count"] == want[q]
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    with ThreadPoolExecutor(8) as pool:
+        for f in [pool.submit(worker) for _ in range(8)]:
+            f.result()
+    assert not errors
+
+
+def test_gil_is_released_during_queries(build_texts) -> None:
+    """Another Python thread keeps running while one thread is inside the engine."""
+    index = build_texts(["a" * 20000])
+    ticks = 0
+    stop = threading.Event()
+
+    def spin() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        for _ in range(300):
+            index.get_docs_by_ixs([0] * 20, max_disp_len=20000)
+    finally:
+        stop.set()
+        t.join()
+    assert ticks > 0
+
+
+def test_load_to_ram_and_several_indexes(tmp_path) -> None:
+    from tests.conftest import write_jsonl
+
+    a = write_jsonl(tmp_path / "a.jsonl", [{"text": "hello world"}])
+    b = write_jsonl(tmp_path / "b.jsonl", [{"text": "hello there"}, {"text": "world"}])
+    anygram.build([a], tmp_path / "ia", quiet=True)
+    anygram.build([b], tmp_path / "ib", quiet=True)
+    union = anygram.Index([tmp_path / "ia", tmp_path / "ib"], load_to_ram=True)
+    assert union.num_shards == 2 and union.num_docs == 3
+    assert union.count("hello")["count"] == 2
+    assert union.count("world")["count"] == 2
+    assert [d["text"] for d in union.get_docs_by_ixs([0, 1, 2])] == [
+        "hello world",
+        "hello there",
+        "world",
+    ]
+    assert len(union.find("world")["segment_by_shard"]) == 2
+
+
+def test_infini_gram_constructor_arguments_are_accepted(build_texts, tmp_path) -> None:
+    index = build_texts(["abc"])
+    path = index._paths[0]
+    same = anygram.Index(
+        path,
+        eos_token_id=254,
+        vocab_size=255,
+        version=4,
+        token_dtype="u8",
+        ds_prefetch_depth=0,
+        sa_prefetch_depth=0,
+        od_prefetch_depth=0,
+    )
+    assert same.count("abc")["count"] == 1
+    with pytest.raises(anygram.errors.InvalidArgumentError):
+        anygram.Index(path, token_dtype="u16")
+    with pytest.raises(TypeError):
+        anygram.Index(path, no_such_option=1)
+
+
+def test_info(build_texts) -> None:
+    index = build_texts(TEXTS)
+    info = index.info()
+    assert info["num_docs"] == len(TEXTS)
+    assert info["format_version"] == 1
+    assert info["tokenizer"]["kind"] == "bytes"
+    assert info["token_dtype"] == "u8"
+    assert info["size_bytes"] > 0

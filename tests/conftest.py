@@ -1,0 +1,76 @@
+"""Shared fixtures: small corpora written by the tests themselves (no downloads)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import anygram
+import pytest
+
+
+class CharTokenizer:
+    """A custom tokenizer for tests: each character maps to an id from a fixed table, with a
+    chosen vocabulary size so that tests reach every token width (u8, u16, u32)."""
+
+    kind = "custom"
+
+    def __init__(self, vocab_size: int, alphabet: str = "abcdefghij ") -> None:
+        self.vocab_size = vocab_size
+        # Spread the alphabet over the vocabulary so ids near its top are used too.
+        step = max(1, (vocab_size - 1) // max(1, len(alphabet) - 1))
+        self.ids = {c: min(vocab_size - 1, i * step) for i, c in enumerate(alphabet)}
+        self.chars = {v: k for k, v in self.ids.items()}
+
+    def encode(self, text: str) -> list[int]:
+        return [self.ids[c] for c in text]
+
+    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+        return [self.encode(t) for t in texts]
+
+    def decode(self, ids: list[int]) -> str:
+        return "".join(self.chars.get(i, "?") for i in ids)
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "custom", "name": f"chars-{self.vocab_size}", "vocab_size": self.vocab_size}
+
+    def engine_encoder(self) -> tuple[str, str | None]:
+        return ("external", None)
+
+    def copy_into(self, index_dir: Path) -> None:
+        pass
+
+
+def write_jsonl(path: Path, docs: Sequence[dict[str, Any] | str]) -> Path:
+    with open(path, "w", encoding="utf-8") as f:
+        for d in docs:
+            f.write((d if isinstance(d, str) else json.dumps(d, ensure_ascii=False)) + "\n")
+    return path
+
+
+def brute_count(docs: Sequence[Sequence[int]], q: Sequence[int]) -> int:
+    if not q:
+        return sum(len(d) for d in docs)
+    q = list(q)
+    n = len(q)
+    return sum(1 for d in docs for i in range(len(d) - n + 1) if list(d[i : i + n]) == q)
+
+
+@pytest.fixture
+def build_texts(tmp_path: Path) -> Callable[..., anygram.Index]:
+    """Builds an index of the given texts (one document each) and opens it."""
+    counter = [0]
+
+    def make(texts: Sequence[str], **kwargs: Any) -> anygram.Index:
+        counter[0] += 1
+        src = write_jsonl(
+            tmp_path / f"c{counter[0]}.jsonl", [{"text": t, "i": i} for i, t in enumerate(texts)]
+        )
+        out = tmp_path / f"idx{counter[0]}"
+        anygram.build([src], out, quiet=True, **kwargs)
+        tok = kwargs.get("tokenizer")
+        return anygram.Index(out, tokenizer=tok if not isinstance(tok, (str, type(None))) else None)
+
+    return make
