@@ -171,12 +171,11 @@ def from_manifest(index_dir: Path, desc: dict[str, Any]) -> Tokenizer:
         path = index_dir / desc["file"]
         if not path.is_file():
             raise TokenizerError(f"{path}: the index's tokenizer file is missing")
-        tok = HFTokenizer(path)
-        if desc.get("sha256") and tok.sha256 != desc["sha256"]:
+        if desc.get("sha256") and _sha256(path) != desc["sha256"]:
             raise TokenizerError(
                 f"{path}: tokenizer file differs from the one the index was built with"
             )
-        return tok
+        return HFTokenizer(path)
     if kind == "custom":
         raise TokenizerError(
             f"this index was built with a custom tokenizer ({desc.get('name')!r}): pass it as "

@@ -1,0 +1,70 @@
+"""A build killed at any moment never leaves an index that opens; re-running the same command
+then builds it cleanly."""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import anygram
+import pytest
+from anygram.errors import IndexNotFoundError
+
+from tests.conftest import write_jsonl
+
+BUILD = """
+import sys, anygram
+anygram.build([sys.argv[1]], sys.argv[2], quiet=True, workers=2, mem_budget="12MiB")
+"""
+
+
+def _corpus(tmp_path: Path) -> Path:
+    rng = random.Random(7)
+    words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]
+    docs = [{"text": " ".join(rng.choices(words, k=400))} for _ in range(2500)]
+    return write_jsonl(tmp_path / "c.jsonl", docs)
+
+
+def _run(src: Path, out: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", BUILD, str(src), str(out)])
+
+
+def test_killed_builds_never_look_valid_and_rerun_works(tmp_path: Path) -> None:
+    src = _corpus(tmp_path)
+    out = tmp_path / "idx"
+    # How long a whole build takes here, to spread the kills over it.
+    t = time.perf_counter()
+    assert _run(src, tmp_path / "reference").wait() == 0
+    full = time.perf_counter() - t
+    reference = anygram.Index(tmp_path / "reference")
+    killed = 0
+    for frac in (0.1, 0.3, 0.5, 0.7, 0.85, 0.95):
+        proc = _run(src, out)
+        time.sleep(full * frac)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            killed += 1
+            if (out / "manifest.json").exists():
+                # The kill came after the commit: then the index must be whole.
+                assert anygram.Index(out, verify=True).num_docs == reference.num_docs
+                (out / "manifest.json").unlink()
+                (out / "BUILDING").write_text("")
+            else:
+                with pytest.raises(IndexNotFoundError):
+                    anygram.Index(out)
+        else:
+            proc.wait()
+            (out / "manifest.json").unlink(missing_ok=True)
+            (out / "BUILDING").write_text("")
+    assert killed >= 3
+    # Re-running the same command over the remains finishes a correct index.
+    assert _run(src, out).wait() == 0
+    index = anygram.Index(out, verify=True)
+    assert index.num_shards > 1
+    for q in ["alpha beta", "theta theta theta", "eta", "nope"]:
+        assert index.count(q) == reference.count(q)

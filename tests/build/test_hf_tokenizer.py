@@ -1,0 +1,78 @@
+"""Indexes built with a Hugging Face tokenizer.json: ids equal the `tokenizers` library's, text
+queries are tokenized with the stored copy, and documents decode back to text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anygram
+import pytest
+from anygram.errors import TokenizerError
+
+from tests.conftest import brute_count, write_jsonl
+
+tokenizers = pytest.importorskip("tokenizers")
+
+TEXTS = [
+    "The quick brown fox jumps over the lazy dog.",
+    "def main():\n    return 0\n",
+    "Ünïcödé and emoji 😀 <|endoftext|> too",
+    "",
+    "the the the quick quick",
+]
+
+
+def _train(path: Path) -> Path:
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400,
+        special_tokens=["<|endoftext|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(TEXTS * 20, trainer=trainer)
+    tok.save(str(path))
+    return path
+
+
+def test_hf_tokenizer_index(tmp_path: Path) -> None:
+    tok_path = _train(tmp_path / "tokenizer.json")
+    hf = tokenizers.Tokenizer.from_file(str(tok_path))
+    src = write_jsonl(tmp_path / "c.jsonl", [{"text": t} for t in TEXTS])
+    m = anygram.build([src], tmp_path / "idx", tokenizer=tok_path, quiet=True)
+    assert m["token_width"] == "u16"
+    tok_path.unlink()  # the index carries its own copy
+    index = anygram.Index(tmp_path / "idx")
+    docs = [hf.encode(t, add_special_tokens=False).ids for t in TEXTS]
+    for i, want in enumerate(docs):
+        got = index.get_doc_by_ix(i, max_disp_len=10_000)
+        assert got["token_ids"] == want
+        assert got["text"] == TEXTS[i]
+    for q in ["quick", "the quick", " jumps over", "😀", "nowhere"]:
+        ids = hf.encode(q, add_special_tokens=False).ids
+        assert index.count(q)["count"] == brute_count(docs, ids)
+        assert index.count(ids)["count"] == brute_count(docs, ids)
+
+
+def test_tampered_tokenizer_copy_is_detected(tmp_path: Path) -> None:
+    tok_path = _train(tmp_path / "tokenizer.json")
+    src = write_jsonl(tmp_path / "c.jsonl", [{"text": t} for t in TEXTS])
+    anygram.build([src], tmp_path / "idx", tokenizer=tok_path, quiet=True)
+    copy = tmp_path / "idx" / "tokenizer" / "tokenizer.json"
+    copy.write_text(copy.read_text().replace('"the"', '"teh"', 1) + " ")
+    index = anygram.Index(tmp_path / "idx")
+    assert index.count([1, 2])["count"] >= 0  # id queries need no tokenizer
+    with pytest.raises(TokenizerError, match="differs"):
+        index.count("the")
+
+
+def test_broken_tokenizer_file(tmp_path: Path) -> None:
+    bad = tmp_path / "tokenizer.json"
+    bad.write_text("{}")
+    src = write_jsonl(tmp_path / "c.jsonl", [{"text": "x"}])
+    with pytest.raises(TokenizerError, match="cannot load"):
+        anygram.build([src], tmp_path / "idx", tokenizer=bad, quiet=True)
