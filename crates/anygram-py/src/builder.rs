@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use anygram_core::build::{
-    BuildOptions, ByteEncoder, Document, DocumentReader, FieldOptions, FileKind, IndexBuilder, OnError,
-    TextEncoder,
+    BuildOptions, ByteEncoder, Document, DocumentReader, FieldOptions, FileKind, IndexBuilder,
+    OnError, TextEncoder,
 };
 use anygram_core::AnygramError;
 use pyo3::exceptions::PyValueError;
@@ -42,14 +42,19 @@ impl PyDocumentReader {
         let kind = match kind {
             "jsonl" => FileKind::Jsonl,
             "text" => FileKind::Text,
-            other => return Err(PyValueError::new_err(format!("unknown file kind {other:?}"))),
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown file kind {other:?}"
+                )))
+            }
         };
         let on_error = parse_on_error(on_error)?;
         let fields = FieldOptions {
             text_field,
             metadata_fields,
         };
-        let inner = DocumentReader::open(&path, &display_path, kind, fields, on_error).map_err(to_py)?;
+        let inner =
+            DocumentReader::open(&path, &display_path, kind, fields, on_error).map_err(to_py)?;
         Ok(PyDocumentReader {
             inner: Mutex::new(inner),
         })
@@ -58,7 +63,12 @@ impl PyDocumentReader {
     /// `(texts, metadata lines)` of the next batch; empty lists at the end of the file. For
     /// tokenizers that run in Python.
     fn read_batch(&self, py: Python<'_>, max_bytes: usize) -> PyResult<(Vec<String>, Vec<String>)> {
-        let docs = detach(py, || self.inner.lock().map_err(|_| lock_err())?.next_batch(max_bytes))?;
+        let docs = detach(py, || {
+            self.inner
+                .lock()
+                .map_err(|_| lock_err())?
+                .next_batch(max_bytes)
+        })?;
         Ok(docs.into_iter().map(|d| (d.text, d.meta)).unzip())
     }
 
@@ -74,7 +84,10 @@ impl PyDocumentReader {
 
     #[getter]
     fn skipped_examples(&self) -> Vec<String> {
-        self.inner.lock().map(|r| r.skipped_examples.clone()).unwrap_or_default()
+        self.inner
+            .lock()
+            .map(|r| r.skipped_examples.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -82,7 +95,9 @@ fn parse_on_error(s: &str) -> PyResult<OnError> {
     match s {
         "fail" => Ok(OnError::Fail),
         "skip" => Ok(OnError::Skip),
-        other => Err(PyValueError::new_err(format!("on_error must be 'fail' or 'skip', not {other:?}"))),
+        other => Err(PyValueError::new_err(format!(
+            "on_error must be 'fail' or 'skip', not {other:?}"
+        ))),
     }
 }
 
@@ -91,7 +106,9 @@ fn make_encoder(spec: &str, _path: Option<&Path>) -> PyResult<Option<Box<dyn Tex
     match spec {
         "bytes" => Ok(Some(Box::new(ByteEncoder))),
         "external" => Ok(None),
-        other => Err(PyValueError::new_err(format!("unknown engine tokenizer {other:?}"))),
+        other => Err(PyValueError::new_err(format!(
+            "unknown engine tokenizer {other:?}"
+        ))),
     }
 }
 
@@ -102,7 +119,11 @@ pub struct PyIndexBuilder {
 }
 
 impl PyIndexBuilder {
-    fn with<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut IndexBuilder, Option<&dyn TextEncoder>) -> Result<T, AnygramError> + Send) -> PyResult<T> {
+    fn with<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut IndexBuilder, Option<&dyn TextEncoder>) -> Result<T, AnygramError> + Send,
+    ) -> PyResult<T> {
         let encoder = self.encoder.as_deref();
         detach(py, || {
             let mut guard = self.inner.lock().map_err(|_| lock_err())?;
@@ -143,7 +164,9 @@ impl PyIndexBuilder {
             max_shard_tokens,
             overwrite,
         };
-        let inner = detach(py, || IndexBuilder::create(&out, vocab_size, tokenizer, &opts))?;
+        let inner = detach(py, || {
+            IndexBuilder::create(&out, vocab_size, tokenizer, &opts)
+        })?;
         Ok(PyIndexBuilder {
             inner: Mutex::new(Some(inner)),
             encoder,
@@ -152,10 +175,19 @@ impl PyIndexBuilder {
 
     /// Reads, tokenizes and adds about `max_bytes` of documents from `reader`; returns
     /// `(documents, text bytes)` added, `(0, 0)` at the end of the file.
-    fn add_from_reader(&self, py: Python<'_>, reader: &PyDocumentReader, max_bytes: usize) -> PyResult<(u64, u64)> {
+    fn add_from_reader(
+        &self,
+        py: Python<'_>,
+        reader: &PyDocumentReader,
+        max_bytes: usize,
+    ) -> PyResult<(u64, u64)> {
         self.with(py, |b, enc| {
             let enc = enc.ok_or_else(no_encoder)?;
-            let docs = reader.inner.lock().map_err(|_| lock_err())?.next_batch(max_bytes)?;
+            let docs = reader
+                .inner
+                .lock()
+                .map_err(|_| lock_err())?
+                .next_batch(max_bytes)?;
             let bytes = docs.iter().map(|d| d.text.len() as u64).sum();
             b.add_documents(&docs, enc)?;
             Ok((docs.len() as u64, bytes))
@@ -172,11 +204,18 @@ impl PyIndexBuilder {
             .zip(metas)
             .map(|(text, meta)| Document { text, meta })
             .collect();
-        self.with(py, |b, enc| b.add_documents(&docs, enc.ok_or_else(no_encoder)?))
+        self.with(py, |b, enc| {
+            b.add_documents(&docs, enc.ok_or_else(no_encoder)?)
+        })
     }
 
     /// Adds documents given as token ids (tokenized in Python).
-    fn add_token_documents(&self, py: Python<'_>, docs: Vec<Vec<u32>>, metas: Vec<String>) -> PyResult<()> {
+    fn add_token_documents(
+        &self,
+        py: Python<'_>,
+        docs: Vec<Vec<u32>>,
+        metas: Vec<String>,
+    ) -> PyResult<()> {
         if docs.len() != metas.len() {
             return Err(PyValueError::new_err("docs and metas differ in length"));
         }
@@ -190,17 +229,28 @@ impl PyIndexBuilder {
 
     #[getter]
     fn docs_added(&self) -> u64 {
-        self.inner.lock().ok().and_then(|g| g.as_ref().map(|b| b.docs_added())).unwrap_or(0)
+        self.inner
+            .lock()
+            .ok()
+            .and_then(|g| g.as_ref().map(|b| b.docs_added()))
+            .unwrap_or(0)
     }
 
     #[getter]
     fn tokens_added(&self) -> u64 {
-        self.inner.lock().ok().and_then(|g| g.as_ref().map(|b| b.tokens_added())).unwrap_or(0)
+        self.inner
+            .lock()
+            .ok()
+            .and_then(|g| g.as_ref().map(|b| b.tokens_added()))
+            .unwrap_or(0)
     }
 
     #[getter]
     fn token_width(&self) -> Option<&'static str> {
-        self.inner.lock().ok().and_then(|g| g.as_ref().map(|b| b.token_width().name()))
+        self.inner
+            .lock()
+            .ok()
+            .and_then(|g| g.as_ref().map(|b| b.token_width().name()))
     }
 
     /// Builds the last shard and commits the index; returns the manifest as JSON text.
@@ -208,7 +258,12 @@ impl PyIndexBuilder {
         let info: serde_json::Value = serde_json::from_str(build_info_json)
             .map_err(|e| PyValueError::new_err(format!("build_info_json: {e}")))?;
         detach(py, || {
-            let b = self.inner.lock().map_err(|_| lock_err())?.take().ok_or_else(finished)?;
+            let b = self
+                .inner
+                .lock()
+                .map_err(|_| lock_err())?
+                .take()
+                .ok_or_else(finished)?;
             let m = b.finish(info)?;
             serde_json::to_string(&m).map_err(|e| AnygramError::InvalidArgument(e.to_string()))
         })

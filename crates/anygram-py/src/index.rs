@@ -34,7 +34,10 @@ impl PyIndex {
     /// `(cnt, [(lo, hi) per shard])`.
     fn find(&self, py: Python<'_>, ids: Vec<u32>) -> PyResult<(u64, Vec<(u64, u64)>)> {
         let r = detach(py, || self.inner.find(&ids))?;
-        Ok((r.cnt, r.segment_by_shard.iter().map(|s| (s.lo, s.hi)).collect()))
+        Ok((
+            r.cnt,
+            r.segment_by_shard.iter().map(|s| (s.lo, s.hi)).collect(),
+        ))
     }
 
     /// Counts of many n-grams in one call.
@@ -42,32 +45,64 @@ impl PyIndex {
         detach(py, || queries.iter().map(|q| self.inner.count(q)).collect())
     }
 
-    fn get_doc_by_rank<'py>(&self, py: Python<'py>, s: usize, rank: u64, max_disp_len: u64) -> PyResult<Bound<'py, PyDict>> {
+    fn get_doc_by_rank<'py>(
+        &self,
+        py: Python<'py>,
+        s: usize,
+        rank: u64,
+        max_disp_len: u64,
+    ) -> PyResult<Bound<'py, PyDict>> {
         let d = detach(py, || self.inner.get_doc_by_rank(s, rank, max_disp_len))?;
         doc_to_dict(py, &d)
     }
 
-    fn get_doc_by_ptr<'py>(&self, py: Python<'py>, s: usize, ptr: u64, max_disp_len: u64) -> PyResult<Bound<'py, PyDict>> {
+    fn get_doc_by_ptr<'py>(
+        &self,
+        py: Python<'py>,
+        s: usize,
+        ptr: u64,
+        max_disp_len: u64,
+    ) -> PyResult<Bound<'py, PyDict>> {
         let d = detach(py, || self.inner.get_doc_by_ptr(s, ptr, max_disp_len))?;
         doc_to_dict(py, &d)
     }
 
-    fn get_doc_by_ix<'py>(&self, py: Python<'py>, doc_ix: u64, max_disp_len: u64) -> PyResult<Bound<'py, PyDict>> {
+    fn get_doc_by_ix<'py>(
+        &self,
+        py: Python<'py>,
+        doc_ix: u64,
+        max_disp_len: u64,
+    ) -> PyResult<Bound<'py, PyDict>> {
         let d = detach(py, || self.inner.get_doc_by_ix(doc_ix, max_disp_len))?;
         doc_to_dict(py, &d)
     }
 
-    fn get_docs_by_ranks<'py>(&self, py: Python<'py>, requests: Vec<(usize, u64)>, max_disp_len: u64) -> PyResult<Vec<Bound<'py, PyDict>>> {
+    fn get_docs_by_ranks<'py>(
+        &self,
+        py: Python<'py>,
+        requests: Vec<(usize, u64)>,
+        max_disp_len: u64,
+    ) -> PyResult<Vec<Bound<'py, PyDict>>> {
         let d = detach(py, || self.inner.get_docs_by_ranks(&requests, max_disp_len))?;
         docs_to_list(py, &d)
     }
 
-    fn get_docs_by_ptrs<'py>(&self, py: Python<'py>, requests: Vec<(usize, u64)>, max_disp_len: u64) -> PyResult<Vec<Bound<'py, PyDict>>> {
+    fn get_docs_by_ptrs<'py>(
+        &self,
+        py: Python<'py>,
+        requests: Vec<(usize, u64)>,
+        max_disp_len: u64,
+    ) -> PyResult<Vec<Bound<'py, PyDict>>> {
         let d = detach(py, || self.inner.get_docs_by_ptrs(&requests, max_disp_len))?;
         docs_to_list(py, &d)
     }
 
-    fn get_docs_by_ixs<'py>(&self, py: Python<'py>, doc_ixs: Vec<u64>, max_disp_len: u64) -> PyResult<Vec<Bound<'py, PyDict>>> {
+    fn get_docs_by_ixs<'py>(
+        &self,
+        py: Python<'py>,
+        doc_ixs: Vec<u64>,
+        max_disp_len: u64,
+    ) -> PyResult<Vec<Bound<'py, PyDict>>> {
         let d = detach(py, || self.inner.get_docs_by_ixs(&doc_ixs, max_disp_len))?;
         docs_to_list(py, &d)
     }
