@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -164,6 +165,7 @@ class RunResult:
     wall_s: float
     peak_tree_rss: int  # max over 50 ms samples of the sum of RSS over the process tree
     max_single_rss: int  # largest RSS of a single process of the tree in the same samples
+    cpu_s: float  # user + system CPU time of the command and all its waited-for descendants
     samples: int
     log: str
 
@@ -178,13 +180,17 @@ def run_measured(
     RSS; the peak of that sum is reported. RSS counts shared pages (fork copy-on-write, file pages
     mapped by several processes) once per process, so the sum is an upper bound of the real
     footprint; a process living less than 50 ms can be missed. ``max_single_rss`` is the largest
-    RSS of any single process in the same samples, a lower bound. Output goes to ``log_path``.
+    RSS of any single process in the same samples, a lower bound. ``cpu_s`` is the user + system
+    CPU time of the whole tree (``getrusage(RUSAGE_CHILDREN)`` before/after; it covers every
+    descendant that was waited for, which pools and ``popen`` do), less sensitive than wall time
+    to other jobs on the machine. Output goes to ``log_path``.
     """
     import psutil
 
     log_path.parent.mkdir(parents=True, exist_ok=True)
     peak = 0
     single = 0
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     n = 0
     with open(log_path, "w") as log:
         log.write("$ " + " ".join(cmd) + "\n")
@@ -211,7 +217,9 @@ def run_measured(
                 break
             time.sleep(interval)
         wall = time.perf_counter() - t0
-    return RunResult(cmd, proc.returncode, wall, peak, single, n, str(log_path))
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    return RunResult(cmd, proc.returncode, wall, peak, single, cpu, n, str(log_path))
 
 
 def dir_bytes(path: Path) -> tuple[int, dict[str, int]]:
@@ -351,18 +359,14 @@ def git_rev() -> str | None:
 def machine_info() -> dict[str, Any]:
     cpu = None
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+        with open("/proc/cpuinfo") as f:
+            cpu = next((x.split(":", 1)[1].strip() for x in f if x.startswith("model name")), None)
     except OSError:
         pass
     mem = None
     try:
-        for line in open("/proc/meminfo"):
-            if line.startswith("MemTotal"):
-                mem = int(line.split()[1]) * 1024
-                break
+        with open("/proc/meminfo") as f:
+            mem = next((int(x.split()[1]) * 1024 for x in f if x.startswith("MemTotal")), None)
     except OSError:
         pass
     return {

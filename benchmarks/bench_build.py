@@ -97,7 +97,8 @@ def parse_ig_log(log: str) -> dict:
     """Step timings printed by infini-gram's indexer (the tokenize step prints none)."""
     out = {}
     try:
-        text = open(log, errors="replace").read()
+        with open(log, errors="replace") as f:
+            text = f.read()
     except OSError:
         return out
     for key, pat in (
@@ -230,7 +231,16 @@ def main() -> int:
         default=50,
         help="documents re-tokenized here to check each index independently (default 50, 0 = skip)",
     )
+    p.add_argument("--render", type=Path, default=None, help="only print the table of an earlier result JSON")
     args = p.parse_args()
+
+    if args.render:
+        import json
+
+        with open(args.render) as f:
+            res = json.load(f)
+        print(render(res, [e for e in C.ENGINES if any(k["builds"].get(e) for k in res["kinds"].values())]))
+        return 0
 
     corpus = args.corpus.resolve()
     work = args.work_dir.resolve()
@@ -277,6 +287,7 @@ def main() -> int:
                         "wall_s": r.wall_s,
                         "peak_tree_rss": r.peak_tree_rss,
                         "max_single_rss": r.max_single_rss,
+                        "cpu_s": r.cpu_s,
                         "returncode": r.returncode,
                         "rss_samples": r.samples,
                         "log": r.log,
@@ -363,9 +374,11 @@ def _best(builds: list[dict]) -> dict | None:
     if not ok:
         return None
     ws = sorted(b["wall_s"] for b in ok)
+    cs = sorted(b.get("cpu_s") for b in ok if b.get("cpu_s") is not None)
     return {
         "wall_s": ws[len(ws) // 2],
         "wall_min_s": ws[0],
+        "cpu_s": cs[len(cs) // 2] if cs else None,
         "peak_tree_rss": max(b["peak_tree_rss"] for b in ok),
         "max_single_rss": max(b["max_single_rss"] for b in ok),
         "n": len(ok),
@@ -385,6 +398,8 @@ def render(results: dict, engines: list[str]) -> str:
         "engine",
         "builds",
         "wall s (median)",
+        "wall s (min)",
+        "CPU s (median)",
         "peak tree RSS GiB",
         "largest process GiB",
         "index MiB",
@@ -404,6 +419,8 @@ def render(results: dict, engines: list[str]) -> str:
                     eng,
                     b["n"] if b else 0,
                     b["wall_s"] if b else None,
+                    b["wall_min_s"] if b else None,
+                    b["cpu_s"] if b else None,
                     C.gib(b["peak_tree_rss"]) if b else None,
                     C.gib(b["max_single_rss"]) if b else None,
                     C.mib(size),
@@ -418,6 +435,8 @@ def render(results: dict, engines: list[str]) -> str:
                     "**anygram / infini-gram**",
                     "",
                     C.ratio(ba and ba["wall_s"], bi and bi["wall_s"]),
+                    C.ratio(ba and ba["wall_min_s"], bi and bi["wall_min_s"]),
+                    C.ratio(ba and ba["cpu_s"], bi and bi["cpu_s"]),
                     C.ratio(ba and ba["peak_tree_rss"], bi and bi["peak_tree_rss"]),
                     None,
                     C.ratio(sa, si),
