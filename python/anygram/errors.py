@@ -23,6 +23,7 @@ __all__ = [
     "TokenOutOfRangeError",
     "TokenizerError",
     "UnknownTokenizerError",
+    "UnsupportedTokenizerError",
 ]
 
 
@@ -80,6 +81,11 @@ class InvalidArgumentError(AnygramError, ValueError):
 
 class TokenizerError(AnygramError, ValueError):
     """The tokenizer could not be loaded or applied."""
+
+
+class UnsupportedTokenizerError(TokenizerError):
+    """A tokenizer feature the engine's fast BPE path does not cover (anygram falls back to the
+    ``tokenizers`` library where it can)."""
 
 
 class UnknownTokenizerError(TokenizerError):

@@ -76,3 +76,46 @@ def test_broken_tokenizer_file(tmp_path: Path) -> None:
     src = write_jsonl(tmp_path / "c.jsonl", [{"text": "x"}])
     with pytest.raises(TokenizerError, match="cannot load"):
         anygram.build([src], tmp_path / "idx", tokenizer=bad, quiet=True)
+
+
+def test_fast_engine_path_is_used_for_byte_level_bpe(tmp_path: Path) -> None:
+    tok_path = _train(tmp_path / "tokenizer.json")
+    src = write_jsonl(tmp_path / "c.jsonl", [{"text": t} for t in TEXTS])
+    m = anygram.build([src], tmp_path / "idx", tokenizer=tok_path, quiet=True)
+    assert m["tokenizer"]["engine"] == "anygram-bpe"
+
+
+def test_other_tokenizers_fall_back_to_the_tokenizers_library(tmp_path: Path) -> None:
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator(TEXTS, trainer=trainers.WordLevelTrainer(special_tokens=["[UNK]"]))
+    path = tmp_path / "tokenizer.json"
+    tok.save(str(path))
+    src = write_jsonl(tmp_path / "c.jsonl", [{"text": t} for t in TEXTS])
+    m = anygram.build([src], tmp_path / "idx", tokenizer=path, quiet=True)
+    assert m["tokenizer"]["engine"] == "tokenizers"
+    index = anygram.Index(tmp_path / "idx")
+    docs = [tok.encode(t, add_special_tokens=False).ids for t in TEXTS]
+    assert index.count("the quick")["count"] == brute_count(
+        docs, tok.encode("the quick", add_special_tokens=False).ids
+    )
+
+
+def test_tiktoken_file(tmp_path: Path) -> None:
+    import base64
+
+    # A tiny rank file: every byte, then a few merges (ranks in merge order).
+    ranks = [bytes([b]) for b in range(256)] + [b"th", b"the", b" t", b" the", b"qu", b"ck"]
+    path = tmp_path / "tiny_cl100k.tiktoken"
+    path.write_text("".join(f"{base64.b64encode(t).decode()} {i}\n" for i, t in enumerate(ranks)))
+    src = write_jsonl(tmp_path / "c.jsonl", [{"text": t} for t in TEXTS])
+    m = anygram.build([src], tmp_path / "idx", tokenizer=path, quiet=True)
+    assert m["tokenizer"]["kind"] == "tiktoken" and m["tokenizer"]["pattern"] == "cl100k"
+    index = anygram.Index(tmp_path / "idx")
+    assert index.tokenize("the") == [257]
+    for i, t in enumerate(TEXTS):
+        assert index.get_doc_by_ix(i, max_disp_len=10_000)["text"] == t
+    docs = [index.tokenize(t) for t in TEXTS]
+    assert index.count(" the")["count"] == brute_count(docs, index.tokenize(" the"))

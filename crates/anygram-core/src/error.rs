@@ -42,6 +42,9 @@ pub enum AnygramError {
     /// The tokenizer could not be loaded or applied.
     #[error("tokenizer: {0}")]
     Tokenizer(String),
+    /// A tokenizer feature the engine's fast path does not cover (the caller may fall back).
+    #[error("not supported by the engine's tokenizer: {0}")]
+    Unsupported(String),
     /// The output already holds a finished index and overwriting was not asked for.
     #[error("{path} already holds an index (pass overwrite to replace it)")]
     AlreadyExists { path: PathBuf },

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use anygram_core::build::{
-    BuildOptions, ByteEncoder, Document, DocumentReader, FieldOptions, FileKind, IndexBuilder,
-    OnError, TextEncoder,
+    load_bpe, BuildOptions, ByteEncoder, Document, DocumentReader, FieldOptions, FileKind,
+    IndexBuilder, OnError, TextEncoder,
 };
 use anygram_core::AnygramError;
 use pyo3::exceptions::PyValueError;
@@ -102,13 +102,55 @@ fn parse_on_error(s: &str) -> PyResult<OnError> {
 }
 
 /// The engine-side tokenizer of a build, when there is one.
-fn make_encoder(spec: &str, _path: Option<&Path>) -> PyResult<Option<Box<dyn TextEncoder>>> {
-    match spec {
-        "bytes" => Ok(Some(Box::new(ByteEncoder))),
-        "external" => Ok(None),
-        other => Err(PyValueError::new_err(format!(
-            "unknown engine tokenizer {other:?}"
+fn make_encoder(spec: &str, path: Option<&Path>) -> PyResult<Option<Box<dyn TextEncoder>>> {
+    match (spec, path) {
+        ("bytes", _) => Ok(Some(Box::new(ByteEncoder))),
+        ("external", _) => Ok(None),
+        (kind, Some(path)) => Ok(Some(Box::new(load_bpe(kind, path).map_err(to_py)?))),
+        (other, None) => Err(PyValueError::new_err(format!(
+            "engine tokenizer {other:?} needs a file"
         ))),
+    }
+}
+
+/// `anygram._core.Bpe`: the engine's exact byte-level BPE, for text queries and decoding.
+#[pyclass(name = "Bpe", module = "anygram._core", frozen)]
+pub struct PyBpe {
+    inner: anygram_bpe::BpeTokenizer,
+}
+
+#[pymethods]
+impl PyBpe {
+    /// `kind`: "hf-bpe", "tiktoken-cl100k", "tiktoken-o200k" or "tiktoken-r50k". Raises
+    /// `UnsupportedTokenizerError` for a tokenizer.json outside the fast path.
+    #[new]
+    fn new(py: Python<'_>, kind: String, path: PathBuf) -> PyResult<Self> {
+        let inner = detach(py, || load_bpe(&kind, &path))?;
+        Ok(PyBpe { inner })
+    }
+
+    fn encode(&self, py: Python<'_>, text: &str) -> Vec<u32> {
+        py.detach(|| self.inner.encode(text))
+    }
+
+    fn encode_batch(&self, py: Python<'_>, texts: Vec<String>) -> Vec<Vec<u32>> {
+        py.detach(|| {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            self.inner.encode_batch(&refs)
+        })
+    }
+
+    /// The raw bytes of the tokens (UTF-8 may be cut mid-character at a window's edge).
+    fn decode_bytes(&self, ids: Vec<u32>) -> PyResult<std::borrow::Cow<'static, [u8]>> {
+        self.inner
+            .decode_bytes(&ids)
+            .map(std::borrow::Cow::Owned)
+            .map_err(|e| to_py(AnygramError::InvalidQuery(e.to_string())))
+    }
+
+    #[getter]
+    fn vocab_size(&self) -> usize {
+        self.inner.vocab_size()
     }
 }
 

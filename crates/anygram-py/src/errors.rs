@@ -26,6 +26,7 @@ fn class_name(e: &AnygramError) -> &'static str {
         AnygramError::InvalidInput { .. } => "InvalidInputError",
         AnygramError::InvalidArgument(_) => "InvalidArgumentError",
         AnygramError::Tokenizer(_) => "TokenizerError",
+        AnygramError::Unsupported(_) => "UnsupportedTokenizerError",
         AnygramError::AlreadyExists { .. } => "IndexExistsError",
     }
 }

@@ -13,6 +13,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<index::PyIndex>()?;
     m.add_class::<builder::PyIndexBuilder>()?;
     m.add_class::<builder::PyDocumentReader>()?;
+    m.add_class::<builder::PyBpe>()?;
     m.add("FORMAT_VERSION", anygram_core::format::FORMAT_VERSION)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -32,3 +32,37 @@ impl TextEncoder for ByteEncoder {
         true
     }
 }
+
+/// Byte-level BPE (a `tokenizer.json` or a tiktoken file), encoded exactly like the reference
+/// libraries but several times faster: pre-tokenized words are cached, so repeated words cost
+/// one hash lookup.
+impl TextEncoder for anygram_bpe::BpeTokenizer {
+    fn vocab_size(&self) -> u64 {
+        anygram_bpe::BpeTokenizer::vocab_size(self) as u64
+    }
+
+    fn encode_into(&self, text: &str, out: &mut Vec<u32>) {
+        anygram_bpe::BpeTokenizer::encode_into(self, text, out)
+    }
+}
+
+/// Loads an engine-side tokenizer: `kind` is `"hf-bpe"` (a `tokenizer.json`) or
+/// `"tiktoken-cl100k"` / `"tiktoken-o200k"` / `"tiktoken-r50k"` (a tiktoken rank file).
+pub fn load_bpe(kind: &str, path: &std::path::Path) -> crate::Result<anygram_bpe::BpeTokenizer> {
+    use anygram_bpe::{BpeTokenizer, TiktokenPattern};
+    let loaded = match kind {
+        "hf-bpe" => BpeTokenizer::from_tokenizer_json_file(path),
+        "tiktoken-cl100k" => BpeTokenizer::from_tiktoken_file(path, TiktokenPattern::Cl100k),
+        "tiktoken-o200k" => BpeTokenizer::from_tiktoken_file(path, TiktokenPattern::O200k),
+        "tiktoken-r50k" => BpeTokenizer::from_tiktoken_file(path, TiktokenPattern::R50k),
+        other => {
+            return Err(crate::AnygramError::Tokenizer(format!(
+                "unknown engine tokenizer kind {other:?}"
+            )))
+        }
+    };
+    loaded.map_err(|e| match e {
+        anygram_bpe::BpeError::Unsupported(what) => crate::AnygramError::Unsupported(what),
+        other => crate::AnygramError::Tokenizer(format!("{}: {other}", path.display())),
+    })
+}
