@@ -347,6 +347,22 @@ def package_version(name: str) -> str | None:
         return None
 
 
+def anygram_ext_info() -> str | None:
+    """Path and modification time of anygram's compiled extension: the tree is rebuilt often, and
+    the git revision alone does not tell which build a result was measured with."""
+    try:
+        import importlib.util
+
+        spec = importlib.util.find_spec("anygram._core")
+        if spec is None or spec.origin is None:
+            return None
+        st = os.stat(spec.origin)
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(st.st_mtime))
+        return f"{spec.origin} ({st.st_size:,} bytes, built {stamp})"
+    except Exception:
+        return None
+
+
 def git_rev() -> str | None:
     try:
         return subprocess.run(
@@ -379,6 +395,7 @@ def machine_info() -> dict[str, Any]:
         "loadavg": os.getloadavg(),
         "infini_gram": package_version("infini-gram"),
         "anygram": package_version("anygram"),
+        "anygram_ext": anygram_ext_info(),
         "git_rev": git_rev(),
         "time": time.strftime("%Y-%m-%d %H:%M:%S %z"),
     }
