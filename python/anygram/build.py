@@ -241,6 +241,7 @@ def build(
     n_skipped = 0
     text_bytes = 0
     bar = _progress(sum(f.size for f in files), quiet)
+    loop_start = time.perf_counter()
     try:
         for f in files:
             bar.set_postfix_str(f.display[-40:], refresh=False)
@@ -284,6 +285,7 @@ def build(
         "input_bytes": sum(f.size for f in files),
         "text_bytes": text_bytes,
         "skipped_documents": n_skipped,
+        "read_and_tokenize_seconds": round(time.perf_counter() - loop_start, 3),
         "skipped_examples": skipped,
         "options": {
             "tokenizer": str(tokenizer) if not hasattr(tokenizer, "kind") else tok.kind,
@@ -295,9 +297,11 @@ def build(
         },
         "anygram_version": _core.__version__,
     }
+    finish_start = time.perf_counter()
     manifest: dict[str, Any] = json.loads(builder.finish(json.dumps(info)))
     seconds = time.perf_counter() - start
     manifest["build"]["seconds"] = round(seconds, 3)
+    manifest["build"]["finish_seconds"] = round(time.perf_counter() - finish_start, 3)
     if not quiet:
         mb = text_bytes / 1e6
         print(

@@ -41,6 +41,42 @@ pub fn pack(values: impl ExactSizeIterator<Item = u64>, bits: u32) -> Vec<u8> {
     out
 }
 
+/// Values per parallel chunk: a multiple of 8, so every chunk starts on a byte boundary.
+const PAR_CHUNK: usize = 1 << 20;
+
+/// Packs `values` (converted by `to_u64`) on all threads; same bytes as [`pack`].
+pub fn pack_parallel<V: Copy + Sync>(
+    values: &[V],
+    bits: u32,
+    to_u64: impl Fn(V) -> u64 + Sync,
+) -> Vec<u8> {
+    use rayon::prelude::*;
+    let len = values.len() as u64;
+    let mut out = vec![0u8; packed_len(len, bits) as usize];
+    let chunk_bytes = PAR_CHUNK * bits as usize / 8;
+    out.par_chunks_mut(chunk_bytes)
+        .zip(values.par_chunks(PAR_CHUNK))
+        .for_each(|(dst, src)| {
+            let mut acc: u64 = 0;
+            let mut acc_bits: u32 = 0;
+            let mut pos = 0usize;
+            for &v in src {
+                acc |= to_u64(v) << acc_bits;
+                acc_bits += bits;
+                while acc_bits >= 8 {
+                    dst[pos] = acc as u8;
+                    pos += 1;
+                    acc >>= 8;
+                    acc_bits -= 8;
+                }
+            }
+            if acc_bits > 0 {
+                dst[pos] = acc as u8;
+            }
+        });
+    out
+}
+
 /// A read-only view of a packed array.
 #[derive(Clone, Copy)]
 pub struct PackedSlice<'a> {
@@ -119,6 +155,19 @@ mod tests {
             for (i, v) in values.iter().enumerate() {
                 prop_assert_eq!(view.get(i as u64), *v);
             }
+        }
+    }
+
+    #[test]
+    fn parallel_packing_gives_the_same_bytes() {
+        for bits in [1u32, 7, 8, 25, 33, 56] {
+            let mask = (1u64 << bits) - 1;
+            let values: Vec<u64> = (0..(3 * PAR_CHUNK as u64 + 77))
+                .map(|i| (i * 2654435761) & mask)
+                .collect();
+            let serial = pack(values.iter().copied(), bits);
+            let parallel = pack_parallel(&values, bits, |v| v);
+            assert_eq!(serial, parallel, "bits {bits}");
         }
     }
 

@@ -37,11 +37,11 @@ impl SuffixArray {
         }
     }
 
-    /// The entries as u64 pointers.
-    pub fn iter(&self) -> Box<dyn ExactSizeIterator<Item = u64> + '_> {
+    /// The entries bit-packed into `bits` bits each, on all threads.
+    pub fn pack(&self, bits: u32) -> Vec<u8> {
         match self {
-            SuffixArray::I32(v) => Box::new(v.iter().map(|&x| x as u64)),
-            SuffixArray::I64(v) => Box::new(v.iter().map(|&x| x as u64)),
+            SuffixArray::I32(v) => crate::packed::pack_parallel(v, bits, |x| x as u64),
+            SuffixArray::I64(v) => crate::packed::pack_parallel(v, bits, |x| x as u64),
         }
     }
 }

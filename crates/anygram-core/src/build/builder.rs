@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use rayon::prelude::*;
 
 use super::encoder::TextEncoder;
-use super::shard_writer::ShardBuffer;
+use super::shard_writer::{PhaseTimes, ShardBuffer};
 use super::source::Document;
 use crate::error::{AnygramError, IoContext, Result};
 use crate::format::{self, Manifest, ShardManifest};
@@ -86,7 +86,8 @@ pub struct IndexBuilder {
     max_stream: u64,
     buffer: AnyBuffer,
     shards: Vec<ShardManifest>,
-    pending: Option<JoinHandle<Result<ShardManifest>>>,
+    pending: Option<JoinHandle<Result<(ShardManifest, PhaseTimes)>>>,
+    times: PhaseTimes,
     tokenizer: serde_json::Value,
     docs_added: u64,
     tokens_added: u64,
@@ -136,6 +137,7 @@ impl IndexBuilder {
             buffer: AnyBuffer::new(width),
             shards: Vec::new(),
             pending: None,
+            times: PhaseTimes::default(),
             tokenizer,
             docs_added: 0,
             tokens_added: 0,
@@ -213,6 +215,7 @@ impl IndexBuilder {
                 self.vocab_size
             )));
         }
+        let clock = std::time::Instant::now();
         if encoder.is_utf8_bytes() && self.width == TokenWidth::U8 {
             for d in docs {
                 self.reserve(d.text.len() as u64, &d.meta)?;
@@ -223,6 +226,7 @@ impl IndexBuilder {
                 self.docs_added += 1;
                 self.tokens_added += d.text.len() as u64;
             }
+            self.times.add("tokenize", clock.elapsed().as_secs_f64());
             return Ok(());
         }
         let encoded: Vec<Vec<u32>> = docs
@@ -236,6 +240,7 @@ impl IndexBuilder {
         for (d, ids) in docs.iter().zip(&encoded) {
             self.add_token_document(ids, &d.meta)?;
         }
+        self.times.add("tokenize", clock.elapsed().as_secs_f64());
         Ok(())
     }
 
@@ -244,7 +249,8 @@ impl IndexBuilder {
             let shard = handle.join().map_err(|_| {
                 AnygramError::InvalidArgument("shard construction thread panicked".into())
             })??;
-            self.shards.push(shard);
+            self.times.merge(&shard.1);
+            self.shards.push(shard.0);
         }
         Ok(())
     }
@@ -263,7 +269,7 @@ impl IndexBuilder {
     }
 
     /// Writes the last shard and the manifest. After this returns, the index is complete.
-    pub fn finish(mut self, build_info: serde_json::Value) -> Result<Manifest> {
+    pub fn finish(mut self, mut build_info: serde_json::Value) -> Result<Manifest> {
         if self.buffer.num_docs() > 0 {
             self.seal_shard()?;
         }
@@ -273,6 +279,18 @@ impl IndexBuilder {
                 location: self.out.display().to_string(),
                 detail: "the corpus has no documents: nothing to index".into(),
             });
+        }
+        if let serde_json::Value::Object(info) = &mut build_info {
+            let phases: serde_json::Map<String, serde_json::Value> = self
+                .times
+                .0
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::json!((v * 1000.0).round() / 1000.0)))
+                .collect();
+            info.insert(
+                "engine_phase_seconds".into(),
+                serde_json::Value::Object(phases),
+            );
         }
         let manifest = Manifest {
             format: format::FORMAT_NAME.into(),

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
+use std::time::Instant;
 
 use crate::error::{IoContext, Result};
 use crate::format::{self, FileEntry, ShardManifest};
@@ -11,6 +12,22 @@ use crate::packed;
 use crate::shard::{prefix_len_for, prefix_table_len};
 use crate::suffix_array;
 use crate::token::Token;
+
+/// Seconds spent per build phase (summed over shards).
+#[derive(Debug, Clone, Default)]
+pub struct PhaseTimes(pub BTreeMap<String, f64>);
+
+impl PhaseTimes {
+    pub fn add(&mut self, phase: &str, seconds: f64) {
+        *self.0.entry(phase.to_string()).or_insert(0.0) += seconds;
+    }
+
+    pub fn merge(&mut self, other: &PhaseTimes) {
+        for (k, v) in &other.0 {
+            self.add(k, *v);
+        }
+    }
+}
 
 /// One shard's documents, in the layout of its files.
 pub struct ShardBuffer<T: Token> {
@@ -64,56 +81,82 @@ impl<T: Token> ShardBuffer<T> {
         self.close_document(meta);
     }
 
-    /// Builds the suffix array and writes every file of the shard into `dir`.
+    /// Builds the suffix array and writes every file of the shard into `dir`. The token,
+    /// document and metadata files are written on a second thread while the suffixes sort.
     pub fn write(
         self,
         dir: &Path,
         shard_name: &str,
         vocab_size: u64,
         workers: usize,
-    ) -> Result<ShardManifest> {
+    ) -> Result<(ShardManifest, PhaseTimes)> {
+        let mut times = PhaseTimes::default();
         fs::create_dir_all(dir).at(dir)?;
         let num_tokens = self.num_tokens();
         let num_docs = self.num_docs();
         let len = self.stream_len();
-        let mut files: BTreeMap<String, FileEntry> = BTreeMap::new();
-        let mut put = |name: &str, bytes: &[u8]| -> Result<()> {
-            files.insert(
+        let put = |name: &str, bytes: &[u8]| -> Result<(String, FileEntry)> {
+            Ok((
                 name.to_string(),
                 format::write_file_entry(&dir.join(name), bytes)?,
-            );
-            Ok(())
+            ))
         };
 
-        put(format::TOKENS_FILE, bytemuck::cast_slice(&self.stream))?;
-        put(format::DOCS_FILE, bytemuck::cast_slice(&self.doc_starts))?;
-        put(format::META_FILE, &self.meta)?;
-        put(
-            format::META_INDEX_FILE,
-            bytemuck::cast_slice(&self.meta_index),
-        )?;
-        drop((self.doc_starts, self.meta, self.meta_index));
-
+        let clock = Instant::now();
         let prefix_len = prefix_len_for(vocab_size);
         let prefix = prefix_table(&self.stream, vocab_size, prefix_len);
-        put(format::PREFIX_FILE, bytemuck::cast_slice(&prefix))?;
-        drop(prefix);
+        times.add("prefix_table", clock.elapsed().as_secs_f64());
 
         let sa_bits = packed::bits_for(len - 1);
-        let sa = suffix_array::build(&self.stream, vocab_size, num_tokens, workers)?;
+        let stream = &self.stream;
+        let (side_files, sa) = std::thread::scope(|scope| {
+            let side = scope.spawn(|| -> Result<(Vec<(String, FileEntry)>, f64)> {
+                let clock = Instant::now();
+                let files = vec![
+                    put(format::TOKENS_FILE, bytemuck::cast_slice(stream))?,
+                    put(format::DOCS_FILE, bytemuck::cast_slice(&self.doc_starts))?,
+                    put(format::META_FILE, &self.meta)?,
+                    put(
+                        format::META_INDEX_FILE,
+                        bytemuck::cast_slice(&self.meta_index),
+                    )?,
+                    put(format::PREFIX_FILE, bytemuck::cast_slice(&prefix))?,
+                ];
+                Ok((files, clock.elapsed().as_secs_f64()))
+            });
+            let clock = Instant::now();
+            let sa = suffix_array::build(stream, vocab_size, num_tokens, workers);
+            let sort_seconds = clock.elapsed().as_secs_f64();
+            let side = side.join().unwrap_or_else(|_| {
+                Err(crate::AnygramError::InvalidArgument(
+                    "file writer thread panicked".into(),
+                ))
+            });
+            (side, sa.map(|sa| (sa, sort_seconds)))
+        });
+        let (mut files, side_seconds) = side_files?;
+        let (sa, sort_seconds) = sa?;
+        times.add("suffix_sort", sort_seconds);
+        times.add("write_overlapped", side_seconds);
         drop(self.stream);
-        let packed_sa = packed::pack(sa.iter(), sa_bits);
+
+        let clock = Instant::now();
+        let packed_sa = sa.pack(sa_bits);
         drop(sa);
-        put(format::SA_FILE, &packed_sa)?;
+        times.add("pack", clock.elapsed().as_secs_f64());
+        let clock = Instant::now();
+        files.push(put(format::SA_FILE, &packed_sa)?);
         format::sync_dir(dir)?;
-        Ok(ShardManifest {
+        times.add("write", clock.elapsed().as_secs_f64());
+        let manifest = ShardManifest {
             dir: shard_name.to_string(),
             num_tokens,
             num_docs,
             sa_bits,
             prefix_len,
-            files,
-        })
+            files: files.into_iter().collect(),
+        };
+        Ok((manifest, times))
     }
 }
 
