@@ -93,7 +93,7 @@ def _cmd_count(args: argparse.Namespace) -> int:
     result = index.count(query)
     result["latency_ms"] = round((time.perf_counter() - t) * 1e3, 3)
     if args.json:
-        ids = index._ids(query)
+        ids = index.tokenize(query) if isinstance(query, str) else list(query)
         print(json.dumps({**result, "token_ids": ids}))
     else:
         print(result["count"])
@@ -115,7 +115,7 @@ def _cmd_docs(args: argparse.Namespace) -> int:
         print(f"\n--- document {doc['doc_ix']} ({doc['doc_len']} tokens) {meta}")
         ids = doc["token_ids"]
         at = doc["needle_offset"]
-        n = len(index._ids(query))
+        n = len(index.tokenize(query) if isinstance(query, str) else query)
         before = index.decode(ids[:at])
         match = index.decode(ids[at : at + n])
         after = index.decode(ids[at + n :])

@@ -22,9 +22,6 @@ __all__ = ["Index", "Query"]
 #: A query: text (tokenized with the index's tokenizer) or a sequence of token ids.
 Query = str | Sequence[int]
 
-#: Longest query accepted, in tokens; longer ones are rejected rather than searched.
-MAX_QUERY_TOKENS = 1_000_000
-
 # infini-gram constructor arguments that mean nothing here (anygram reads them from the index).
 _IGNORED_COMPAT_ARGS = {
     "eos_token_id",
@@ -149,32 +146,20 @@ class Index:
     def decode(self, ids: Sequence[int]) -> str:
         return self.tokenizer.decode(list(ids))
 
-    def _ids(self, query: Query) -> list[int]:
+    def _ids(self, query: Query) -> Any:
+        """Text → token ids; id sequences pass through to the engine, which checks them (types,
+        range, length) in one pass."""
         if isinstance(query, str):
             ids = self.tokenize(query)
-        elif isinstance(query, (bytes, bytearray)):
-            raise InvalidQueryError("a query is a str or a sequence of token ids, not bytes")
-        else:
-            try:
-                ids = [int(t) for t in query]
-            except (TypeError, ValueError) as e:
+            if len(ids) > _core.MAX_QUERY_TOKENS:
                 raise InvalidQueryError(
-                    f"a query is a str or a sequence of token ids, not {type(query).__name__}"
-                ) from e
-            if any(isinstance(t, bool) for t in query):
-                raise InvalidQueryError("token ids must be integers, not booleans")
-            bad = [t for t in ids if t < 0 or t >= self.vocab_size]
-            if bad:
-                from .errors import TokenOutOfRangeError
-
-                raise TokenOutOfRangeError(
-                    f"token id {bad[0]} is outside the vocabulary (ids must be < {self.vocab_size})"
+                    f"query of {len(ids)} tokens is longer than the limit of "
+                    f"{_core.MAX_QUERY_TOKENS}"
                 )
-        if len(ids) > MAX_QUERY_TOKENS:
-            raise InvalidQueryError(
-                f"query of {len(ids)} tokens is longer than the limit of {MAX_QUERY_TOKENS}"
-            )
-        return ids
+            return ids
+        if isinstance(query, (bytes, bytearray)):
+            raise InvalidQueryError("a query is a str or a sequence of token ids, not bytes")
+        return query
 
     def count(self, input_ids: Query) -> dict[str, Any]:
         """Occurrences of an n-gram: ``{"count": int, "approx": False}``.

@@ -167,3 +167,22 @@ def test_info(build_texts) -> None:
     assert info["tokenizer"]["kind"] == "bytes"
     assert info["token_dtype"] == "u8"
     assert info["size_bytes"] > 0
+
+
+def test_id_sequences_of_every_kind(build_texts) -> None:
+    import numpy as np
+
+    index = build_texts(TEXTS)
+    want = index.count("be")["count"]
+    assert index.count((98, 101))["count"] == want
+    assert index.count(np.array([98, 101], dtype=np.uint16))["count"] == want
+    assert index.count(np.array([98, 101], dtype=np.int64))["count"] == want
+    assert index.count(range(98, 100))["count"] == index.count("bc")["count"]
+    with pytest.raises(TokenOutOfRangeError, match="-5"):
+        index.count(np.array([-5]))
+    with pytest.raises(TokenOutOfRangeError, match="99999999999"):
+        index.count([99999999999])
+    with pytest.raises(InvalidQueryError, match="not float"):
+        index.count([1.0])
+    with pytest.raises(InvalidQueryError, match="longer than the limit"):
+        index.count([1] * (anygram._core.MAX_QUERY_TOKENS + 1))

@@ -86,6 +86,11 @@ impl<T: Token> Searcher<'_, T> {
         while l1 < r1 && l2 < r2 {
             let m1 = l1 + (r1 - l1) / 2;
             let m2 = l2 + (r2 - l2) / 2;
+            // Both searches' next probes are one of two entries each: fetch all four now.
+            self.sa.prefetch(l1 + (m1 - l1) / 2);
+            self.sa.prefetch(m1 + (r1 - m1) / 2);
+            self.sa.prefetch(l2 + (m2 - l2) / 2);
+            self.sa.prefetch(m2 + (r2 - m2) / 2);
             let c1 = self.cmp(m1);
             let c2 = self.cmp(m2);
             if c1 == Ordering::Less {
@@ -101,6 +106,8 @@ impl<T: Token> Searcher<'_, T> {
         }
         while l1 < r1 {
             let m1 = l1 + (r1 - l1) / 2;
+            self.sa.prefetch(l1 + (m1 - l1) / 2);
+            self.sa.prefetch(m1 + (r1 - m1) / 2);
             if self.cmp(m1) == Ordering::Less {
                 l1 = m1 + 1
             } else {
@@ -109,6 +116,8 @@ impl<T: Token> Searcher<'_, T> {
         }
         while l2 < r2 {
             let m2 = l2 + (r2 - l2) / 2;
+            self.sa.prefetch(l2 + (m2 - l2) / 2);
+            self.sa.prefetch(m2 + (r2 - m2) / 2);
             if self.cmp(m2) == Ordering::Greater {
                 r2 = m2
             } else {

@@ -33,11 +33,15 @@ fn class_name(e: &AnygramError) -> &'static str {
 
 /// The Python exception for an engine error.
 pub fn to_py(e: AnygramError) -> PyErr {
+    named(class_name(&e), e.to_string())
+}
+
+/// An exception of the class `name` of `anygram.errors`.
+pub fn named(name: &str, msg: String) -> PyErr {
     Python::attach(|py| {
-        let msg = e.to_string();
         let made = py
             .import("anygram.errors")
-            .and_then(|m| m.getattr(class_name(&e)))
+            .and_then(|m| m.getattr(name))
             .and_then(|cls| cls.call1((msg.clone(),)));
         match made {
             Ok(exc) => PyErr::from_value(exc),

@@ -8,6 +8,7 @@ use pyo3::types::PyDict;
 
 use crate::convert::{doc_to_dict, docs_to_list};
 use crate::errors::detach;
+use crate::ids::TokenIds;
 
 #[pyclass(name = "Index", module = "anygram._core", frozen)]
 pub struct PyIndex {
@@ -27,13 +28,13 @@ impl PyIndex {
         Ok(PyIndex { inner })
     }
 
-    fn count(&self, py: Python<'_>, ids: Vec<u32>) -> PyResult<u64> {
-        detach(py, || self.inner.count(&ids))
+    fn count(&self, py: Python<'_>, ids: TokenIds) -> PyResult<u64> {
+        detach(py, || self.inner.count(&ids.0))
     }
 
     /// `(cnt, [(lo, hi) per shard])`.
-    fn find(&self, py: Python<'_>, ids: Vec<u32>) -> PyResult<(u64, Vec<(u64, u64)>)> {
-        let r = detach(py, || self.inner.find(&ids))?;
+    fn find(&self, py: Python<'_>, ids: TokenIds) -> PyResult<(u64, Vec<(u64, u64)>)> {
+        let r = detach(py, || self.inner.find(&ids.0))?;
         Ok((
             r.cnt,
             r.segment_by_shard.iter().map(|s| (s.lo, s.hi)).collect(),
@@ -41,8 +42,10 @@ impl PyIndex {
     }
 
     /// Counts of many n-grams in one call.
-    fn count_many(&self, py: Python<'_>, queries: Vec<Vec<u32>>) -> PyResult<Vec<u64>> {
-        detach(py, || queries.iter().map(|q| self.inner.count(q)).collect())
+    fn count_many(&self, py: Python<'_>, queries: Vec<TokenIds>) -> PyResult<Vec<u64>> {
+        detach(py, || {
+            queries.iter().map(|q| self.inner.count(&q.0)).collect()
+        })
     }
 
     fn get_doc_by_rank<'py>(

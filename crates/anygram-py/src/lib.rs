@@ -4,6 +4,7 @@
 mod builder;
 mod convert;
 mod errors;
+mod ids;
 mod index;
 
 use pyo3::prelude::*;
@@ -14,6 +15,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<builder::PyIndexBuilder>()?;
     m.add_class::<builder::PyDocumentReader>()?;
     m.add_class::<builder::PyBpe>()?;
+    m.add("MAX_QUERY_TOKENS", ids::MAX_QUERY_TOKENS)?;
     m.add("FORMAT_VERSION", anygram_core::format::FORMAT_VERSION)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
