@@ -296,6 +296,8 @@ def main() -> int:
                     }
                     if eng == "infinigram":
                         rec.update(parse_ig_log(r.log))
+                    else:
+                        rec["anygram_ext"] = C.anygram_ext_info()
                     kr["builds"][eng].append(rec)
                     print(
                         f"    {r.wall_s:.1f} s, peak tree RSS {C.gib(r.peak_tree_rss):.2f} GiB, rc={r.returncode}",
@@ -362,6 +364,9 @@ def main() -> int:
                 break
         kr["text_tokens"] = denom
 
+    results["anygram_ext_at_end"] = C.anygram_ext_info()
+    if "anygram" in engines and results["anygram_ext_at_end"] != machine["anygram_ext"]:
+        print("warning: anygram's extension was rebuilt during this run", file=sys.stderr)
     md = render(results, engines)
     print(md)
     out = args.out or (work / "bench_build.json")

@@ -338,6 +338,9 @@ def main() -> int:
         del opened
         gc.collect()
 
+    results["anygram_ext_at_end"] = C.anygram_ext_info()
+    if results["anygram_ext_at_end"] != machine["anygram_ext"]:
+        print("warning: anygram's extension was rebuilt during this run", file=sys.stderr)
     md = render(results, configs)
     print(md)
     C.write_results(args.out or (work / "bench_count.json"), results, md)
