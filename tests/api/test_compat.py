@@ -1,0 +1,22 @@
+"""Every index format version ever written still opens (tiny indexes committed per version)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anygram
+from tests.conftest import CharTokenizer
+
+COMPAT = Path(__file__).resolve().parent.parent / "data" / "compat"
+
+
+def test_format_v1_opens_and_answers() -> None:
+    tok = CharTokenizer(12, alphabet="abcdefghij ")
+    index = anygram.Index(COMPAT / "v1", tokenizer=tok, verify=True)
+    assert index.num_docs == 4
+    assert index.count("ab")["count"] == 6
+    assert index.count("ab ")["count"] == 2
+    assert index.count("")["count"] == len("abc abd abe") + len("j") + len("ab ab ab")
+    assert index.get_doc_by_ix(3)["text"] == "ab ab ab"
+    assert index.get_doc_by_ix(1)["token_ids"] == []
+    assert index.info()["format_version"] == 1
