@@ -171,6 +171,40 @@ def _progress(total: int, quiet: bool) -> Any:
     )
 
 
+def _postfix(bar: Any, builder: Any, since: float, name: str) -> None:
+    docs = builder.docs_added
+    rate = docs / max(time.perf_counter() - since, 1e-9)
+    bar.set_postfix_str(f"{docs:,} docs, {rate:,.0f} docs/s, {name[-30:]}", refresh=False)
+
+
+def _finish_with_progress(builder: Any, info_json: str, quiet: bool) -> str:
+    """Runs the engine's last phase (sorting and writing the remaining shards, then the
+    manifest) while a bar shows shards written and time elapsed. The engine releases the GIL, so
+    the bar's thread keeps running."""
+    if quiet:
+        return str(builder.finish(info_json))
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tqdm.auto import tqdm
+
+    with ThreadPoolExecutor(1) as pool:
+        total = builder.shards_sealed + (1 if builder.docs_added else 0)
+        future = pool.submit(builder.finish, info_json)
+        with tqdm(
+            total=max(total, builder.shards_sealed),
+            unit="shard",
+            desc="sorting suffixes + writing",
+            file=sys.stderr,
+            dynamic_ncols=True,
+            bar_format="{desc}: {n}/{total} shards [{elapsed}]",
+        ) as bar:
+            while not future.done():
+                bar.update(builder.shards_written - bar.n)
+                time.sleep(0.1)
+            bar.update(bar.total - bar.n)
+        return str(future.result())
+
+
 def build(
     inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     output: str | os.PathLike[str],
@@ -244,7 +278,7 @@ def build(
     loop_start = time.perf_counter()
     try:
         for f in files:
-            bar.set_postfix_str(f.display[-40:], refresh=False)
+            _postfix(bar, builder, loop_start, f.display)
             done_before = bar.n
             if f.kind == "parquet":
                 for texts, metas, nbytes in _parquet_batches(f, text_field, metadata_fields):
@@ -271,14 +305,13 @@ def build(
                     if docs == 0:
                         break
                     text_bytes += nbytes
+                _postfix(bar, builder, loop_start, f.display)
                 bar.update(reader.file_bytes_read - (bar.n - done_before))
             bar.update(f.size - (bar.n - done_before))
             n_skipped += reader.skipped
             skipped.extend(reader.skipped_examples[: max(0, 100 - len(skipped))])
     finally:
         bar.close()
-    if not quiet:
-        print("sorting suffixes and writing the index…", file=sys.stderr, flush=True)
     info = {
         "inputs": [os.fspath(i) for i in inputs],
         "files": len(files),
@@ -298,7 +331,7 @@ def build(
         "anygram_version": _core.__version__,
     }
     finish_start = time.perf_counter()
-    manifest: dict[str, Any] = json.loads(builder.finish(json.dumps(info)))
+    manifest: dict[str, Any] = json.loads(_finish_with_progress(builder, json.dumps(info), quiet))
     seconds = time.perf_counter() - start
     manifest["build"]["seconds"] = round(seconds, 3)
     manifest["build"]["finish_seconds"] = round(time.perf_counter() - finish_start, 3)

@@ -2,11 +2,12 @@
 //! drives the loop per batch of documents (megabytes), never per document or token.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 
 use anygram_core::build::{
-    load_bpe, BuildOptions, ByteEncoder, Document, DocumentReader, FieldOptions, FileKind,
-    IndexBuilder, OnError, TextEncoder,
+    load_bpe, BuildOptions, BuildProgress, ByteEncoder, Document, DocumentReader, FieldOptions,
+    FileKind, IndexBuilder, OnError, TextEncoder,
 };
 use anygram_core::AnygramError;
 use pyo3::exceptions::PyValueError;
@@ -157,6 +158,7 @@ impl PyBpe {
 #[pyclass(name = "IndexBuilder", module = "anygram._core", frozen)]
 pub struct PyIndexBuilder {
     inner: Mutex<Option<IndexBuilder>>,
+    progress: Arc<BuildProgress>,
     encoder: Option<Box<dyn TextEncoder>>,
 }
 
@@ -210,6 +212,7 @@ impl PyIndexBuilder {
             IndexBuilder::create(&out, vocab_size, tokenizer, &opts)
         })?;
         Ok(PyIndexBuilder {
+            progress: inner.progress(),
             inner: Mutex::new(Some(inner)),
             encoder,
         })
@@ -267,6 +270,18 @@ impl PyIndexBuilder {
             }
             Ok(())
         })
+    }
+
+    /// Shards whose documents are complete; readable while `finish` runs in another thread.
+    #[getter]
+    fn shards_sealed(&self) -> u64 {
+        self.progress.shards_sealed.load(Ordering::Relaxed)
+    }
+
+    /// Shards fully written; readable while `finish` runs in another thread.
+    #[getter]
+    fn shards_written(&self) -> u64 {
+        self.progress.shards_written.load(Ordering::Relaxed)
     }
 
     #[getter]

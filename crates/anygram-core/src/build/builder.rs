@@ -4,6 +4,8 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use rayon::prelude::*;
@@ -75,6 +77,15 @@ impl AnyBuffer {
     }
 }
 
+/// Counters a progress display may read from another thread while the builder works.
+#[derive(Debug, Default)]
+pub struct BuildProgress {
+    /// Shards whose documents are complete (being sorted or written, or done).
+    pub shards_sealed: AtomicU64,
+    /// Shards fully written.
+    pub shards_written: AtomicU64,
+}
+
 /// Builds one index directory. Dropping it without `finish` leaves a directory that never opens
 /// as an index; building into it again cleans it.
 pub struct IndexBuilder {
@@ -88,6 +99,7 @@ pub struct IndexBuilder {
     shards: Vec<ShardManifest>,
     pending: Option<JoinHandle<Result<(ShardManifest, PhaseTimes)>>>,
     times: PhaseTimes,
+    progress: Arc<BuildProgress>,
     tokenizer: serde_json::Value,
     docs_added: u64,
     tokens_added: u64,
@@ -138,10 +150,16 @@ impl IndexBuilder {
             shards: Vec::new(),
             pending: None,
             times: PhaseTimes::default(),
+            progress: Arc::new(BuildProgress::default()),
             tokenizer,
             docs_added: 0,
             tokens_added: 0,
         })
+    }
+
+    /// Live counters for progress displays.
+    pub fn progress(&self) -> Arc<BuildProgress> {
+        self.progress.clone()
     }
 
     pub fn token_width(&self) -> TokenWidth {
@@ -262,9 +280,13 @@ impl IndexBuilder {
         let name = format!("shard-{:05}", self.shards.len());
         let dir = self.out.join(&name);
         let (vocab, workers) = (self.vocab_size, self.workers);
-        self.pending = Some(std::thread::spawn(
-            move || with_buffer!(buffer, b => b.write(&dir, &name, vocab, workers)),
-        ));
+        let progress = self.progress.clone();
+        progress.shards_sealed.fetch_add(1, Ordering::Relaxed);
+        self.pending = Some(std::thread::spawn(move || {
+            let written = with_buffer!(buffer, b => b.write(&dir, &name, vocab, workers));
+            progress.shards_written.fetch_add(1, Ordering::Relaxed);
+            written
+        }));
         Ok(())
     }
 

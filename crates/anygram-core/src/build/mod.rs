@@ -5,6 +5,6 @@ pub mod encoder;
 pub mod shard_writer;
 pub mod source;
 
-pub use builder::{BuildOptions, IndexBuilder};
+pub use builder::{BuildOptions, BuildProgress, IndexBuilder};
 pub use encoder::{load_bpe, ByteEncoder, TextEncoder, BYTE_VOCAB};
 pub use source::{Document, DocumentReader, FieldOptions, FileKind, OnError};
