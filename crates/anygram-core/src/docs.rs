@@ -69,7 +69,7 @@ impl<T: Token> Shard<T> {
         let ptr = ptr.max(start);
         let before = max_disp_len / 2;
         let disp_start = ptr.saturating_sub(before).max(start);
-        let disp_end = (ptr + (max_disp_len - before)).min(end);
+        let disp_end = ptr.saturating_add(max_disp_len - before).min(end);
         self.doc_result(
             doc,
             start,
@@ -91,7 +91,7 @@ impl<T: Token> Shard<T> {
         shard: usize,
     ) -> Result<DocResult> {
         let (start, end) = self.doc_span(doc)?;
-        let disp_end = start + (end - start).min(max_disp_len);
+        let disp_end = start.saturating_add((end - start).min(max_disp_len));
         self.doc_result(doc, start, end, start, disp_end, 0, doc_base, shard)
     }
 

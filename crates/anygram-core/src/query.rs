@@ -35,13 +35,14 @@ impl Segment {
 /// on a corrupt index: the stream ends with a separator, which is larger than any token).
 #[inline(always)]
 fn compare_suffix<T: Token>(tokens: &[T], pos: u64, query: &[T], skip: usize) -> Ordering {
-    let start = pos as usize + skip;
     let want = &query[skip..];
-    match tokens.get(start..start + want.len()) {
+    // A corrupt pointer may be anything: every offset is checked, nothing may overflow.
+    let start = (pos as usize).saturating_add(skip);
+    match tokens.get(start..start.saturating_add(want.len())) {
         Some(have) => have.cmp(want),
         None => {
             for (i, q) in want.iter().enumerate() {
-                match tokens.get(start + i) {
+                match tokens.get(start.saturating_add(i)) {
                     Some(t) if t == q => continue,
                     Some(t) => return t.cmp(q),
                     None => return Ordering::Less,
