@@ -55,7 +55,7 @@ KINDS: dict[str, dict[str, Any]] = {
 
 
 def kind_list(arg: str) -> list[str]:
-    """``"both"`` -> ["u8", "u16"]; ``"bytes"``/``"u8"`` -> ["u8"]; ``"bpe"``/``"u16"`` -> ["u16"]."""
+    """Index kinds named by ``--kinds``: ``both``, ``u8`` (= ``bytes``), ``u16`` (= ``bpe``)."""
     alias = {"bytes": "u8", "u8": "u8", "bpe": "u16", "u16": "u16"}
     if arg == "both":
         return ["u8", "u16"]
@@ -109,9 +109,15 @@ def add_common_args(p, *, reps_default: int, reps_help: str) -> None:
 
 
 def check_ig_path(path: Path) -> None:
-    bad = [w for w in ("tokenized", "table", "offset", "metadata", "metaoff", "unigram") if w in str(path)]
+    bad = [
+        w
+        for w in ("tokenized", "table", "offset", "metadata", "metaoff", "unigram")
+        if w in str(path)
+    ]
     if bad:
-        raise SystemExit(f"infini-gram discovers files by substring: path {path} must not contain {bad}")
+        raise SystemExit(
+            f"infini-gram discovers files by substring: path {path} must not contain {bad}"
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -201,7 +207,7 @@ def run_measured(
         while True:
             total = 0
             try:
-                procs = [root] + root.children(recursive=True)
+                procs = [root, *root.children(recursive=True)]
             except psutil.Error:
                 procs = []
             for p in procs:
@@ -256,7 +262,7 @@ def evict_from_page_cache(paths: Iterable[Path]) -> int:
 
 
 def resident_bytes(paths: Iterable[Path]) -> int | None:
-    """Bytes of the files under ``paths`` now in the page cache (util-linux ``fincore``), or None."""
+    """Bytes of the files under ``paths`` in the page cache (util-linux ``fincore``), or None."""
     exe = shutil.which("fincore")
     if exe is None:
         return None
@@ -366,7 +372,10 @@ def anygram_ext_info() -> str | None:
 def git_rev() -> str | None:
     try:
         return subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
     except Exception:
         return None

@@ -39,10 +39,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C  # noqa: E402
+import _common as C
 
 
-def ig_command(kind: str, corpus: Path, out: Path, cpus: int, mem_gib: int) -> tuple[list[str], dict]:
+def ig_command(
+    kind: str, corpus: Path, out: Path, cpus: int, mem_gib: int
+) -> tuple[list[str], dict]:
     k = C.KINDS[kind]
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     ulimit = hard if hard != resource.RLIM_INFINITY else 1048576
@@ -76,10 +78,12 @@ def ag_command(kind: str, corpus: Path, out: Path, workers: int) -> tuple[list[s
     cli = C.anygram_cli()
     if cli is None:
         raise SystemExit(
-            "anygram is not installed (pip install -e . / maturin develop --release); use --only infinigram"
+            "anygram is not installed (pip install -e . / maturin develop --release); "
+            "use --only infinigram"
         )
     tok = C.KINDS[kind]["ag_tokenizer"] or str(corpus / "tokenizer.json")
-    cmd = cli + [
+    cmd = [
+        *cli,
         "build",
         str(corpus / "data"),
         "-o",
@@ -135,7 +139,10 @@ def ig_doc_hashes(ig_dir: Path, kind: str) -> tuple[list[bytes], int, int]:
     # separators appear only at document starts
     n_sep = int(np.count_nonzero(toks == k["sep"]))
     if n_sep != len(offs):
-        print(f"  warning: {n_sep} separator tokens in tokenized.0 but {len(offs)} documents", file=sys.stderr)
+        print(
+            f"  warning: {n_sep} separator tokens in tokenized.0 but {len(offs)} documents",
+            file=sys.stderr,
+        )
     return hashes, n_tokens, len(offs)
 
 
@@ -188,7 +195,10 @@ def reference_sample(corpus: Path, kind: str, n: int, seed: int = 0) -> dict[int
 
     tok = Tokenizer.from_file(str(corpus / "tokenizer.json"))
     dt = np.dtype(C.KINDS[kind]["dtype"]).newbyteorder("<")
-    return {i: _h(np.asarray(tok.encode(texts[i], add_special_tokens=False).ids, dtype=dt).tobytes()) for i in pick}
+    return {
+        i: _h(np.asarray(tok.encode(texts[i], add_special_tokens=False).ids, dtype=dt).tobytes())
+        for i in pick
+    }
 
 
 def compare_docs(ig: list[bytes], ag: list[bytes]) -> dict:
@@ -200,7 +210,9 @@ def compare_docs(ig: list[bytes], ag: list[bytes]) -> dict:
     res["same_multiset"] = ci == ca
     res["only_in_infinigram"] = sum((ci - ca).values())
     res["only_in_anygram"] = sum((ca - ci).values())
-    first = next((i for i, (a, b) in enumerate(zip(ig, ag, strict=False)) if a != b), min(len(ig), len(ag)))
+    first = next(
+        (i for i, (a, b) in enumerate(zip(ig, ag, strict=False)) if a != b), min(len(ig), len(ag))
+    )
     res["first_position_differing"] = first
     if res["same_multiset"]:
         # where each anygram document sits in infini-gram's order (first few)
@@ -220,10 +232,17 @@ def main() -> int:
     )
     C.add_common_args(p, reps_default=1, reps_help="builds per engine and index kind (default 1)")
     p.add_argument(
-        "--cpus", type=int, default=os.cpu_count(), help="infini-gram --cpus and anygram --workers (default: all cores)"
+        "--cpus",
+        type=int,
+        default=os.cpu_count(),
+        help="infini-gram --cpus and anygram --workers (default: all cores)",
     )
     p.add_argument("--mem", type=int, default=16, help="infini-gram --mem in GiB (default 16)")
-    p.add_argument("--no-build", action="store_true", help="reuse existing indexes, only measure size and check")
+    p.add_argument(
+        "--no-build",
+        action="store_true",
+        help="reuse existing indexes, only measure size and check",
+    )
     p.add_argument("--no-check", action="store_true", help="skip the token-id comparison")
     p.add_argument(
         "--verify-sample",
@@ -231,7 +250,9 @@ def main() -> int:
         default=50,
         help="documents re-tokenized here to check each index independently (default 50, 0 = skip)",
     )
-    p.add_argument("--render", type=Path, default=None, help="only print the table of an earlier result JSON")
+    p.add_argument(
+        "--render", type=Path, default=None, help="only print the table of an earlier result JSON"
+    )
     args = p.parse_args()
 
     if args.render:
@@ -239,7 +260,12 @@ def main() -> int:
 
         with open(args.render) as f:
             res = json.load(f)
-        print(render(res, [e for e in C.ENGINES if any(k["builds"].get(e) for k in res["kinds"].values())]))
+        print(
+            render(
+                res,
+                [e for e in C.ENGINES if any(k["builds"].get(e) for k in res["kinds"].values())],
+            )
+        )
         return 0
 
     corpus = args.corpus.resolve()
@@ -281,7 +307,10 @@ def main() -> int:
                     else:
                         cmd, env = ag_command(kind, corpus, out, args.cpus)
                     log = work / "logs" / f"build-{eng}-{kind}-{rep}.log"
-                    print(f"[{kind}] {eng} build {rep + 1}/{args.reps}: {' '.join(cmd)}", file=sys.stderr)
+                    print(
+                        f"[{kind}] {eng} build {rep + 1}/{args.reps}: {' '.join(cmd)}",
+                        file=sys.stderr,
+                    )
                     r = C.run_measured(cmd, env=env, log_path=log)
                     rec = {
                         "wall_s": r.wall_s,
@@ -300,7 +329,8 @@ def main() -> int:
                         rec["anygram_ext"] = C.anygram_ext_info()
                     kr["builds"][eng].append(rec)
                     print(
-                        f"    {r.wall_s:.1f} s, peak tree RSS {C.gib(r.peak_tree_rss):.2f} GiB, rc={r.returncode}",
+                        f"    {r.wall_s:.1f} s, peak tree RSS {C.gib(r.peak_tree_rss):.2f} GiB, "
+                        f"rc={r.returncode}",
                         file=sys.stderr,
                     )
                     if r.returncode != 0:
@@ -339,7 +369,8 @@ def main() -> int:
                     bad = [i for i, h in ref.items() if h not in have]
                 kr["reference_sample"][eng] = {"ok": not bad, "bad_docs": bad[:20]}
             print(
-                f"[{kind}] independent tokenization of {len(ref)} sampled documents: {kr['reference_sample']}",
+                f"[{kind}] independent tokenization of {len(ref)} sampled documents: "
+                f"{kr['reference_sample']}",
                 file=sys.stderr,
             )
         if len(hashes) == 2:
@@ -394,7 +425,8 @@ def render(results: dict, engines: list[str]) -> str:
     m = results["machine"]
     lines = [
         f"Index build, corpus `{results['corpus']}`; {m['nproc']} CPUs, "
-        f"{C.gib(m['mem_total_bytes']):.1f} GiB RAM, {m['cpu_model']}; infini-gram {m['infini_gram']}, "
+        f"{C.gib(m['mem_total_bytes']):.1f} GiB RAM, {m['cpu_model']}; "
+        f"infini-gram {m['infini_gram']}, "
         f"anygram {m['anygram']} (git {m['git_rev']}).",
         "",
     ]
@@ -462,13 +494,16 @@ def render(results: dict, engines: list[str]) -> str:
         )
         ref = kr.get("reference_sample")
         if ref:
-            oks = ", ".join(f"{e} {'OK' if v['ok'] else 'MISMATCH'}" for e, v in ref.items() if e != "docs")
+            oks = ", ".join(
+                f"{e} {'OK' if v['ok'] else 'MISMATCH'}" for e, v in ref.items() if e != "docs"
+            )
             lines.append(f"  - {ref['docs']} documents re-tokenized independently: {oks}")
         for b in kr["builds"].get("infinigram", [])[:1]:
             if "build_sa_s" in b:
                 lines.append(
                     f"  - infini-gram steps: tokenize ≈ {b['wall_s'] - b['build_sa_s']:.1f} s, "
-                    f"suffix array {b['build_sa_s']:.1f} s (make-part {b.get('make_part_s', 0):.1f}, "
+                    f"suffix array {b['build_sa_s']:.1f} s "
+                    f"(make-part {b.get('make_part_s', 0):.1f}, "
                     f"merge {b.get('merge_s', 0):.1f}, concat {b.get('concat_s', 0):.1f})"
                 )
     return "\n".join(lines)

@@ -51,12 +51,17 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C  # noqa: E402
+import _common as C
 
 CONFIGS = {
     "ig-best": (
         "infinigram",
-        {"load_to_ram": True, "ds_prefetch_depth": 0, "sa_prefetch_depth": 0, "od_prefetch_depth": 0},
+        {
+            "load_to_ram": True,
+            "ds_prefetch_depth": 0,
+            "sa_prefetch_depth": 0,
+            "od_prefetch_depth": 0,
+        },
     ),
     "ig-default": ("infinigram", {}),
     "ag-mmap": ("anygram", {}),
@@ -106,7 +111,9 @@ def token_stream(dirs: dict[str, Path], kind: str, engines: list[str]) -> np.nda
     return np.concatenate(parts)
 
 
-def sample_queries(toks: np.ndarray, sep: int, n_per: int, seed: int) -> list[tuple[str, list[int]]]:
+def sample_queries(
+    toks: np.ndarray, sep: int, n_per: int, seed: int
+) -> list[tuple[str, list[int]]]:
     """(group, ids) pairs: n-grams at random positions within documents, in a shuffled order."""
     rng = np.random.default_rng(seed)
     out: list[tuple[str, list[int]]] = []
@@ -166,7 +173,12 @@ def cold_child(config: str, kind: str, path: str, queries: str) -> None:
 
 
 def run_cold(
-    configs: list[str], kind: str, dirs: dict[str, Path], queries: list[list[int]], reps: int, evict: bool
+    configs: list[str],
+    kind: str,
+    dirs: dict[str, Path],
+    queries: list[list[int]],
+    reps: int,
+    evict: bool,
 ) -> dict:
     res: dict = {}
     for config in configs:
@@ -193,12 +205,26 @@ def run_cold(
                 text=True,
             )
             if cp.returncode != 0:
-                runs.append({"error": cp.stderr.strip().splitlines()[-1:] or [f"rc={cp.returncode}"]})
+                runs.append(
+                    {"error": cp.stderr.strip().splitlines()[-1:] or [f"rc={cp.returncode}"]}
+                )
                 continue
-            runs.append({**json.loads(cp.stdout.strip().splitlines()[-1]), "resident_before_bytes": resident})
+            runs.append(
+                {
+                    **json.loads(cp.stdout.strip().splitlines()[-1]),
+                    "resident_before_bytes": resident,
+                }
+            )
         ok = [r for r in runs if "error" not in r]
         med = {}
-        for key in ("import_ms", "open_ms", "first_us", "again_us", "second_us", "resident_before_bytes"):
+        for key in (
+            "import_ms",
+            "open_ms",
+            "first_us",
+            "again_us",
+            "second_us",
+            "resident_before_bytes",
+        ):
             vals = sorted(r[key] for r in ok if r.get(key) is not None)
             med[key] = C.percentile(vals, 50) if vals else None
         res[config] = {"runs": runs, "median": med}
@@ -243,12 +269,23 @@ def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    C.add_common_args(p, reps_default=10, reps_help="timed calls per query and configuration (default 10)")
-    p.add_argument("--queries", type=int, default=200, help="queries per n-gram length and absent (default 200)")
+    C.add_common_args(
+        p, reps_default=10, reps_help="timed calls per query and configuration (default 10)"
+    )
+    p.add_argument(
+        "--queries",
+        type=int,
+        default=200,
+        help="queries per n-gram length and absent (default 200)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--configs", default=",".join(CONFIGS), help=f"subset of {','.join(CONFIGS)}")
-    p.add_argument("--cold-reps", type=int, default=3, help="fresh processes per configuration (0 = skip cold)")
-    p.add_argument("--no-evict", action="store_true", help="cold runs without posix_fadvise(DONTNEED)")
+    p.add_argument(
+        "--cold-reps", type=int, default=3, help="fresh processes per configuration (0 = skip cold)"
+    )
+    p.add_argument(
+        "--no-evict", action="store_true", help="cold runs without posix_fadvise(DONTNEED)"
+    )
     p.add_argument("--cold-child", help=argparse.SUPPRESS)
     p.add_argument("--cold-path", help=argparse.SUPPRESS)
     p.add_argument("--cold-queries", help=argparse.SUPPRESS)
@@ -274,7 +311,11 @@ def main() -> int:
         f"{machine['cpu_model']}; load {machine['loadavg']}",
         file=sys.stderr,
     )
-    results: dict = {"machine": machine, "args": {k: str(v) for k, v in vars(args).items()}, "kinds": {}}
+    results: dict = {
+        "machine": machine,
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "kinds": {},
+    }
 
     for kind in C.kind_list(args.kinds):
         dirs = C.index_dirs(work, kind)
@@ -285,7 +326,7 @@ def main() -> int:
         toks = token_stream(dirs, kind, engines)
         queries = sample_queries(toks, k["sep"], args.queries, args.seed)
         cands = absent_candidates(toks, k["sep"], args.queries * 2, args.seed)
-        kr: dict = {"index_dirs": {e: str(dirs[e]) for e in engines}, "stream_tokens": int(len(toks))}
+        kr: dict = {"index_dirs": {e: str(dirs[e]) for e in engines}, "stream_tokens": len(toks)}
         results["kinds"][kind] = kr
         del toks
 
@@ -293,7 +334,9 @@ def main() -> int:
         cold_q = [q for g, q in queries if g == str(ABSENT_LEN)][:2]
         if args.cold_reps > 0:
             print(
-                f"[{kind}] cold runs ({args.cold_reps} per configuration, evict={not args.no_evict})", file=sys.stderr
+                f"[{kind}] cold runs ({args.cold_reps} per configuration, "
+                f"evict={not args.no_evict})",
+                file=sys.stderr,
             )
             kr["cold"] = run_cold(configs, kind, dirs, cold_q, args.cold_reps, not args.no_evict)
             kr["cold_queries"] = cold_q
@@ -315,7 +358,8 @@ def main() -> int:
         queries_all = queries + absent
         random.Random(args.seed).shuffle(queries_all)  # groups interleaved in time too
         print(
-            f"[{kind}] warm: {len(queries_all)} queries x {args.reps} reps x {len(configs)} configurations "
+            f"[{kind}] warm: {len(queries_all)} queries x {args.reps} reps "
+            f"x {len(configs)} configurations "
             f"(page cache warmed with {warmed / 1e6:.0f} MB)",
             file=sys.stderr,
         )
@@ -328,7 +372,8 @@ def main() -> int:
                 "mismatches": mism,
                 "n_mismatches": len(mism),
                 "n_queries": {
-                    g: sum(1 for x, _ in queries_all if x == g) for g in [str(n) for n in LENGTHS] + ["absent"]
+                    g: sum(1 for x, _ in queries_all if x == g)
+                    for g in [str(n) for n in LENGTHS] + ["absent"]
                 },
                 "warm_s": time.perf_counter() - t0,
             }
@@ -351,8 +396,10 @@ def render(results: dict, configs: list[str]) -> str:
     m = results["machine"]
     a = results["args"]
     out = [
-        f"`count` latency, µs (median / p99 / mean over queries × {a['reps']} reps); {m['nproc']} CPUs, "
-        f"{C.gib(m['mem_total_bytes']):.1f} GiB RAM, {m['cpu_model']}; infini-gram {m['infini_gram']}, "
+        f"`count` latency, µs (median / p99 / mean over queries × {a['reps']} reps); "
+        f"{m['nproc']} CPUs, "
+        f"{C.gib(m['mem_total_bytes']):.1f} GiB RAM, {m['cpu_model']}; "
+        f"infini-gram {m['infini_gram']}, "
         f"anygram {m['anygram']} (git {m['git_rev']}).",
         "",
     ]
@@ -370,7 +417,11 @@ def render(results: dict, configs: list[str]) -> str:
             row = [g if g != "absent" else f"absent ({ABSENT_LEN})", kr["n_queries"].get(g, 0)]
             for c in configs:
                 s = kr["warm"].get(c, {}).get(g)
-                row.append(f"{s['median_us']:.1f} / {s['p99_us']:.1f} / {s['mean_us']:.1f}" if s and s["n"] else None)
+                row.append(
+                    f"{s['median_us']:.1f} / {s['p99_us']:.1f} / {s['mean_us']:.1f}"
+                    if s and s["n"]
+                    else None
+                )
             for c in ratio_cols:
                 s, b = kr["warm"].get(c, {}).get(g), kr["warm"]["ig-best"].get(g)
                 row.append(C.ratio(s and s["median_us"], b and b["median_us"]))
@@ -378,10 +429,10 @@ def render(results: dict, configs: list[str]) -> str:
         out.append(C.md_table(headers, rows, digits=2))
         out.append("")
         if "cold" in kr:
-            out.append(
-                f"Cold, median of {a['cold_reps']} fresh processes"
-                f"{'' if a['no_evict'] == 'True' else ' after posix_fadvise(DONTNEED) on the index files'}:"
+            evicted = (
+                "" if a["no_evict"] == "True" else " after posix_fadvise(DONTNEED) on the files"
             )
+            out.append(f"Cold, median of {a['cold_reps']} fresh processes{evicted}:")
             out.append("")
             rows = []
             for c, v in kr["cold"].items():
