@@ -20,8 +20,8 @@ lint:
 	@# The engine must never depend on Python.
 	@if cargo tree -p anygram-core -e normal | grep -q pyo3; then \
 		echo "anygram-core depends on pyo3"; exit 1; fi
-	$(PY) -m ruff check python tests
-	$(PY) -m ruff format --check python tests
+	$(PY) -m ruff check python tests benchmarks
+	$(PY) -m ruff format --check python tests benchmarks
 	$(PY) -m mypy
 	$(PY) -m mypy.stubtest anygram._core
 

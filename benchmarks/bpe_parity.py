@@ -17,6 +17,7 @@ both sides): `tokenizers` single-threaded is a loop of `encode`, multi-threaded 
 `encode_batch` on its rayon pool (RAYON_NUM_THREADS, default all cores); anygram-bpe's
 figures come from the binary, which times `encode` / `encode_batch` the same way.
 """
+
 import argparse
 import json
 import os
@@ -31,20 +32,20 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def find_binary():
-    for d in ('target/bpe-helper/release', 'target/release'):
-        p = os.path.join(REPO, d, 'anygram-bpe-encode')
+    for d in ("target/bpe-helper/release", "target/release"):
+        p = os.path.join(REPO, d, "anygram-bpe-encode")
         if os.path.exists(p):
             return p
-    sys.exit('anygram-bpe-encode not found: run `cargo build --release -p anygram-bpe`')
+    sys.exit("anygram-bpe-encode not found: run `cargo build --release -p anygram-bpe`")
 
 
 def load_docs(paths, limit):
     docs = []
     for p in paths:
-        with open(p, encoding='utf-8') as f:
+        with open(p, encoding="utf-8") as f:
             for i, line in enumerate(f):
                 if line.strip():
-                    docs.append((f'{os.path.basename(p)}:{i + 1}', json.loads(line)['text']))
+                    docs.append((f"{os.path.basename(p)}:{i + 1}", json.loads(line)["text"]))
                     if limit and len(docs) >= limit:
                         return docs
     return docs
@@ -55,113 +56,165 @@ def synthetic_docs(added_tokens):
     rng = random.Random(0)
     docs = []
     cps = [cp for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF]
-    contexts = ['a', '1', ' ', '!', "'", '\n', 'é', '\u3000', '']
+    contexts = ["a", "1", " ", "!", "'", "\n", "é", "\u3000", ""]
     for start in range(0, len(cps), 4096):
         parts = []
-        for cp in cps[start:start + 4096]:
+        for cp in cps[start : start + 4096]:
             parts.append(rng.choice(contexts) + chr(cp) + rng.choice(contexts))
-        docs.append((f'synthetic:codepoints:{start:x}', ''.join(parts)))
-    alphabet = ['a', 'b', 'Z', ' ', '  ', '\n', '\t', '\r\n', '0', '42', "'s", "'ll", "'", '"', '-',
-                'é', 'ß', 'ǅ', '中文', '😀', '👍🏽', 'e\u0301', '\u00a0', '\u2028', '\u3000', '\x0b',
-                '\x1c', '...', '\\', '\u0660', '½', 'Ⅻ', '  \n  ', 'x' * 300, ' ' * 70, '=' * 100]
+        docs.append((f"synthetic:codepoints:{start:x}", "".join(parts)))
+    alphabet = [
+        "a",
+        "b",
+        "Z",
+        " ",
+        "  ",
+        "\n",
+        "\t",
+        "\r\n",
+        "0",
+        "42",
+        "'s",
+        "'ll",
+        "'",
+        '"',
+        "-",
+        "é",
+        "ß",
+        "ǅ",
+        "中文",
+        "😀",
+        "👍🏽",
+        "e\u0301",
+        "\u00a0",
+        "\u2028",
+        "\u3000",
+        "\x0b",
+        "\x1c",
+        "...",
+        "\\",
+        "\u0660",
+        "½",
+        "Ⅻ",
+        "  \n  ",
+        "x" * 300,
+        " " * 70,
+        "=" * 100,
+    ]
     alphabet += added_tokens
     for k in range(400):
         n = rng.randint(0, 60)
-        docs.append((f'synthetic:random:{k}', ''.join(rng.choice(alphabet) for _ in range(n))))
+        docs.append((f"synthetic:random:{k}", "".join(rng.choice(alphabet) for _ in range(n))))
     return docs
 
 
 def run_anygram(binary, tokenizer, docs, threads):
     with tempfile.TemporaryDirectory() as tmp:
-        inp = os.path.join(tmp, 'docs.jsonl')
-        out = os.path.join(tmp, 'ids.bin')
-        with open(inp, 'w', encoding='utf-8') as f:
+        inp = os.path.join(tmp, "docs.jsonl")
+        out = os.path.join(tmp, "ids.bin")
+        with open(inp, "w", encoding="utf-8") as f:
             for _, text in docs:
-                f.write(json.dumps({'text': text}) + '\n')
-        proc = subprocess.run([binary, '--tokenizer', tokenizer, '--threads', str(threads),
-                               '--output', out, inp], capture_output=True, text=True)
+                f.write(json.dumps({"text": text}) + "\n")
+        proc = subprocess.run(
+            [binary, "--tokenizer", tokenizer, "--threads", str(threads), "--output", out, inp],
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
-            sys.exit(f'anygram-bpe-encode failed: {proc.stderr}')
+            sys.exit(f"anygram-bpe-encode failed: {proc.stderr}")
         stats = json.loads(proc.stderr.strip().splitlines()[-1])
-        with open(out, 'rb') as f:
+        with open(out, "rb") as f:
             data = f.read()
     ids, pos = [], 0
     while pos < len(data):
-        (n,) = struct.unpack_from('<I', data, pos)
+        (n,) = struct.unpack_from("<I", data, pos)
         pos += 4
-        ids.append(list(struct.unpack_from(f'<{n}I', data, pos)))
+        ids.append(list(struct.unpack_from(f"<{n}I", data, pos)))
         pos += 4 * n
     return ids, stats
 
 
 def first_diff(a, b):
-    for i, (x, y) in enumerate(zip(a, b)):
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
         if x != y:
             return i
     return min(len(a), len(b))
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--tokenizer', required=True)
-    ap.add_argument('files', nargs='*')
-    ap.add_argument('--synthetic', action='store_true')
-    ap.add_argument('--threads', type=int, nargs='+', default=[1, 2])
-    ap.add_argument('--limit-docs', type=int, default=0)
-    ap.add_argument('--json-out')
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--tokenizer", required=True)
+    ap.add_argument("files", nargs="*")
+    ap.add_argument("--synthetic", action="store_true")
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--limit-docs", type=int, default=0)
+    ap.add_argument("--json-out")
     args = ap.parse_args()
 
     from tokenizers import Tokenizer
+
     hf = Tokenizer.from_file(args.tokenizer)
     docs = load_docs(args.files, args.limit_docs)
     if args.synthetic:
-        added = [t['content'] for t in json.load(open(args.tokenizer, encoding='utf-8')).get('added_tokens') or []]
+        with open(args.tokenizer, encoding="utf-8") as f:
+            added = [t["content"] for t in json.load(f).get("added_tokens") or []]
         docs += synthetic_docs(added)
     texts = [t for _, t in docs]
-    nbytes = sum(len(t.encode('utf-8')) for t in texts)
-    print(f'{len(docs)} documents, {nbytes / 1e6:.1f} MB', flush=True)
+    nbytes = sum(len(t.encode("utf-8")) for t in texts)
+    print(f"{len(docs)} documents, {nbytes / 1e6:.1f} MB", flush=True)
 
-    results = {'documents': len(docs), 'bytes': nbytes, 'tokenizers': {}, 'anygram_bpe': {}}
+    results = {"documents": len(docs), "bytes": nbytes, "tokenizers": {}, "anygram_bpe": {}}
     t0 = time.perf_counter()
     ref = [hf.encode(t, add_special_tokens=False).ids for t in texts]
     secs = time.perf_counter() - t0
-    results['tokenizers']['1'] = nbytes / 1e6 / secs
-    print(f'tokenizers   1 thread : {nbytes / 1e6 / secs:7.2f} MB/s ({secs:.1f} s)', flush=True)
+    results["tokenizers"]["1"] = nbytes / 1e6 / secs
+    print(f"tokenizers   1 thread : {nbytes / 1e6 / secs:7.2f} MB/s ({secs:.1f} s)", flush=True)
     if any(t > 1 for t in args.threads):
         t0 = time.perf_counter()
         batch = [e.ids for e in hf.encode_batch(texts, add_special_tokens=False)]
         secs = time.perf_counter() - t0
-        nthreads = os.environ.get('RAYON_NUM_THREADS', str(os.cpu_count()))
-        results['tokenizers'][nthreads] = nbytes / 1e6 / secs
-        print(f'tokenizers   {nthreads} threads: {nbytes / 1e6 / secs:7.2f} MB/s ({secs:.1f} s)'
-              f'{"" if batch == ref else "  (encode_batch differs from encode!)"}', flush=True)
+        nthreads = os.environ.get("RAYON_NUM_THREADS", str(os.cpu_count()))
+        results["tokenizers"][nthreads] = nbytes / 1e6 / secs
+        print(
+            f"tokenizers   {nthreads} threads: {nbytes / 1e6 / secs:7.2f} MB/s ({secs:.1f} s)"
+            f"{'' if batch == ref else '  (encode_batch differs from encode!)'}",
+            flush=True,
+        )
 
     binary = find_binary()
     mismatches = []
     for threads in args.threads:
         ids, stats = run_anygram(binary, args.tokenizer, docs, threads)
-        results['anygram_bpe'][str(threads)] = stats['mb_per_s']
-        print(f'anygram-bpe  {threads} thread{"s" if threads > 1 else " "}: {stats["mb_per_s"]:7.2f} MB/s '
-              f'({stats["encode_seconds"]:.1f} s)', flush=True)
-        for (name, text), got, want in zip(docs, ids, ref):
+        results["anygram_bpe"][str(threads)] = stats["mb_per_s"]
+        print(
+            f"anygram-bpe  {threads} thread{'s' if threads > 1 else ' '}: "
+            f"{stats['mb_per_s']:7.2f} MB/s "
+            f"({stats['encode_seconds']:.1f} s)",
+            flush=True,
+        )
+        for (name, _text), got, want in zip(docs, ids, ref, strict=False):
             if got != want:
                 i = first_diff(got, want)
-                mismatches.append({
-                    'threads': threads, 'doc': name, 'position': i,
-                    'anygram': got[max(0, i - 3):i + 5], 'tokenizers': want[max(0, i - 3):i + 5],
-                    'text': hf.decode(want[max(0, i - 3):i + 5]),
-                })
+                mismatches.append(
+                    {
+                        "threads": threads,
+                        "doc": name,
+                        "position": i,
+                        "anygram": got[max(0, i - 3) : i + 5],
+                        "tokenizers": want[max(0, i - 3) : i + 5],
+                        "text": hf.decode(want[max(0, i - 3) : i + 5]),
+                    }
+                )
         if len(ids) != len(ref):
-            mismatches.append({'threads': threads, 'doc': '<count>', 'position': len(ids)})
-    results['mismatches'] = len(mismatches)
-    print(f'mismatching documents: {len(mismatches)} (of {len(docs)} per run)')
+            mismatches.append({"threads": threads, "doc": "<count>", "position": len(ids)})
+    results["mismatches"] = len(mismatches)
+    print(f"mismatching documents: {len(mismatches)} (of {len(docs)} per run)")
     for m in mismatches[:20]:
-        print('  ', json.dumps(m, ensure_ascii=False))
+        print("  ", json.dumps(m, ensure_ascii=False))
     if args.json_out:
-        with open(args.json_out, 'w') as f:
+        with open(args.json_out, "w") as f:
             json.dump(results, f, indent=1)
     sys.exit(1 if mismatches else 0)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

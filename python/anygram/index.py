@@ -19,6 +19,8 @@ from .tokenizers import Tokenizer, from_manifest
 
 __all__ = ["Index", "Query"]
 
+_U63 = 2**63
+
 #: A query: text (tokenized with the index's tokenizer) or a sequence of token ids.
 Query = str | Sequence[int]
 
@@ -181,9 +183,9 @@ class Index:
 
     def _disp(self, max_disp_len: int | None) -> int:
         n = self.max_disp_len if max_disp_len is None else max_disp_len
-        if not isinstance(n, int) or n < 0:
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
             raise InvalidQueryError(f"max_disp_len must be a non-negative integer, not {n!r}")
-        return n
+        return min(n, _U63)  # "everything": no document is longer
 
     def _with_text(self, doc: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -197,6 +199,8 @@ class Index:
         for name, v in values.items():
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                 raise InvalidQueryError(f"{name} must be a non-negative integer, not {v!r}")
+            if v >= _U63:
+                raise InvalidQueryError(f"{name}={v} is out of range")
 
     def get_doc_by_rank(self, s: int, rank: int, max_disp_len: int | None = None) -> dict[str, Any]:
         """The document holding occurrence ``rank`` of shard ``s`` (from :meth:`find`), as a window

@@ -186,3 +186,16 @@ def test_id_sequences_of_every_kind(build_texts) -> None:
         index.count([1.0])
     with pytest.raises(InvalidQueryError, match="longer than the limit"):
         index.count([1] * (anygram._core.MAX_QUERY_TOKENS + 1))
+
+
+def test_absurd_numbers_are_query_errors(build_texts) -> None:
+    index = build_texts(TEXTS)
+    assert index.get_doc_by_ix(0, max_disp_len=10**30)["text"] == TEXTS[0]
+    for call in (
+        lambda: index.get_doc_by_rank(0, 10**30),
+        lambda: index.get_doc_by_ptr(10**30, 0),
+        lambda: index.get_doc_by_ix(2**64),
+        lambda: index.get_docs_by_ranks([(0, 2**70)]),
+    ):
+        with pytest.raises(InvalidQueryError):
+            call()
