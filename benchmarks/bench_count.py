@@ -13,6 +13,7 @@ Engine configurations, all opened in this one process:
 * ``ig-default``: ``InfiniGramEngine(...)`` (mmap, prefetch depths 1/3/3: madvise per step)
 * ``ag-mmap``: ``anygram.Index(path)`` (memory-mapped, the default)
 * ``ag-ram``: ``anygram.Index(path, load_to_ram=True)``
+* ``ag-populate``: ``anygram.Index(path, populate=True)`` (mapped, page tables filled at open)
 
 Warm: the index files are read once into the page cache and every query runs once on every
 configuration before timing. Then, for each query, ``--reps`` rounds in which every configuration
@@ -66,6 +67,7 @@ CONFIGS = {
     "ig-default": ("infinigram", {}),
     "ag-mmap": ("anygram", {}),
     "ag-ram": ("anygram", {"load_to_ram": True}),
+    "ag-populate": ("anygram", {"populate": True}),
 }
 LENGTHS = (1, 2, 4, 8, 16, 32)
 ABSENT_LEN = 8

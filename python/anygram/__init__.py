@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os as _os
 
-# libsais sorts suffixes on OpenMP threads. OpenMP's default "active" waiting spins on every
-# core; when the machine is busy with anything else, the spinning threads steal the cores the
-# sort needs (measured: 42 s instead of 5 s for 100 MB on 2 busy cores). Passive waiting costs
-# little on an idle machine. Must be set before the engine library loads; a user's own setting
-# wins.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# libsais sorts suffixes on OpenMP threads. OpenMP's default "active" waiting spins for a long
+# time on every core; when the machine is busy with anything else, the spinning threads steal
+# the cores the sort needs (measured: 42 s instead of 5 s for 100 MB on 2 busy cores). A short
+# spin (libgomp's GOMP_SPINCOUNT) keeps that from happening and, unlike fully passive waiting,
+# costs nothing on an idle machine (3.0 s against 3.8 s passive for the same sort). Must be set
+# before the engine library loads; the user's own OpenMP settings win.
+if "OMP_WAIT_POLICY" not in _os.environ:
+    _os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 from . import errors
 from ._core import __version__

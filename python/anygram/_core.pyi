@@ -22,7 +22,11 @@ MAX_QUERY_TOKENS: int
 @final
 class Index:
     def __new__(
-        cls, paths: Sequence[str | PathLike[str]], load_to_ram: bool = False, verify: bool = False
+        cls,
+        paths: Sequence[str | PathLike[str]],
+        load_to_ram: bool = False,
+        verify: bool = False,
+        populate: bool = False,
     ) -> Self: ...
     def count(self, ids: Sequence[int]) -> int: ...
     def find(self, ids: Sequence[int]) -> tuple[int, list[tuple[int, int]]]: ...

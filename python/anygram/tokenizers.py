@@ -269,29 +269,27 @@ def load_tokenizer(spec: str | os.PathLike[str] | Tokenizer) -> Tokenizer:
     )
 
 
+def _stored_file(index_dir: Path, desc: dict[str, Any]) -> Path:
+    """The index's copy of its tokenizer file, checked against the checksum taken at build."""
+    path = index_dir / desc["file"]
+    if not path.is_file():
+        raise TokenizerError(f"{path}: the index's tokenizer file is missing")
+    if desc.get("sha256") and _sha256(path) != desc["sha256"]:
+        raise TokenizerError(
+            f"{path}: tokenizer file differs from the one the index was built with"
+        )
+    return path
+
+
 def from_manifest(index_dir: Path, desc: dict[str, Any]) -> Tokenizer:
     """The tokenizer an index was built with, from the copy stored inside it."""
     kind = desc.get("kind")
     if kind == "bytes":
         return ByteTokenizer()
     if kind == "hf":
-        path = index_dir / desc["file"]
-        if not path.is_file():
-            raise TokenizerError(f"{path}: the index's tokenizer file is missing")
-        if desc.get("sha256") and _sha256(path) != desc["sha256"]:
-            raise TokenizerError(
-                f"{path}: tokenizer file differs from the one the index was built with"
-            )
-        return HFTokenizer(path)
+        return HFTokenizer(_stored_file(index_dir, desc))
     if kind == "tiktoken":
-        path = index_dir / desc["file"]
-        if not path.is_file():
-            raise TokenizerError(f"{path}: the index's tokenizer file is missing")
-        if desc.get("sha256") and _sha256(path) != desc["sha256"]:
-            raise TokenizerError(
-                f"{path}: tokenizer file differs from the one the index was built with"
-            )
-        return TiktokenTokenizer(path, desc.get("pattern"))
+        return TiktokenTokenizer(_stored_file(index_dir, desc), desc.get("pattern"))
     if kind == "custom":
         raise TokenizerError(
             f"this index was built with a custom tokenizer ({desc.get('name')!r}): pass it as "

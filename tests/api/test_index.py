@@ -199,3 +199,9 @@ def test_absurd_numbers_are_query_errors(build_texts) -> None:
     ):
         with pytest.raises(InvalidQueryError):
             call()
+
+
+def test_populate_opens_the_same_index(build_texts) -> None:
+    index = build_texts(TEXTS)
+    populated = anygram.Index(index._paths[0], populate=True)
+    assert populated.count("be") == index.count("be")

@@ -17,6 +17,8 @@ pub struct OpenOptions {
     pub load_to_ram: bool,
     /// Recompute every file's checksum (reads the whole index once).
     pub verify_checksums: bool,
+    /// Map with page tables filled in at open (no page faults during queries).
+    pub populate: bool,
 }
 
 /// A shard ready for queries. Cheap to share between threads: all state is read-only.
@@ -71,7 +73,7 @@ impl<T: Token> Shard<T> {
         let open = |name: &str| -> Result<FileBytes> {
             let path = dir.join(name);
             let entry = &m.files[name];
-            let bytes = match FileBytes::open(&path, opts.load_to_ram) {
+            let bytes = match FileBytes::open(&path, opts.load_to_ram, opts.populate) {
                 Err(AnygramError::Io { source, .. })
                     if source.kind() == std::io::ErrorKind::NotFound =>
                 {

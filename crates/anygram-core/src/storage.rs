@@ -17,7 +17,9 @@ pub enum FileBytes {
 }
 
 impl FileBytes {
-    pub fn open(path: &Path, load_to_ram: bool) -> Result<FileBytes> {
+    /// `populate` maps with the page tables filled in up front (reading what is not cached), so
+    /// that no query pays a page fault later: slower to open, steadier tail latency.
+    pub fn open(path: &Path, load_to_ram: bool, populate: bool) -> Result<FileBytes> {
         let file = File::open(path).at(path)?;
         let len = file.metadata().at(path)?.len() as usize;
         if len == 0 {
@@ -33,7 +35,11 @@ impl FileBytes {
             // SAFETY: index files are immutable once their manifest is written; a reader that
             // shares a directory with a writer replacing files is outside what anygram supports
             // (builds write new files under temporary names and never modify finished ones).
-            let map = unsafe { Mmap::map(&file) }.at(path)?;
+            let mut options = memmap2::MmapOptions::new();
+            if populate {
+                options.populate();
+            }
+            let map = unsafe { options.map(&file) }.at(path)?;
             #[cfg(unix)]
             {
                 // Queries jump around the suffix array: read-ahead would only evict useful pages.

@@ -40,8 +40,8 @@ impl SuffixArray {
     /// The entries bit-packed into `bits` bits each, on all threads.
     pub fn pack(&self, bits: u32) -> Vec<u8> {
         match self {
-            SuffixArray::I32(v) => crate::packed::pack_parallel(v, bits, |x| x as u64),
-            SuffixArray::I64(v) => crate::packed::pack_parallel(v, bits, |x| x as u64),
+            SuffixArray::I32(v) => crate::packed::pack(v, bits, |x| x as u64),
+            SuffixArray::I64(v) => crate::packed::pack(v, bits, |x| x as u64),
         }
     }
 }
@@ -54,6 +54,23 @@ fn sais_err(e: libsais::LibsaisError) -> AnygramError {
     AnygramError::InvalidArgument(format!("suffix array construction failed: {e:?}"))
 }
 
+/// libsais on a u8 or u16 text, with 64-bit output when the text is too long for 32 bits.
+fn sort_small<I>(text: &[I], large: bool, workers: usize) -> Result<SuffixArray>
+where
+    I: libsais::SmallAlphabet,
+    i32: libsais::IsValidOutputFor<I>,
+    i64: libsais::IsValidOutputFor<I>,
+{
+    let c = SuffixArrayConstruction::for_text(text);
+    Ok(if large {
+        let run = c.in_owned_buffer64().multi_threaded(threads(workers)).run();
+        SuffixArray::I64(run.map_err(sais_err)?.into_vec())
+    } else {
+        let run = c.in_owned_buffer32().multi_threaded(threads(workers)).run();
+        SuffixArray::I32(run.map_err(sais_err)?.into_vec())
+    })
+}
+
 /// Builds the suffix array of a separator-delimited stream whose real tokens are `< vocab_size`,
 /// and keeps only the suffixes that start with a real token (`num_tokens` of them).
 pub fn build<T: Token>(
@@ -64,48 +81,8 @@ pub fn build<T: Token>(
 ) -> Result<SuffixArray> {
     let large = stream.len() > i32::MAX as usize;
     let mut sa = match T::WIDTH {
-        TokenWidth::U8 => {
-            let text: &[u8] = bytemuck::cast_slice(stream);
-            let c = SuffixArrayConstruction::for_text(text);
-            if large {
-                SuffixArray::I64(
-                    c.in_owned_buffer64()
-                        .multi_threaded(threads(workers))
-                        .run()
-                        .map_err(sais_err)?
-                        .into_vec(),
-                )
-            } else {
-                SuffixArray::I32(
-                    c.in_owned_buffer32()
-                        .multi_threaded(threads(workers))
-                        .run()
-                        .map_err(sais_err)?
-                        .into_vec(),
-                )
-            }
-        }
-        TokenWidth::U16 => {
-            let text: &[u16] = bytemuck::cast_slice(stream);
-            let c = SuffixArrayConstruction::for_text(text);
-            if large {
-                SuffixArray::I64(
-                    c.in_owned_buffer64()
-                        .multi_threaded(threads(workers))
-                        .run()
-                        .map_err(sais_err)?
-                        .into_vec(),
-                )
-            } else {
-                SuffixArray::I32(
-                    c.in_owned_buffer32()
-                        .multi_threaded(threads(workers))
-                        .run()
-                        .map_err(sais_err)?
-                        .into_vec(),
-                )
-            }
-        }
+        TokenWidth::U8 => sort_small(bytemuck::cast_slice::<T, u8>(stream), large, workers)?,
+        TokenWidth::U16 => sort_small(bytemuck::cast_slice::<T, u16>(stream), large, workers)?,
         TokenWidth::U32 => {
             // libsais' integer variant takes symbols in [0, k): the separator becomes k - 1,
             // which keeps it the largest symbol.

@@ -18,11 +18,18 @@ pub struct PyIndex {
 #[pymethods]
 impl PyIndex {
     #[new]
-    #[pyo3(signature = (paths, load_to_ram = false, verify = false))]
-    fn new(py: Python<'_>, paths: Vec<PathBuf>, load_to_ram: bool, verify: bool) -> PyResult<Self> {
+    #[pyo3(signature = (paths, load_to_ram = false, verify = false, populate = false))]
+    fn new(
+        py: Python<'_>,
+        paths: Vec<PathBuf>,
+        load_to_ram: bool,
+        verify: bool,
+        populate: bool,
+    ) -> PyResult<Self> {
         let opts = OpenOptions {
             load_to_ram,
             verify_checksums: verify,
+            populate,
         };
         let inner = detach(py, || Index::open(&paths, opts))?;
         Ok(PyIndex { inner })

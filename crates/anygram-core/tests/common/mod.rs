@@ -30,6 +30,7 @@ pub fn open(dir: &Path, load_to_ram: bool) -> Index {
         OpenOptions {
             load_to_ram,
             verify_checksums: true,
+            populate: false,
         },
     )
     .unwrap()
