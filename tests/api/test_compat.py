@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import anygram
+
 from tests.conftest import CharTokenizer
 
 COMPAT = Path(__file__).resolve().parent.parent / "data" / "compat"
