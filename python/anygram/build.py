@@ -171,6 +171,22 @@ def _progress(total: int, quiet: bool) -> Any:
     )
 
 
+def _resume_key(files: Sequence[InputFile], tok: Tokenizer, **options: Any) -> str:
+    """Names a build by everything that decides its shards: the input files (path, size,
+    modification time), the tokenizer and the options. A killed build re-run with the same key
+    keeps its finished shards."""
+    import hashlib
+
+    facts = {
+        "files": [(os.fspath(f.path), f.size, f.path.stat().st_mtime_ns) for f in files],
+        "tokenizer": tok.describe(),
+        "options": options,
+        "anygram": _core.__version__,
+        "format": _core.FORMAT_VERSION,
+    }
+    return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def _postfix(bar: Any, builder: Any, since: float, name: str) -> None:
     docs = builder.docs_added
     rate = docs / max(time.perf_counter() - since, 1e-9)
@@ -259,17 +275,34 @@ def build(
     encoder, encoder_path = tok.engine_encoder()
     out = Path(output)
     n_workers = workers or os.cpu_count() or 1
+    budget = parse_size(mem_budget)
+    key = _resume_key(
+        files,
+        tok,
+        text_field=text_field,
+        metadata_fields=list(metadata_fields) if metadata_fields is not None else None,
+        on_error=on_error,
+        mem_budget=budget,
+        workers=n_workers,
+        max_shard_tokens=max_shard_tokens,
+    )
     builder = _core.IndexBuilder(
         str(out),
         tok.vocab_size,
         json.dumps(tok.describe()),
         encoder,
-        parse_size(mem_budget),
+        budget,
         n_workers,
         max_shard_tokens=max_shard_tokens,
         overwrite=overwrite,
         encoder_path=encoder_path,
+        resume_key=key,
     )
+    if builder.resumed_shards and not quiet:
+        print(
+            f"resuming an interrupted build: {builder.resumed_shards} finished shard(s) kept",
+            file=sys.stderr,
+        )
     tok.copy_into(out)
     skipped: list[str] = []
     n_skipped = 0

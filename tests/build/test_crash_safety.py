@@ -68,3 +68,49 @@ def test_killed_builds_never_look_valid_and_rerun_works(tmp_path: Path) -> None:
     assert index.num_shards > 1
     for q in ["alpha beta", "theta theta theta", "eta", "nope"]:
         assert index.count(q) == reference.count(q)
+
+
+def test_rerun_keeps_the_shards_a_killed_build_finished(tmp_path: Path) -> None:
+    src = _corpus(tmp_path)
+    assert _run(src, tmp_path / "reference").wait() == 0
+    reference = anygram.Index(tmp_path / "reference")
+    out = tmp_path / "idx"
+    proc = _run(src, out)
+    deadline = time.monotonic() + 120
+    # Kill it as soon as its first shard is finished (and before the whole build is).
+    while not (out / "shard-00001" / "shard.json").exists() and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    if (out / "manifest.json").exists():
+        pytest.skip("the build finished before it could be killed")
+    done = len(list(out.glob("shard-*/shard.json")))
+    assert done >= 1
+    m = anygram.build([src], out, quiet=True, workers=2, mem_budget="12MiB")
+    assert m["build"]["resumed_shards"] == done
+    index = anygram.Index(out, verify=True)
+    assert index.num_shards == reference.num_shards
+    for q in ["alpha beta", "theta theta theta", "eta", "nope", ""]:
+        assert index.count(q) == reference.count(q)
+    assert [d["text"] for d in index.get_docs_by_ixs(range(0, index.num_docs, 97))] == [
+        d["text"] for d in reference.get_docs_by_ixs(range(0, reference.num_docs, 97))
+    ]
+    # No resume records are left in a finished index.
+    assert not list(out.glob("shard-*/shard.json"))
+
+
+def test_a_different_build_does_not_resume(tmp_path: Path) -> None:
+    src = _corpus(tmp_path)
+    out = tmp_path / "idx"
+    proc = _run(src, out)
+    deadline = time.monotonic() + 120
+    while not (out / "shard-00000" / "shard.json").exists() and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    if (out / "manifest.json").exists():
+        pytest.skip("the build finished before it could be killed")
+    m = anygram.build([src], out, quiet=True, workers=2, mem_budget="16MiB")  # other shard size
+    assert m["build"]["resumed_shards"] == 0

@@ -39,6 +39,7 @@ fn bench_count(c: &mut Criterion) {
         workers: 2,
         max_shard_tokens: None,
         overwrite: true,
+        resume_key: None,
     };
     let mut b = IndexBuilder::create(dir.path(), 32_000, serde_json::json!({}), &opts).unwrap();
     for d in &docs {

@@ -136,6 +136,7 @@ fn a_document_larger_than_a_shard_is_a_clear_error() {
         workers: 1,
         max_shard_tokens: Some(10),
         overwrite: false,
+        resume_key: None,
     };
     let mut b =
         anygram_core::build::IndexBuilder::create(tmp.path(), 5, serde_json::json!({}), &opts)

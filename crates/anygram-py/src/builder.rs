@@ -185,7 +185,7 @@ fn no_encoder() -> AnygramError {
 impl PyIndexBuilder {
     /// `encoder` is "bytes" (UTF-8 bytes, in the engine) or "external" (ids come from Python).
     #[new]
-    #[pyo3(signature = (out, vocab_size, tokenizer_json, encoder, mem_budget, workers, max_shard_tokens = None, overwrite = false, encoder_path = None))]
+    #[pyo3(signature = (out, vocab_size, tokenizer_json, encoder, mem_budget, workers, max_shard_tokens = None, overwrite = false, encoder_path = None, resume_key = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -198,6 +198,7 @@ impl PyIndexBuilder {
         max_shard_tokens: Option<u64>,
         overwrite: bool,
         encoder_path: Option<PathBuf>,
+        resume_key: Option<String>,
     ) -> PyResult<Self> {
         let tokenizer: serde_json::Value = serde_json::from_str(tokenizer_json)
             .map_err(|e| PyValueError::new_err(format!("tokenizer_json: {e}")))?;
@@ -207,6 +208,7 @@ impl PyIndexBuilder {
             workers,
             max_shard_tokens,
             overwrite,
+            resume_key,
         };
         let inner = detach(py, || {
             IndexBuilder::create(&out, vocab_size, tokenizer, &opts)
@@ -282,6 +284,16 @@ impl PyIndexBuilder {
     #[getter]
     fn shards_written(&self) -> u64 {
         self.progress.shards_written.load(Ordering::Relaxed)
+    }
+
+    /// Shards kept from an interrupted earlier run of the same build.
+    #[getter]
+    fn resumed_shards(&self) -> usize {
+        self.inner
+            .lock()
+            .ok()
+            .and_then(|g| g.as_ref().map(|b| b.resumed_shards()))
+            .unwrap_or(0)
     }
 
     #[getter]

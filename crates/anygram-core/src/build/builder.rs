@@ -28,6 +28,9 @@ pub struct BuildOptions {
     pub max_shard_tokens: Option<u64>,
     /// Replace an existing index at the output path.
     pub overwrite: bool,
+    /// Identifies the build (inputs, tokenizer, options). A build killed half-way and run again
+    /// with the same key keeps the shards it had finished and skips their documents.
+    pub resume_key: Option<String>,
 }
 
 impl Default for BuildOptions {
@@ -39,6 +42,7 @@ impl Default for BuildOptions {
                 .unwrap_or(1),
             max_shard_tokens: None,
             overwrite: false,
+            resume_key: None,
         }
     }
 }
@@ -103,6 +107,10 @@ pub struct IndexBuilder {
     tokenizer: serde_json::Value,
     docs_added: u64,
     tokens_added: u64,
+    /// Documents of resumed shards still to be skipped as they arrive again.
+    skip_docs: u64,
+    resumed_shards: usize,
+    resume_key: Option<String>,
 }
 
 impl IndexBuilder {
@@ -119,7 +127,8 @@ impl IndexBuilder {
         if vocab_size == 0 {
             return Err(AnygramError::InvalidArgument("vocabulary is empty".into()));
         }
-        prepare_output(out, opts.overwrite)?;
+        let resumed = prepare_output(out, opts.overwrite, opts.resume_key.as_deref())?;
+        let skip_docs = resumed.iter().map(|s| s.num_docs).sum();
         let per_token = width.bytes() as u64 + 8; // stream + i32 suffix array + packed copy
                                                   // While one shard is built the next one fills: give each half of the budget.
         let shard_budget = if opts.workers > 1 {
@@ -147,10 +156,16 @@ impl IndexBuilder {
             workers: opts.workers.max(1),
             max_stream,
             buffer: AnyBuffer::new(width),
-            shards: Vec::new(),
+            progress: Arc::new(BuildProgress {
+                shards_sealed: AtomicU64::new(resumed.len() as u64),
+                shards_written: AtomicU64::new(resumed.len() as u64),
+            }),
+            resumed_shards: resumed.len(),
+            shards: resumed,
+            skip_docs,
+            resume_key: opts.resume_key.clone(),
             pending: None,
             times: PhaseTimes::default(),
-            progress: Arc::new(BuildProgress::default()),
             tokenizer,
             docs_added: 0,
             tokens_added: 0,
@@ -205,8 +220,26 @@ impl IndexBuilder {
         Ok(())
     }
 
+    /// Skips the next document if a resumed shard already holds it.
+    fn skip_resumed(&mut self) -> bool {
+        if self.skip_docs > 0 {
+            self.skip_docs -= 1;
+            self.docs_added += 1;
+            return true;
+        }
+        false
+    }
+
+    /// Shards kept from an earlier, killed run of the same build.
+    pub fn resumed_shards(&self) -> usize {
+        self.resumed_shards
+    }
+
     /// Adds a document given as token ids.
     pub fn add_token_document(&mut self, ids: &[u32], meta: &str) -> Result<()> {
+        if self.skip_resumed() {
+            return Ok(());
+        }
         if let Some(&bad) = ids.iter().find(|&&t| t as u64 >= self.vocab_size) {
             return Err(AnygramError::InvalidInput {
                 location: describe(meta),
@@ -234,6 +267,10 @@ impl IndexBuilder {
             )));
         }
         let clock = std::time::Instant::now();
+        let skip = (self.skip_docs.min(docs.len() as u64)) as usize;
+        self.skip_docs -= skip as u64;
+        self.docs_added += skip as u64;
+        let docs = &docs[skip..];
         if encoder.is_utf8_bytes() && self.width == TokenWidth::U8 {
             for d in docs {
                 self.reserve(d.text.len() as u64, &d.meta)?;
@@ -280,12 +317,16 @@ impl IndexBuilder {
         let name = format!("shard-{:05}", self.shards.len());
         let dir = self.out.join(&name);
         let (vocab, workers) = (self.vocab_size, self.workers);
+        let resume_key = self.resume_key.clone();
         let progress = self.progress.clone();
         progress.shards_sealed.fetch_add(1, Ordering::Relaxed);
         self.pending = Some(std::thread::spawn(move || {
-            let written = with_buffer!(buffer, b => b.write(&dir, &name, vocab, workers));
+            let written = with_buffer!(buffer, b => b.write(&dir, &name, vocab, workers))?;
+            if let Some(key) = resume_key {
+                write_shard_record(&dir, &key, &written.0)?;
+            }
             progress.shards_written.fetch_add(1, Ordering::Relaxed);
-            written
+            Ok(written)
         }));
         Ok(())
     }
@@ -313,6 +354,10 @@ impl IndexBuilder {
                 "engine_phase_seconds".into(),
                 serde_json::Value::Object(phases),
             );
+            info.insert(
+                "resumed_shards".into(),
+                serde_json::json!(self.resumed_shards),
+            );
         }
         let manifest = Manifest {
             format: format::FORMAT_NAME.into(),
@@ -327,6 +372,12 @@ impl IndexBuilder {
             build: build_info,
         };
         manifest.write(&self.out)?;
+        for shard in &manifest.shards {
+            let record = self.out.join(&shard.dir).join(SHARD_RECORD);
+            if record.exists() {
+                fs::remove_file(&record).at(&record)?;
+            }
+        }
         let marker = self.out.join(format::BUILD_MARKER);
         fs::remove_file(&marker).at(&marker)?;
         Ok(manifest)
@@ -348,7 +399,38 @@ fn describe(meta: &str) -> String {
     }
 }
 
-fn prepare_output(out: &Path, overwrite: bool) -> Result<()> {
+/// Written into a finished shard's directory during a resumable build: the build's key and the
+/// shard's manifest entry. Removed once the index is committed.
+const SHARD_RECORD: &str = "shard.json";
+
+fn write_shard_record(dir: &Path, key: &str, shard: &ShardManifest) -> Result<()> {
+    let record = serde_json::json!({"resume_key": key, "shard": shard});
+    format::write_atomic(&dir.join(SHARD_RECORD), record.to_string().as_bytes())
+}
+
+/// A finished shard left by an earlier run of the same build, if `dir` holds one whose files
+/// all have the sizes its record says.
+fn read_shard_record(dir: &Path, key: &str) -> Option<ShardManifest> {
+    let text = fs::read_to_string(dir.join(SHARD_RECORD)).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    if value.get("resume_key")?.as_str()? != key {
+        return None;
+    }
+    let shard: ShardManifest = serde_json::from_value(value.get("shard")?.clone()).ok()?;
+    let complete = format::SHARD_FILES.iter().all(|f| {
+        let size = fs::metadata(dir.join(f)).map(|m| m.len()).ok();
+        shard.files.get(*f).map(|e| e.size) == size && size.is_some()
+    });
+    complete.then_some(shard)
+}
+
+/// Readies `out` for a build and returns the shards an interrupted run of the same build
+/// (same `resume_key`) finished, in order; everything else in the directory is removed.
+fn prepare_output(
+    out: &Path,
+    overwrite: bool,
+    resume_key: Option<&str>,
+) -> Result<Vec<ShardManifest>> {
     let manifest = out.join(format::MANIFEST);
     let marker = out.join(format::BUILD_MARKER);
     if manifest.exists() {
@@ -358,9 +440,10 @@ fn prepare_output(out: &Path, overwrite: bool) -> Result<()> {
             });
         }
         // Retire the manifest first: from here on the old index no longer opens.
-        fs::remove_file(&manifest).at(&manifest)?;
         fs::write(&marker, b"").at(&marker)?;
+        fs::remove_file(&manifest).at(&manifest)?;
     }
+    let mut kept = Vec::new();
     if out.exists() {
         let mut entries = fs::read_dir(out).at(out)?.peekable();
         if entries.peek().is_some() && !marker.exists() {
@@ -369,9 +452,19 @@ fn prepare_output(out: &Path, overwrite: bool) -> Result<()> {
                 out.display()
             )));
         }
+        // The marker holds the key of the build that wrote the directory.
+        let previous_key = fs::read_to_string(&marker).unwrap_or_default();
+        if let Some(key) = resume_key.filter(|k| !k.is_empty() && *k == previous_key) {
+            while let Some(shard) =
+                read_shard_record(&out.join(format!("shard-{:05}", kept.len())), key)
+            {
+                kept.push(shard);
+            }
+        }
+        let keep: Vec<PathBuf> = kept.iter().map(|s| out.join(&s.dir)).collect();
         for entry in fs::read_dir(out).at(out)? {
             let path = entry.at(out)?.path();
-            if path == marker {
+            if path == marker || keep.contains(&path) {
                 continue;
             }
             if path.is_dir() {
@@ -382,6 +475,7 @@ fn prepare_output(out: &Path, overwrite: bool) -> Result<()> {
         }
     }
     fs::create_dir_all(out).at(out)?;
-    fs::write(&marker, b"").at(&marker)?;
-    format::sync_dir(out)
+    fs::write(&marker, resume_key.unwrap_or_default().as_bytes()).at(&marker)?;
+    format::sync_dir(out)?;
+    Ok(kept)
 }

@@ -13,6 +13,7 @@ pub fn build(dir: &Path, docs: &[Vec<u32>], vocab: u64, max_shard_tokens: Option
         workers: 1,
         max_shard_tokens,
         overwrite: true,
+        resume_key: None,
     };
     let mut b =
         IndexBuilder::create(dir, vocab, serde_json::json!({"kind": "test"}), &opts).unwrap();
