@@ -268,12 +268,17 @@ def build(
         raise InvalidArgumentError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
-    files = discover_inputs(inputs, file_glob, exclude)
+    out = Path(output)
+    # An index written inside an input directory must never be read back as input.
+    files = [
+        f
+        for f in discover_inputs(inputs, file_glob, exclude)
+        if not f.path.resolve().is_relative_to(out.resolve())
+    ]
     if not files:
         raise InvalidInputError(f"no input files found in {[os.fspath(i) for i in inputs]}")
     tok = load_tokenizer(tokenizer)
     encoder, encoder_path = tok.engine_encoder()
-    out = Path(output)
     n_workers = workers or os.cpu_count() or 1
     budget = parse_size(mem_budget)
     key = _resume_key(

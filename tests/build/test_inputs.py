@@ -172,3 +172,10 @@ def test_sizes_parse() -> None:
     assert parse_size("2 GB") == 2 * 10**9
     with pytest.raises(InvalidArgumentError):
         parse_size("lots")
+
+
+def test_an_index_inside_its_input_directory_is_not_read_back(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "c.jsonl", [{"text": "only this"}])
+    anygram.build([tmp_path], tmp_path / "idx", quiet=True)
+    m = anygram.build([tmp_path], tmp_path / "idx", quiet=True, overwrite=True)
+    assert m["num_docs"] == 1
