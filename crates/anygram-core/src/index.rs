@@ -97,6 +97,11 @@ impl Index {
         })
     }
 
+    /// The shards, typed by width (for query modules such as `lm`).
+    pub(crate) fn shard_set(&self) -> &ShardSet {
+        &self.shards
+    }
+
     pub fn vocab_size(&self) -> u64 {
         self.vocab_size
     }

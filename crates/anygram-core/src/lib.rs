@@ -21,6 +21,7 @@ pub mod docs;
 pub mod error;
 pub mod format;
 pub mod index;
+pub mod lm;
 pub mod merge;
 pub mod packed;
 mod prefetch;
