@@ -1,4 +1,4 @@
-"""The ``anygram`` command line: build, count, docs, info, verify, demo."""
+"""The ``anygram`` command line: build, count, docs, info, verify, demo, serve."""
 
 from __future__ import annotations
 
@@ -164,6 +164,36 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(out=args.out, rebuild=args.rebuild)
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from .server import Limits, ServerConfig, serve
+    except ImportError as e:
+        raise SystemExit(f"anygram: error: {e}") from None
+
+    indexes: dict[str, str] = {}
+    for spec in args.index:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise SystemExit(f"anygram: error: --index takes NAME=PATH, not {spec!r}")
+        if name in indexes:
+            raise SystemExit(f"anygram: error: index name {name!r} given twice")
+        indexes[name] = path
+    limits = Limits(max_query_tokens=args.max_query_tokens)
+    config = ServerConfig(limits=limits, timeout=args.timeout, max_body_bytes=args.max_body_bytes)
+    if args.threads:
+        config.threads = args.threads
+    serve(
+        indexes,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        config=config,
+        load_to_ram=args.load_to_ram,
+        access_log=not args.no_access_log,
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="anygram", description="Exact n-gram search over any text corpus."
@@ -190,6 +220,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--out", default=None, help="where to put the demo index")
     p.add_argument("--rebuild", action="store_true")
 
+    p = sub.add_parser("serve", help="HTTP API (infini-gram's format) and web page")
+    p.add_argument(
+        "--index",
+        action="append",
+        required=True,
+        metavar="NAME=PATH",
+        help="serve the index at PATH as NAME (repeatable); clients see only NAME",
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
+    p.add_argument("--threads", type=int, default=None, help="query threads per process")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds per request (504 after)")
+    p.add_argument("--max-body-bytes", type=int, default=1 << 20, help="request body cap")
+    p.add_argument("--max-query-tokens", type=int, default=1000, help="longest query")
+    p.add_argument("--load-to-ram", action="store_true")
+    p.add_argument("--no-access-log", action="store_true")
+
     args = parser.parse_args(argv)
     handlers = {
         "build": _cmd_build,
@@ -197,6 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "docs": _cmd_docs,
         "info": _cmd_info,
         "demo": _cmd_demo,
+        "serve": _cmd_serve,
     }
     try:
         return handlers[args.command](args)

@@ -1,0 +1,103 @@
+"""anygram's HTTP server: infini-gram's API (POST ``/``), ``/batch``, ``/indexes``, ``/health``
+and the web page at ``/``, on FastAPI and uvicorn (``pip install 'anygram[server]'``).
+
+:func:`create_app` builds the ASGI app over opened indexes; :func:`serve` opens indexes by path
+and runs uvicorn (what ``anygram serve`` calls). The query types are the table in
+:mod:`anygram.server.queries`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+try:
+    import fastapi  # noqa: F401
+    import uvicorn
+except ImportError as e:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "the anygram server needs FastAPI and uvicorn: pip install 'anygram[server]'"
+    ) from e
+
+from ..index import Index
+from .app import Limits, ServerConfig, create_app
+
+__all__ = ["Limits", "ServerConfig", "app_from_env", "create_app", "serve"]
+
+_ENV = "ANYGRAM_SERVE_SPEC"
+
+
+def _open(paths: Mapping[str, str], load_to_ram: bool = False) -> dict[str, Index]:
+    return {name: Index(path, load_to_ram=load_to_ram) for name, path in paths.items()}
+
+
+def _config_from_dict(d: dict[str, Any]) -> ServerConfig:
+    limits = Limits(**d.pop("limits", {}))
+    return ServerConfig(limits=limits, **d)
+
+
+def app_from_env() -> Any:
+    """The app described by the environment (how ``serve`` hands its settings to uvicorn's
+    worker processes, which each open the indexes; the memory maps share the page cache)."""
+    spec = json.loads(os.environ[_ENV])
+    return create_app(
+        _open(spec["indexes"], spec.get("load_to_ram", False)), _config_from_dict(spec["config"])
+    )
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging plus the access log: one JSON object per line on stderr."""
+    cfg: dict[str, Any] = json.loads(json.dumps(uvicorn.config.LOGGING_CONFIG))
+    cfg["formatters"]["anygram_json"] = {"format": "%(message)s"}
+    cfg["handlers"]["anygram_access"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "anygram_json",
+        "stream": "ext://sys.stderr",
+    }
+    cfg["loggers"]["anygram.access"] = {
+        "handlers": ["anygram_access"],
+        "level": "INFO",
+        "propagate": False,
+    }
+    cfg["loggers"]["anygram.server"] = {"handlers": ["default"], "level": "INFO"}
+    return cfg
+
+
+def serve(
+    indexes: Mapping[str, str | os.PathLike[str]],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    config: ServerConfig | None = None,
+    load_to_ram: bool = False,
+    access_log: bool = True,
+) -> None:
+    """Opens the indexes (checking each once here, so a bad path fails before listening) and
+    serves them under their names until interrupted."""
+    paths = {name: os.fspath(p) for name, p in indexes.items()}
+    for name in paths:
+        if not name or "/" in name:
+            raise ValueError(f"bad index name {name!r}")
+    _open(paths)  # fail early, with the engine's own error
+    config = config or ServerConfig()
+    os.environ[_ENV] = json.dumps(
+        {"indexes": paths, "load_to_ram": load_to_ram, "config": asdict(config)}
+    )
+    log_config = _log_config()
+    if not access_log:
+        log_config["loggers"]["anygram.access"]["level"] = "WARNING"
+    logging.getLogger("anygram.server").info("serving %s on %s:%d", list(paths), host, port)
+    uvicorn.run(
+        "anygram.server:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_config=log_config,
+    )

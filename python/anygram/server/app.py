@@ -1,0 +1,416 @@
+"""The ASGI application: infini-gram's HTTP API over named :class:`~anygram.Index` objects, plus
+``/batch``, ``/indexes``, ``/health`` and the web page.
+
+Every engine call (tokenizing, the query, decoding) runs in a bounded thread pool: the engine
+releases the GIL, so queries run in parallel and a slow one never blocks the event loop. Clients
+name indexes only by the names given to :func:`create_app`; nothing in a request is ever used as
+a path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Annotated, Any
+
+from fastapi import Body, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .. import __version__
+from ..errors import (
+    AnygramError,
+    CorruptIndexError,
+    IncompatibleFormatError,
+    IndexMismatchError,
+)
+from ..index import Index
+from .queries import CONT, IDS, PROMPT, QueryType, available, decode_tokens, spans, split_prompt
+
+__all__ = ["Limits", "ServerConfig", "create_app"]
+
+access_log = logging.getLogger("anygram.access")
+error_log = logging.getLogger("anygram.server")
+
+
+@dataclass
+class Limits:
+    """Per-request limits, as on infini-gram's public API. ``defaults`` fill fields a request
+    leaves out; ``caps`` are the largest values a request may ask for."""
+
+    max_query_tokens: int = 1000
+    max_batch: int = 64
+    defaults: dict[str, int] = field(
+        default_factory=lambda: {"maxnum": 1, "max_disp_len": 1000, "max_support": 1000}
+    )
+    caps: dict[str, int] = field(
+        default_factory=lambda: {"maxnum": 10, "max_disp_len": 10000, "max_support": 1000}
+    )
+
+
+@dataclass
+class ServerConfig:
+    limits: Limits = field(default_factory=Limits)
+    #: Largest request body in bytes (413 above).
+    max_body_bytes: int = 1 << 20
+    #: Seconds a request may take (504 after; the engine call finishes in the background).
+    timeout: float = 10.0
+    #: Threads running engine calls.
+    threads: int = field(default_factory=lambda: 2 * (os.cpu_count() or 2))
+
+
+# --------------------------------------------------------------------------- request models
+
+
+class QueryRequest(BaseModel):
+    """infini-gram's request: an index name, a query type, the query as text (``query``) or as
+    token ids (``query_ids``), and the type's own fields."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    index: str = Field(description="name of the index, as listed by GET /indexes")
+    query_type: str = Field(description="count, find, search_docs, get_doc_by_rank, ...")
+    query: str | None = Field(None, description="the query text, tokenized by the index")
+    query_ids: list[StrictInt] | None = Field(None, description="the query as token ids")
+    maxnum: StrictInt | None = Field(None, ge=0, description="documents to return (search_docs)")
+    max_disp_len: StrictInt | None = Field(None, ge=0, description="tokens shown per document")
+    max_support: StrictInt | None = Field(None, ge=1, description="ntd sampling bound")
+    s: StrictInt | None = Field(None, ge=0, description="shard (get_doc_by_rank / _ptr)")
+    rank: StrictInt | None = Field(None, ge=0, description="suffix-array rank (get_doc_by_rank)")
+    ptr: StrictInt | None = Field(None, ge=0, description="token position (get_doc_by_ptr)")
+    doc_ix: StrictInt | None = Field(None, ge=0, description="document number (get_doc_by_ix)")
+
+
+class ErrorBody(BaseModel):
+    error: str
+
+
+class IndexInfo(BaseModel):
+    name: str
+    num_tokens: int
+    num_docs: int
+    num_shards: int
+    size_bytes: int
+    token_dtype: str
+    vocab_size: int
+    tokenizer: dict[str, Any]
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "invalid request or query"},
+    404: {"model": ErrorBody, "description": "unknown index"},
+    413: {"model": ErrorBody, "description": "request body too large"},
+    504: {"model": ErrorBody, "description": "query took longer than the timeout"},
+}
+
+
+class ApiError(HTTPException):
+    """An error answered as ``{"error": detail}`` with its status."""
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+# --------------------------------------------------------------------------- middleware
+
+
+class _BodyTooLarge(ApiError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body larger than {limit} bytes")
+
+
+class Guard:
+    """Caps the request body (by ``Content-Length`` and by the bytes actually received) and
+    writes one JSON access-log line per request."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t0 = time.perf_counter()
+        status = 0
+        info: dict[str, Any] = scope.setdefault("anygram", {})
+
+        async def send_logged(msg: Message) -> None:
+            nonlocal status
+            if msg["type"] == "http.response.start":
+                status = msg["status"]
+            await send(msg)
+
+        try:
+            length = dict(scope["headers"]).get(b"content-length")
+            if length is not None and (not length.isdigit() or int(length) > self.max_body):
+                if length.isdigit():
+                    resp = _error(413, f"request body larger than {self.max_body} bytes")
+                else:
+                    resp = _error(400, "bad Content-Length")
+                await resp(scope, receive, send_logged)
+                return
+            received = 0
+
+            async def receive_capped() -> Message:
+                nonlocal received
+                msg = await receive()
+                if msg["type"] == "http.request":
+                    received += len(msg.get("body", b""))
+                    if received > self.max_body:
+                        raise _BodyTooLarge(self.max_body)
+                return msg
+
+            try:
+                await self.app(scope, receive_capped, send_logged)
+            except _BodyTooLarge as e:
+                if status == 0:
+                    await _error(413, str(e.detail))(scope, receive, send_logged)
+        finally:
+            client = scope.get("client")
+            record = {
+                "ts": round(time.time(), 3),
+                "client": f"{client[0]}:{client[1]}" if client else None,
+                "method": scope.get("method"),
+                "path": scope.get("path"),
+                "status": status,
+                "ms": round((time.perf_counter() - t0) * 1e3, 3),
+                **info,
+            }
+            access_log.info(json.dumps(record, ensure_ascii=False))
+
+
+# --------------------------------------------------------------------------- the app
+
+
+class _Service:
+    """What the handlers share: the indexes, the query table, limits, the thread pool."""
+
+    def __init__(self, indexes: Mapping[str, Index], config: ServerConfig) -> None:
+        self.indexes = dict(indexes)
+        self.config = config
+        self.limits = config.limits
+        self.types: dict[str, QueryType] = available(Index)
+        for ix in self.indexes.values():  # all indexes must offer a type (subclasses may add)
+            self.types.update(available(type(ix)))
+        self.pool = ThreadPoolExecutor(config.threads, thread_name_prefix="anygram-query")
+
+    def index(self, name: str) -> Index:
+        ix = self.indexes.get(name)
+        if ix is None:
+            raise ApiError(404, f"unknown index {name!r} (see GET /indexes)")
+        return ix
+
+    async def run(self, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        try:
+            return await asyncio.wait_for(loop.run_in_executor(self.pool, fn), self.config.timeout)
+        except asyncio.TimeoutError:
+            raise ApiError(504, f"query took longer than {self.config.timeout:g} s") from None
+
+    def _number(self, req: QueryRequest, name: str) -> int:
+        value = getattr(req, name)
+        if value is None:
+            if name not in self.limits.defaults:
+                raise ApiError(400, f"this query type needs the field {name!r}")
+            return self.limits.defaults[name]
+        cap = self.limits.caps.get(name)
+        if cap is not None and value > cap:
+            raise ApiError(400, f"{name}={value} is above this server's limit of {cap}")
+        return int(value)
+
+    def answer(self, req: QueryRequest) -> dict[str, Any]:
+        """One query, start to end (runs in the thread pool)."""
+        t0 = time.perf_counter()
+        qt = self.types.get(req.query_type)
+        if qt is None:
+            raise ApiError(
+                400, f"unknown query_type {req.query_type!r}; one of {sorted(self.types)}"
+            )
+        index = self.index(req.index)
+        ids: list[int] = []
+        if req.query is not None and req.query_ids is not None:
+            raise ApiError(400, "give either query or query_ids, not both")
+        if req.query is not None:
+            if len(req.query) > 16 * self.limits.max_query_tokens:  # before tokenizing
+                raise ApiError(400, "query text too long")
+            ids = index.tokenize(req.query)
+        elif req.query_ids is not None:
+            ids = list(req.query_ids)
+        elif qt.query:
+            raise ApiError(400, "this query type needs query (text) or query_ids (token ids)")
+        if len(ids) > self.limits.max_query_tokens:
+            raise ApiError(
+                400,
+                f"query of {len(ids)} tokens is longer than this server's limit of "
+                f"{self.limits.max_query_tokens}",
+            )
+        kwargs: dict[str, Any] = {}
+        for arg, source in qt.args.items():
+            if source == IDS:
+                kwargs[arg] = ids
+            elif source == PROMPT:
+                kwargs[arg] = split_prompt(ids)[0]
+            elif source == CONT:
+                kwargs[arg] = split_prompt(ids)[1]
+            else:
+                kwargs[arg] = self._number(req, source)
+        result = getattr(index, qt.method)(**kwargs)
+        if qt.result == "doc":
+            result["spans"] = spans(index, result, len(ids))
+        elif qt.result == "docs":
+            for doc in result["documents"]:
+                doc["spans"] = spans(index, doc, len(ids))
+        if qt.extra is not None:
+            qt.extra(index, ids, result)
+        if qt.result != "doc":  # a document's token_ids are its own
+            result["token_ids"] = ids
+            result["tokens"] = decode_tokens(index, ids)
+        result["latency"] = round((time.perf_counter() - t0) * 1e3, 3)
+        return result
+
+
+def _status(e: BaseException) -> tuple[int, str]:
+    """An exception as an HTTP status and message (500 only for faults of the server)."""
+    if isinstance(e, HTTPException):
+        return e.status_code, str(e.detail)
+    if isinstance(e, (CorruptIndexError, IncompatibleFormatError, IndexMismatchError)):
+        error_log.error("index fault: %s", e)
+        return 500, "internal error: the index is damaged"
+    if isinstance(e, (AnygramError, ValueError, TypeError, OverflowError)):
+        return 400, str(e)
+    error_log.exception("unexpected error", exc_info=e)
+    return 500, "internal server error"
+
+
+def _validation_message(e: RequestValidationError) -> str:
+    parts = []
+    for err in e.errors()[:5]:
+        loc = ".".join(str(x) for x in err.get("loc", ()) if x != "body")
+        parts.append(f"{loc or 'body'}: {err.get('msg', 'invalid')}")
+    return "invalid request: " + "; ".join(parts)
+
+
+def _web_dir() -> str:
+    return str(resources.files("anygram") / "web")
+
+
+def create_app(indexes: Mapping[str, Index], config: ServerConfig | None = None) -> FastAPI:
+    """The server over already opened indexes, by name.
+
+    >>> import anygram, tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "c.jsonl").write_text('{"text": "to be or not to be"}\\n')
+    >>> _ = anygram.build([d / "c.jsonl"], d / "idx", quiet=True)
+    >>> app = create_app({"demo": anygram.Index(d / "idx")})
+    >>> sorted(r.path for r in app.routes if "POST" in getattr(r, "methods", ()))
+    ['/', '/batch']
+    """
+    config = config or ServerConfig()
+    for name in indexes:
+        if not name or "/" in name:
+            raise ValueError(f"bad index name {name!r}")
+    svc = _Service(indexes, config)
+    app = FastAPI(
+        title="anygram",
+        version=__version__,
+        description="Exact n-gram queries over named indexes; infini-gram's request format.",
+    )
+    app.state.service = svc
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(400, _validation_message(exc))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        return _error(*_status(exc))
+
+    async def one(req: QueryRequest, log: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        log.update(index=req.index, query_type=req.query_type)
+        try:
+            return 200, await svc.run(lambda: svc.answer(req))
+        except Exception as e:
+            status, message = _status(e)
+            return status, {"error": message}
+
+    @app.post(
+        "/",
+        responses=_ERRORS,
+        summary="Run one query (infini-gram's request format)",
+        response_model=dict[str, Any],
+    )
+    async def query(request: Request, req: QueryRequest) -> JSONResponse:
+        status, body = await one(req, request.scope.setdefault("anygram", {}))
+        return JSONResponse(body, status_code=status)
+
+    @app.post(
+        "/batch",
+        responses={400: _ERRORS[400], 413: _ERRORS[413]},
+        summary="Run several queries; each answer is a result or {error, status}",
+        response_model=list[dict[str, Any]],
+    )
+    async def batch(
+        request: Request, reqs: Annotated[list[QueryRequest], Body()]
+    ) -> list[dict[str, Any]]:
+        if len(reqs) > svc.limits.max_batch:
+            raise ApiError(
+                400, f"batch of {len(reqs)} is above the limit of {svc.limits.max_batch}"
+            )
+        request.scope.setdefault("anygram", {})["batch"] = len(reqs)
+        answers = await asyncio.gather(*(one(r, {}) for r in reqs))
+        return [body if status == 200 else {**body, "status": status} for status, body in answers]
+
+    @app.get("/indexes", summary="The indexes served, by name", response_model=list[IndexInfo])
+    async def list_indexes() -> list[IndexInfo]:
+        out = []
+        for name, ix in svc.indexes.items():
+            info = ix.info()
+            tok = {k: v for k, v in info["tokenizer"].items() if k not in ("source", "file")}
+            out.append(
+                IndexInfo(
+                    name=name,
+                    num_tokens=info["num_tokens"],
+                    num_docs=info["num_docs"],
+                    num_shards=info["num_shards"],
+                    size_bytes=info["size_bytes"],
+                    token_dtype=info["token_dtype"],
+                    vocab_size=info["vocab_size"],
+                    tokenizer=tok,
+                )
+            )
+        return out
+
+    @app.get("/health", summary="Liveness probe")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "indexes": len(svc.indexes), "version": __version__}
+
+    @app.get("/query_types", summary="The query types this server answers")
+    async def query_types() -> dict[str, str]:
+        return {k: q.description for k, q in svc.types.items()}
+
+    web = _web_dir()
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(os.path.join(web, "index.html"))
+
+    app.mount("/static", StaticFiles(directory=web), name="static")
+    app.add_middleware(Guard, max_body_bytes=config.max_body_bytes)
+    return app

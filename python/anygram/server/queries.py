@@ -1,0 +1,168 @@
+"""The query types the server answers: one table entry each, mapping an HTTP request onto an
+:class:`~anygram.Index` method.
+
+Adding a query type is adding an entry to :data:`QUERY_TYPES`: the ``Index`` method's name and,
+for each of its arguments, where the value comes from (the query's token ids, a part of them, or
+a request field). Entries whose method the installed ``Index`` lacks are left out at start-up,
+so the server offers exactly what the engine can do. Nothing here computes anything the engine
+does; this module only moves values between JSON and ``Index`` and adds infini-gram's
+presentation fields (``tokens``, ``spans``, ``longest_suffix``, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..errors import InvalidQueryError
+from ..index import Index
+from ..tokenizers import ByteTokenizer
+
+__all__ = ["CONT", "IDS", "PROMPT", "QUERY_TYPES", "QueryType", "available", "decode_tokens"]
+
+#: Argument sources that are not request fields: the query's token ids, all of them but the last
+#: (a prompt), or the last one alone (the continuation).
+IDS = "<ids>"
+PROMPT = "<prompt>"
+CONT = "<cont>"
+_FROM_QUERY = (IDS, PROMPT, CONT)
+
+#: Request fields that take numbers; a limit (see ``Limits``) may give them a default and a cap.
+NUMERIC_FIELDS = ("maxnum", "max_disp_len", "max_support", "s", "rank", "ptr", "doc_ix")
+
+
+@dataclass(frozen=True)
+class QueryType:
+    """How one ``query_type`` maps onto ``Index``.
+
+    ``args`` maps each keyword argument of the method to its source: :data:`IDS`,
+    :data:`PROMPT`, :data:`CONT`, or the name of a request field. ``result`` says what comes
+    back (``"plain"`` dict, one ``"doc"``, or ``{"documents": [...]}`` as ``"docs"``), for the
+    highlighting spans. ``extra`` adds presentation fields computed from the result.
+    """
+
+    method: str
+    args: Mapping[str, str]
+    result: Literal["plain", "doc", "docs"] = "plain"
+    extra: Callable[[Index, list[int], dict[str, Any]], None] | None = None
+    description: str = ""
+    query: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "query", any(v in _FROM_QUERY for v in self.args.values()))
+
+
+def decode_tokens(index: Index, ids: list[int]) -> list[str]:
+    """Each token decoded on its own (infini-gram's ``tokens``). A byte token that is not a whole
+    UTF-8 character is shown as ``<0xNN>`` rather than a replacement character."""
+    tok = index.tokenizer
+    if isinstance(tok, ByteTokenizer):
+        return [chr(i) if i < 0x80 else f"<0x{i:02X}>" for i in ids]
+    return [tok.decode([i]) for i in ids]
+
+
+def _ntd_tokens(index: Index, ids: list[int], result: dict[str, Any]) -> None:
+    by_id = result.get("result_by_token_id", {})
+    for tid, entry in by_id.items():
+        if isinstance(entry, dict):
+            entry["token"] = decode_tokens(index, [int(tid)])[0]
+
+
+def _longest_suffix(index: Index, ids: list[int], result: dict[str, Any]) -> None:
+    prompt = ids[:-1] if "cont_cnt" in result else ids
+    n = int(result.get("suffix_len", 0))
+    result["longest_suffix"] = index.decode(prompt[len(prompt) - n :]) if n else ""
+
+
+def _infgram_ntd_extra(index: Index, ids: list[int], result: dict[str, Any]) -> None:
+    _ntd_tokens(index, ids, result)
+    _longest_suffix(index, ids, result)
+
+
+QUERY_TYPES: dict[str, QueryType] = {
+    "count": QueryType(
+        "count", {"input_ids": IDS}, description="occurrences of the n-gram: count, approx"
+    ),
+    "find": QueryType(
+        "find",
+        {"input_ids": IDS},
+        description="count and suffix-array range per shard: cnt, segment_by_shard",
+    ),
+    "prob": QueryType(
+        "prob",
+        {"prompt_ids": PROMPT, "cont_id": CONT},
+        description="P(last token | the ones before): prompt_cnt, cont_cnt, prob",
+    ),
+    "ntd": QueryType(
+        "ntd",
+        {"prompt_ids": IDS, "max_support": "max_support"},
+        extra=_ntd_tokens,
+        description="next-token distribution: prompt_cnt, result_by_token_id, approx",
+    ),
+    "infgram_prob": QueryType(
+        "infgram_prob",
+        {"prompt_ids": PROMPT, "cont_id": CONT},
+        extra=_longest_suffix,
+        description="∞-gram probability of the last token: ... suffix_len, longest_suffix",
+    ),
+    "infgram_ntd": QueryType(
+        "infgram_ntd",
+        {"prompt_ids": IDS, "max_support": "max_support"},
+        extra=_infgram_ntd_extra,
+        description="∞-gram next-token distribution: ... suffix_len, longest_suffix",
+    ),
+    "search_docs": QueryType(
+        "search_docs",
+        {"input_ids": IDS, "maxnum": "maxnum", "max_disp_len": "max_disp_len"},
+        result="docs",
+        description="up to maxnum documents holding the n-gram: cnt, approx, idxs, documents",
+    ),
+    "get_doc_by_rank": QueryType(
+        "get_doc_by_rank",
+        {"s": "s", "rank": "rank", "max_disp_len": "max_disp_len"},
+        result="doc",
+        description="the document of occurrence rank (from find) in shard s",
+    ),
+    "get_doc_by_ptr": QueryType(
+        "get_doc_by_ptr",
+        {"s": "s", "ptr": "ptr", "max_disp_len": "max_disp_len"},
+        result="doc",
+        description="the document at token position ptr of shard s",
+    ),
+    "get_doc_by_ix": QueryType(
+        "get_doc_by_ix",
+        {"doc_ix": "doc_ix", "max_disp_len": "max_disp_len"},
+        result="doc",
+        description="document doc_ix (global number), its first max_disp_len tokens",
+    ),
+}
+
+
+def available(index_class: type = Index) -> dict[str, QueryType]:
+    """The entries of :data:`QUERY_TYPES` whose method ``index_class`` has."""
+    return {k: q for k, q in QUERY_TYPES.items() if callable(getattr(index_class, q.method, None))}
+
+
+def split_prompt(ids: list[int]) -> tuple[list[int], int]:
+    """A ``prob``-style query: the last token is the continuation, the rest the prompt."""
+    if not ids:
+        raise InvalidQueryError("this query type needs at least one token (the continuation)")
+    return ids[:-1], ids[-1]
+
+
+def spans(index: Index, doc: dict[str, Any], needle_len: int) -> list[list[str | None]]:
+    """infini-gram's ``spans``: the document window as ``[text, label]`` pieces, label ``"0"``
+    on the match (at ``needle_offset``) and ``None`` elsewhere."""
+    ids = doc["token_ids"]
+    at = doc.get("needle_offset")
+    if not needle_len or at is None or at >= len(ids):
+        return [[index.decode(ids), None]]
+    end = min(len(ids), at + needle_len)
+    out: list[list[str | None]] = []
+    if at > 0:
+        out.append([index.decode(ids[:at]), None])
+    out.append([index.decode(ids[at:end]), "0"])
+    if end < len(ids):
+        out.append([index.decode(ids[end:]), None])
+    return out

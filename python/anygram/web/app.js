@@ -1,0 +1,204 @@
+// anygram's web page: plain JavaScript over the server's JSON API (POST ./ and ./batch).
+"use strict";
+
+const PAGE = 10;        // documents per page
+const DISP_LEN = 300;   // tokens shown around a match
+const $ = (id) => document.getElementById(id);
+const state = { index: null, types: {}, docs: null };
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") e.className = v; else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c);
+  return e;
+}
+
+async function post(path, body) {
+  const r = await fetch(path, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  });
+  const data = await r.json().catch(() => ({ error: `HTTP ${r.status}` }));
+  if (!r.ok || data.error) throw new Error(data.error || `HTTP ${r.status}`);
+  return data;
+}
+
+const query = (type, extra = {}) =>
+  post("./", { index: state.index, query_type: type, query: $("query").value, ...extra });
+
+function showError(msg) {
+  $("error").textContent = msg || "";
+  $("error").hidden = !msg;
+}
+
+function showTokens(tokens, ids, suffixFrom = null) {
+  const box = $("tokens");
+  box.replaceChildren(...tokens.map((t, i) => {
+    const chip = el("span", { class: "tok", title: `id ${ids[i]}` }, t);
+    if (suffixFrom !== null && i >= suffixFrom) chip.classList.add("suffix");
+    return chip;
+  }));
+  $("summary").hidden = false;
+}
+
+function showResult(...parts) {
+  $("result").replaceChildren(...parts);
+}
+
+const fmt = (n) => Number(n).toLocaleString("en-US");
+const latency = (ms) => el("span", { class: "latency" }, ` · ${ms} ms`);
+
+function hideSections() {
+  $("docs").hidden = true;
+  $("ntd").hidden = true;
+  showError(null);
+}
+
+async function doCount() {
+  const r = await query("count");
+  showTokens(r.tokens, r.token_ids);
+  showResult(el("strong", { id: "count" }, fmt(r.count)),
+             ` occurrence${r.count === 1 ? "" : "s"}${r.approx ? " (approx.)" : ""}`,
+             latency(r.latency));
+}
+
+// Documents: `find` gives each shard's suffix-array range; occurrence i (over shards in order)
+// is fetched with get_doc_by_rank, a page at a time through /batch.
+async function doDocs() {
+  const r = await query("find");
+  showTokens(r.tokens, r.token_ids);
+  showResult(el("strong", { id: "count" }, fmt(r.cnt)),
+             ` occurrence${r.cnt === 1 ? "" : "s"}`, latency(r.latency));
+  state.docs = { segments: r.segment_by_shard, cnt: r.cnt, ids: r.token_ids, page: 0 };
+  await showPage();
+}
+
+function locate(i) {
+  const segs = state.docs.segments;
+  for (let s = 0; s < segs.length; s++) {
+    const n = segs[s][1] - segs[s][0];
+    if (i < n) return [s, segs[s][0] + i];
+    i -= n;
+  }
+  return null;
+}
+
+async function showPage() {
+  const d = state.docs;
+  const first = d.page * PAGE;
+  const last = Math.min(d.cnt, first + PAGE);
+  const reqs = [];
+  for (let i = first; i < last; i++) {
+    const [s, rank] = locate(i);
+    reqs.push({ index: state.index, query_type: "get_doc_by_rank", s, rank,
+                max_disp_len: DISP_LEN, query_ids: d.ids });
+  }
+  const docs = reqs.length ? await post("./batch", reqs) : [];
+  $("doc-list").replaceChildren(...docs.map(renderDoc));
+  $("page-info").textContent = d.cnt ? `${fmt(first + 1)}–${fmt(last)} of ${fmt(d.cnt)}` : "no match";
+  $("prev").disabled = d.page === 0;
+  $("next").disabled = last >= d.cnt;
+  $("docs").hidden = false;
+}
+
+function renderMeta(doc) {
+  const items = [el("span", {}, `doc #${doc.doc_ix}`), el("span", {}, `${fmt(doc.doc_len)} tokens`)];
+  try {
+    const m = JSON.parse(doc.metadata);
+    if (m.path) items.push(el("span", {}, `${m.path}${m.linenum !== undefined ? `:${m.linenum + 1}` : ""}`));
+    for (const [k, v] of Object.entries(m.metadata || {})) {
+      items.push(el("span", {}, `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`));
+    }
+  } catch (e) {
+    if (doc.metadata) items.push(el("span", {}, doc.metadata));
+  }
+  return el("div", { class: "meta" }, ...items);
+}
+
+function renderDoc(doc) {
+  if (doc.error) return el("li", { class: "doc" }, `error: ${doc.error}`);
+  const text = el("div", { class: "text" });
+  const spans = doc.spans || [[doc.text || "", null]];
+  const before = doc.disp_offset > 0 ? "… " : "";
+  const after = doc.disp_offset + doc.disp_len < doc.doc_len ? " …" : "";
+  text.append(before);
+  for (const [t, label] of spans) text.append(label === null ? t : el("mark", {}, t));
+  text.append(after);
+  return el("li", { class: "doc" }, renderMeta(doc), text);
+}
+
+async function doNtd() {
+  const r = await query("ntd");
+  showTokens(r.tokens, r.token_ids);
+  showResult(`prompt count ${fmt(r.prompt_cnt)}${r.approx ? " (approx.)" : ""}`, latency(r.latency));
+  renderBars(r.result_by_token_id);
+}
+
+function renderBars(byId) {
+  const rows = Object.entries(byId || {}).sort((a, b) => b[1].prob - a[1].prob).slice(0, 25);
+  const top = rows.length ? rows[0][1].prob : 1;
+  $("ntd-bars").replaceChildren(...rows.map(([id, e]) => el("li", { class: "bar" },
+    el("span", { class: "label", title: `id ${id}` }, JSON.stringify(e.token ?? id)),
+    (() => { const f = el("span", { class: "fill" }); f.style.width = `${(100 * e.prob) / top}%`; return f; })(),
+    el("span", { class: "num" }, `${(100 * e.prob).toFixed(1)}% · ${fmt(e.cont_cnt)}`))));
+  $("ntd").hidden = false;
+}
+
+// ∞-gram: the last token is the continuation; the longest suffix of the prompt found in the
+// index is highlighted among the tokens.
+async function doInfgram() {
+  const r = await query("infgram_prob");
+  const promptLen = r.token_ids.length - 1;
+  showTokens(r.tokens, r.token_ids, promptLen - r.suffix_len);
+  const chips = $("tokens").children;
+  if (chips.length) chips[chips.length - 1].classList.remove("suffix");
+  showResult(`P(${JSON.stringify(r.tokens[r.tokens.length - 1] ?? "")} | longest suffix) = `,
+             el("strong", { id: "prob" }, r.prob < 0 ? "undefined" : r.prob.toFixed(4)),
+             ` · n = ${r.suffix_len + 1} · ${fmt(r.cont_cnt)} / ${fmt(r.prompt_cnt)}`,
+             latency(r.latency));
+}
+
+const ACTIONS = { count: doCount, docs: doDocs, ntd: doNtd, infgram: doInfgram };
+
+async function run(action) {
+  if (!$("query").value) return;
+  hideSections();
+  const buttons = document.querySelectorAll("[data-action]");
+  buttons.forEach((b) => (b.disabled = true));
+  try {
+    await ACTIONS[action]();
+  } catch (e) {
+    showError(e.message);
+  } finally {
+    buttons.forEach((b) => (b.disabled = false));
+  }
+}
+
+async function init() {
+  const [indexes, types] = await Promise.all([
+    fetch("indexes").then((r) => r.json()), fetch("query_types").then((r) => r.json()),
+  ]);
+  state.types = types;
+  $("btn-ntd").hidden = !("ntd" in types);
+  $("btn-infgram").hidden = !("infgram_prob" in types);
+  const sel = $("index");
+  sel.replaceChildren(...indexes.map((ix) => el("option", { value: ix.name }, ix.name)));
+  const facts = () => {
+    const ix = indexes.find((i) => i.name === sel.value);
+    state.index = sel.value;
+    $("index-facts").textContent = ix
+      ? `${fmt(ix.num_tokens)} tokens · ${fmt(ix.num_docs)} docs · ${ix.tokenizer.kind}` : "";
+  };
+  sel.addEventListener("change", () => { facts(); if ($("query").value) run("count"); });
+  facts();
+  $("query-form").addEventListener("submit", (e) => { e.preventDefault(); run("count"); });
+  for (const b of document.querySelectorAll("button[data-action]")) {
+    if (b.type !== "submit") b.addEventListener("click", () => run(b.dataset.action));
+  }
+  $("prev").addEventListener("click", () => { state.docs.page--; showPage().catch((e) => showError(e.message)); });
+  $("next").addEventListener("click", () => { state.docs.page++; showPage().catch((e) => showError(e.message)); });
+  document.body.dataset.ready = "1";
+}
+
+init().catch((e) => showError(`cannot load: ${e.message}`));
