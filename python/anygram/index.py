@@ -14,7 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from . import _core
-from .errors import InvalidArgumentError, InvalidQueryError, TokenizerError
+from .errors import (
+    InvalidArgumentError,
+    InvalidQueryError,
+    TokenizerError,
+    TokenOutOfRangeError,
+)
 from .tokenizers import Tokenizer, from_manifest
 
 __all__ = ["Index", "Query"]
@@ -26,7 +31,6 @@ Query = str | Sequence[int]
 
 # infini-gram constructor arguments that mean nothing here (anygram reads them from the index).
 _IGNORED_COMPAT_ARGS = {
-    "eos_token_id",
     "vocab_size",
     "version",
     "ds_prefetch_depth",
@@ -48,6 +52,20 @@ def _paths(index_dir: str | os.PathLike[str] | Sequence[str | os.PathLike[str]])
     return paths
 
 
+def _check_u32(name: str, v: Any) -> int:
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise InvalidQueryError(f"{name} must be an integer, not {v!r}")
+    if not 0 <= v < 2**32:
+        raise TokenOutOfRangeError(f"{name}={v} is not a valid token id")
+    return v
+
+
+def _check_support(v: Any) -> int:
+    if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+        raise InvalidQueryError(f"max_support must be a positive integer, not {v!r}")
+    return min(v, 2**64 - 1)
+
+
 class Index:
     """An anygram index, memory-mapped (default) or loaded into RAM.
 
@@ -65,11 +83,18 @@ class Index:
         no page faults during queries, so a steadier tail latency (e.g. for servers).
     max_disp_len
         Default window, in tokens, of the ``get_doc*`` methods.
+    eos_token_id
+        The id under which :meth:`ntd` and :meth:`prob` report a continuation at a document end
+        (infini-gram takes it in its constructor). Default: the ``eos_token_id`` of the
+        tokenizer description in the manifest if it has one, else the token width's separator
+        value (255, 65535 or 2**32-1), which is never a real token.
+    max_support
+        Default ``max_support`` of :meth:`ntd` and :meth:`infgram_ntd`.
     tokenizer
         A tokenizer object for text queries and decoding, overriding the one stored in the
         index (needed for indexes built with a custom Python tokenizer).
-    token_dtype, eos_token_id, vocab_size, version, *_prefetch_depth, ...
-        infini-gram's constructor arguments are accepted so scripts move over unchanged;
+    token_dtype, vocab_size, version, *_prefetch_depth, ...
+        infini-gram's other constructor arguments are accepted so scripts move over unchanged;
         ``token_dtype`` is checked against the index, the others are read from the index.
 
     Examples
@@ -93,6 +118,8 @@ class Index:
         max_disp_len: int = 1000,
         tokenizer: Tokenizer | None = None,
         token_dtype: str | None = None,
+        eos_token_id: int | None = None,
+        max_support: int = 1000,
         **infini_gram_args: Any,
     ) -> None:
         unknown = set(infini_gram_args) - _IGNORED_COMPAT_ARGS
@@ -108,6 +135,10 @@ class Index:
             )
         self._tokenizer = tokenizer
         self.max_disp_len = max_disp_len
+        if eos_token_id is None:
+            eos_token_id = int(self._core.default_eos_token_id)
+        self._eos = _check_u32("eos_token_id", eos_token_id)
+        self.max_support = _check_support(max_support)
 
     @property
     def tokenizer(self) -> Tokenizer:
@@ -184,6 +215,94 @@ class Index:
         """
         cnt, segments = self._core.find(self._ids(input_ids))
         return {"cnt": cnt, "segment_by_shard": segments}
+
+    # ----------------------------------------------------------------- language model
+
+    @property
+    def eos_token_id(self) -> int:
+        """The id under which continuations at a document end are reported."""
+        return self._eos
+
+    def _cont(self, cont_id: int | str) -> int:
+        if isinstance(cont_id, str):
+            ids = self.tokenize(cont_id)
+            if len(ids) != 1:
+                raise InvalidQueryError(
+                    f"cont_id {cont_id!r} is {len(ids)} tokens, not one: pass a token id"
+                )
+            return ids[0]
+        return _check_u32("cont_id", cont_id)
+
+    def _support(self, max_support: int | None) -> int:
+        return self.max_support if max_support is None else _check_support(max_support)
+
+    def prob(self, prompt_ids: Query, cont_id: int | str) -> dict[str, Any]:
+        """Probability of ``cont_id`` after the prompt, by counts:
+        ``{"prob", "prompt_cnt", "cont_cnt"}``; ``prob`` is -1.0 when the prompt does not occur.
+
+        ``cont_id`` equal to :attr:`eos_token_id` counts the prompt's occurrences at a document
+        end (as :meth:`ntd` reports them). The empty prompt occurs before every token and at
+        every document end.
+
+        Examples
+        --------
+        >>> import anygram, tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (d / "c.jsonl").write_text('{"text": "abab"}\\n{"text": "ac"}\\n')
+        >>> _ = anygram.build([d / "c.jsonl"], d / "idx", quiet=True)
+        >>> anygram.Index(d / "idx").prob("a", "b")
+        {'prob': 0.6666666666666666, 'prompt_cnt': 3, 'cont_cnt': 2}
+        """
+        ids, cont = self._ids(prompt_ids), self._cont(cont_id)
+        prompt_cnt, cont_cnt, prob = self._core.prob(ids, cont, self._eos)
+        return {"prob": prob, "prompt_cnt": prompt_cnt, "cont_cnt": cont_cnt}
+
+    def ntd(
+        self, prompt_ids: Query, max_support: int | None = None, exact: bool = False
+    ) -> dict[str, Any]:
+        """Distribution of the token after the prompt: ``{"prompt_cnt", "result_by_token_id":
+        {id: {"cont_cnt", "prob"}}, "approx"}``.
+
+        Continuations at a document end are reported under :attr:`eos_token_id`. The cost grows
+        with the number of distinct next tokens, not with the prompt's count, so the exact
+        answer is cheap; for compatibility, a prompt occurring more than ``max_support`` times
+        is sampled as infini-gram does (``approx`` is then True) unless ``exact=True``.
+
+        Examples
+        --------
+        >>> import anygram, tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (d / "c.jsonl").write_text('{"text": "abab"}\\n{"text": "ac"}\\n')
+        >>> _ = anygram.build([d / "c.jsonl"], d / "idx", quiet=True)
+        >>> index = anygram.Index(d / "idx", eos_token_id=0)
+        >>> r = index.ntd("b")
+        >>> r["prompt_cnt"], {k: v["cont_cnt"] for k, v in r["result_by_token_id"].items()}
+        (2, {0: 1, 97: 1})
+        """
+        ids = self._ids(prompt_ids)
+        return self._core.ntd(ids, self._support(max_support), bool(exact), self._eos)
+
+    def infgram_prob(self, prompt_ids: Query, cont_id: int | str) -> dict[str, Any]:
+        """:meth:`prob` of the longest suffix of the prompt that occurs in the index (every
+        occurrence has a continuation: a token or the document end), the ∞-gram estimate:
+        ``{"prob", "prompt_cnt", "cont_cnt", "suffix_len"}``. The effective n is
+        ``suffix_len + 1``."""
+        ids, cont = self._ids(prompt_ids), self._cont(cont_id)
+        prompt_cnt, cont_cnt, prob, suffix_len = self._core.infgram_prob(ids, cont, self._eos)
+        return {
+            "prob": prob,
+            "prompt_cnt": prompt_cnt,
+            "cont_cnt": cont_cnt,
+            "suffix_len": suffix_len,
+        }
+
+    def infgram_ntd(
+        self, prompt_ids: Query, max_support: int | None = None, exact: bool = False
+    ) -> dict[str, Any]:
+        """:meth:`ntd` of the longest suffix of the prompt that occurs in the index, plus
+        ``suffix_len``."""
+        ids = self._ids(prompt_ids)
+        return self._core.infgram_ntd(ids, self._support(max_support), bool(exact), self._eos)
 
     # ----------------------------------------------------------------- documents
 

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use anygram_core::lm::NtdOptions;
+use anygram_core::merge::NtdResult;
 use anygram_core::{Index, OpenOptions};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -9,6 +11,22 @@ use pyo3::types::PyDict;
 use crate::convert::{doc_to_dict, docs_to_list};
 use crate::errors::detach;
 use crate::ids::TokenIds;
+
+/// infini-gram's `ntd` result: `{prompt_cnt, result_by_token_id: {id: {cont_cnt, prob}}, approx}`.
+fn ntd_to_dict<'py>(py: Python<'py>, r: &NtdResult) -> PyResult<Bound<'py, PyDict>> {
+    let by_id = PyDict::new(py);
+    for &(id, cont_cnt) in &r.counts {
+        let entry = PyDict::new(py);
+        entry.set_item("cont_cnt", cont_cnt)?;
+        entry.set_item("prob", r.prob(cont_cnt))?;
+        by_id.set_item(id, entry)?;
+    }
+    let d = PyDict::new(py);
+    d.set_item("prompt_cnt", r.prompt_cnt)?;
+    d.set_item("result_by_token_id", by_id)?;
+    d.set_item("approx", r.approx)?;
+    Ok(d)
+}
 
 #[pyclass(name = "Index", module = "anygram._core", frozen)]
 pub struct PyIndex {
@@ -53,6 +71,66 @@ impl PyIndex {
         detach(py, || {
             queries.iter().map(|q| self.inner.count(&q.0)).collect()
         })
+    }
+
+    /// Document ends are reported under this id unless the caller names another.
+    #[getter]
+    fn default_eos_token_id(&self) -> u32 {
+        self.inner.default_eos_token_id()
+    }
+
+    /// `(prompt_cnt, cont_cnt, prob)`.
+    fn prob(
+        &self,
+        py: Python<'_>,
+        prompt: TokenIds,
+        cont_id: u32,
+        eos_token_id: u32,
+    ) -> PyResult<(u64, u64, f64)> {
+        let r = detach(py, || self.inner.prob(&prompt.0, cont_id, eos_token_id))?;
+        Ok((r.prompt_cnt, r.cont_cnt, r.prob))
+    }
+
+    fn ntd<'py>(
+        &self,
+        py: Python<'py>,
+        prompt: TokenIds,
+        max_support: u64,
+        exact: bool,
+        eos_token_id: u32,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let opts = NtdOptions { max_support, exact };
+        let r = detach(py, || self.inner.ntd(&prompt.0, opts, eos_token_id))?;
+        ntd_to_dict(py, &r)
+    }
+
+    /// `(prompt_cnt, cont_cnt, prob, suffix_len)`.
+    fn infgram_prob(
+        &self,
+        py: Python<'_>,
+        prompt: TokenIds,
+        cont_id: u32,
+        eos_token_id: u32,
+    ) -> PyResult<(u64, u64, f64, usize)> {
+        let r = detach(py, || {
+            self.inner.infgram_prob(&prompt.0, cont_id, eos_token_id)
+        })?;
+        Ok((r.prompt_cnt, r.cont_cnt, r.prob, r.suffix_len))
+    }
+
+    fn infgram_ntd<'py>(
+        &self,
+        py: Python<'py>,
+        prompt: TokenIds,
+        max_support: u64,
+        exact: bool,
+        eos_token_id: u32,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let opts = NtdOptions { max_support, exact };
+        let r = detach(py, || self.inner.infgram_ntd(&prompt.0, opts, eos_token_id))?;
+        let d = ntd_to_dict(py, &r.ntd)?;
+        d.set_item("suffix_len", r.suffix_len)?;
+        Ok(d)
     }
 
     fn get_doc_by_rank<'py>(
