@@ -405,6 +405,19 @@ def create_app(indexes: Mapping[str, Index], config: ServerConfig | None = None)
     async def query_types() -> dict[str, str]:
         return {k: q.description for k, q in svc.types.items()}
 
+    def openapi() -> dict[str, Any]:
+        """The generated schema, plus this server's index names and query types as enums (the
+        request model keeps them plain strings, so an unknown index is a 404, not a 400)."""
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)
+            props = schema["components"]["schemas"]["QueryRequest"]["properties"]
+            props["index"]["enum"] = list(svc.indexes)
+            props["query_type"]["enum"] = list(svc.types)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     web = _web_dir()
 
     @app.get("/", include_in_schema=False)
