@@ -35,7 +35,8 @@ function showError(msg) {
 function showTokens(tokens, ids, suffixFrom = null) {
   const box = $("tokens");
   box.replaceChildren(...tokens.map((t, i) => {
-    const chip = el("span", { class: "tok", title: `id ${ids[i]}` }, t);
+    const shown = t.replace(/ /g, "␣").replace(/\n/g, "↵").replace(/\t/g, "⇥");
+    const chip = el("span", { class: "tok", title: `id ${ids[i]}` }, shown);
     if (suffixFrom !== null && i >= suffixFrom) chip.classList.add("suffix");
     return chip;
   }));

@@ -1,0 +1,118 @@
+"""The web page in real headless Chromium (Debian's ``chromium``, driven by Playwright): a count,
+a document search with paging, switching index, a phone-sized screen. Screenshots go to
+tests/screenshots/ (gitignored)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.server.conftest import DOCS, LiveServer
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SHOTS = Path(__file__).resolve().parent.parent / "screenshots"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)"
+)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    SHOTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")),  # a fresh user-data dir
+            executable_path=CHROMIUM,
+            headless=True,
+            args=ARGS,
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def open_page(browser: Any, server: LiveServer, width: int = 1200, height: int = 900) -> Any:
+    page = browser.new_page()
+    page.set_viewport_size({"width": width, "height": height})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server.url + "/")
+    page.wait_for_selector("body[data-ready='1']", timeout=10_000)
+    page.js_errors = errors
+    return page
+
+
+def test_count_and_tokens(browser: Any, server: LiveServer) -> None:
+    page = open_page(browser, server)
+    assert page.locator("#index option").all_inner_texts() == ["demo", "other"]
+    page.fill("#query", "the cat")
+    page.click("#btn-count")
+    page.wait_for_selector("#count")
+    assert page.inner_text("#count") == "2"
+    assert page.locator("#tokens .tok").count() == len("the cat")
+    assert "occurrences" in page.inner_text("#result")
+    page.screenshot(path=str(SHOTS / "count.png"), full_page=True)
+    # Switching index re-runs the query there.
+    page.select_option("#index", "other")
+    page.wait_for_selector("#count")
+    assert page.inner_text("#count") == "2"
+    assert not page.js_errors
+
+
+def test_document_search_with_paging(browser: Any, server: LiveServer) -> None:
+    page = open_page(browser, server)
+    page.fill("#query", "cat")
+    page.click("#btn-docs")
+    page.wait_for_selector("#doc-list .doc")
+    docs = page.locator("#doc-list .doc")
+    assert docs.count() == 2
+    assert page.locator("#doc-list mark").all_inner_texts() == ["cat", "cat"]
+    metas = " ".join(page.locator("#doc-list .meta").all_inner_texts())
+    assert "url: cat" in metas and "url: unicode" in metas and "corpus.jsonl" in metas
+    page.screenshot(path=str(SHOTS / "documents.png"), full_page=True)
+
+    total = sum(d["text"].count("e") for d in DOCS)
+    assert total > 10
+    page.fill("#query", "e")
+    page.click("#btn-docs")
+    page.wait_for_function("document.querySelectorAll('#doc-list .doc').length === 10")
+    assert page.inner_text("#page-info") == f"1–10 of {total}"
+    assert page.is_disabled("#prev")
+    page.click("#next")
+    page.wait_for_function("document.querySelector('#page-info').textContent.startsWith('11–')")
+    assert page.locator("#doc-list .doc").count() == min(10, total - 10)
+    assert page.locator("#doc-list mark").count() == page.locator("#doc-list .doc").count()
+    assert not page.js_errors
+
+
+def test_errors_are_shown(browser: Any, server: LiveServer) -> None:
+    page = open_page(browser, server)
+    page.fill("#query", "x" * 1001)  # above the server's query length limit
+    page.click("#btn-count")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "limit" in page.inner_text("#error")
+
+
+def test_phone_screen(browser: Any, server: LiveServer) -> None:
+    page = open_page(browser, server, width=390, height=844)
+    page.fill("#query", "sat on the")
+    page.click("#btn-docs")
+    page.wait_for_selector("#doc-list .doc")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+    assert page.locator("#btn-count").bounding_box()["width"] > 60
+    page.screenshot(path=str(SHOTS / "phone.png"), full_page=True)
