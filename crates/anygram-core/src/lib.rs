@@ -17,6 +17,8 @@
 //! `ARCHITECTURE.md` at the repository root describes every file and algorithm in more detail.
 
 pub mod build;
+pub mod cnf;
+pub mod creativity;
 pub mod docs;
 pub mod error;
 pub mod format;

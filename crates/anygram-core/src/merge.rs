@@ -168,6 +168,68 @@ pub struct InfgramNtdResult {
     pub suffix_len: usize,
 }
 
+/// One shard's part of a CNF query: its hits (ascending stream positions) and how they scale
+/// (the product of its subsampled clauses' `count / kept` ratios; 1 when none was).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ShardCnf {
+    pub ptrs: Vec<u64>,
+    pub factor: f64,
+    pub sampled: bool,
+}
+
+impl Default for ShardCnf {
+    fn default() -> Self {
+        ShardCnf {
+            ptrs: Vec::new(),
+            factor: 1.0,
+            sampled: false,
+        }
+    }
+}
+
+/// The answer to `find_cnf`: the count (each shard's hits times its factor, truncated, as in
+/// infini-gram), whether any shard sampled, and every shard's hits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CnfResult {
+    pub cnt: u64,
+    pub approx: bool,
+    pub ptrs_by_shard: Vec<Vec<u64>>,
+}
+
+/// Merges per-shard CNF parts (in shard order).
+pub fn merge_cnf(parts: impl IntoIterator<Item = ShardCnf>) -> CnfResult {
+    let (mut cnt, mut approx, mut ptrs_by_shard) = (0u64, false, Vec::new());
+    for p in parts {
+        cnt += if p.sampled {
+            (p.ptrs.len() as f64 * p.factor) as u64
+        } else {
+            p.ptrs.len() as u64
+        };
+        approx |= p.sampled;
+        ptrs_by_shard.push(p.ptrs);
+    }
+    CnfResult {
+        cnt,
+        approx,
+        ptrs_by_shard,
+    }
+}
+
+/// Merges per-shard `creativity` answers: for each start, the furthest end any shard reaches.
+pub fn merge_creativity(parts: impl IntoIterator<Item = Vec<usize>>) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
+    for p in parts {
+        if out.is_empty() {
+            out = p;
+        } else {
+            for (o, r) in out.iter_mut().zip(p) {
+                *o = (*o).max(r);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
