@@ -287,3 +287,50 @@ def test_access_log(client: httpx.Client, caplog: pytest.LogCaptureFixture) -> N
     rec = json.loads(caplog.records[-1].getMessage())
     assert rec["status"] == 200 and rec["path"] == "/" and rec["method"] == "POST"
     assert rec["index"] == "demo" and rec["query_type"] == "count" and rec["ms"] >= 0
+
+
+# ------------------------------------------------------------------ language-model queries
+
+
+def test_infini_gram_prob_example(client: httpx.Client) -> None:
+    r = ok(client, query_type="prob", query="natural language processing")
+    assert {"prompt_cnt", "cont_cnt", "prob"} | COMMON == set(r)
+    # prompt = "natural language processin", continuation = "g"
+    assert r["prompt_cnt"] == r["cont_cnt"] == 2 and r["prob"] == 1.0
+    assert ok(client, query_type="prob", query="zzz")["prob"] == -1.0
+    assert "at least one token" in err(client, 400, query_type="prob", query_ids=[])
+
+
+def test_infini_gram_ntd_example(client: httpx.Client) -> None:
+    r = ok(client, query_type="ntd", query="natural language")
+    assert {"prompt_cnt", "result_by_token_id", "approx"} | COMMON == set(r)
+    assert r["prompt_cnt"] == 3
+    dist = {e["token"]: (e["cont_cnt"], e["prob"]) for e in r["result_by_token_id"].values()}
+    assert dist == {" ": (3, 1.0)}
+    r = ok(client, query_type="ntd", query="the ")
+    assert {e["token"] for e in r["result_by_token_id"].values()} == {"c", "d", "m", "l"}
+    assert sum(e["cont_cnt"] for e in r["result_by_token_id"].values()) == r["prompt_cnt"]
+    assert "limit of 1000" in err(client, 400, query_type="ntd", query="a", max_support=1001)
+
+
+def test_ntd_reports_document_ends(client: httpx.Client) -> None:
+    r = ok(client, query_type="ntd", query="the mat")
+    (entry,) = r["result_by_token_id"].values()
+    assert entry["token"] == "<eos>" and entry["cont_cnt"] == 1
+
+
+def test_infini_gram_infgram_prob_example(client: httpx.Client) -> None:
+    r = ok(client, query_type="infgram_prob", query="I love natural language processing")
+    assert {"prompt_cnt", "cont_cnt", "prob", "suffix_len", "longest_suffix"} | COMMON == set(r)
+    assert r["longest_suffix"] == "I love natural language processin"  # the whole prompt
+    assert r["suffix_len"] == len(r["longest_suffix"]) and r["prob"] == 1.0
+    r = ok(client, query_type="infgram_prob", query="We hate natural language processing")
+    assert r["longest_suffix"] == "e natural language processin"  # backed off to what occurs
+    assert r["suffix_len"] == len(r["longest_suffix"]) and r["prompt_cnt"] == 1
+
+
+def test_infgram_ntd(client: httpx.Client) -> None:
+    r = ok(client, query_type="infgram_ntd", query="xyz the c")
+    assert r["longest_suffix"] == " the c" and r["suffix_len"] == 6
+    assert {e["token"] for e in r["result_by_token_id"].values()} == {"a"}
+    assert r["prompt_cnt"] == 1  # only "wörld, the cat" has " the c"

@@ -116,3 +116,23 @@ def test_phone_screen(browser: Any, server: LiveServer) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
     assert page.locator("#btn-count").bounding_box()["width"] > 60
     page.screenshot(path=str(SHOTS / "phone.png"), full_page=True)
+
+
+def test_next_token_and_infinity_gram(browser: Any, server: LiveServer) -> None:
+    page = open_page(browser, server)
+    page.fill("#query", "the ")
+    page.click("#btn-ntd")
+    page.wait_for_selector("#ntd-bars .bar")
+    labels = page.locator("#ntd-bars .bar .label").all_inner_texts()
+    assert sorted(labels) == ['"c"', '"d"', '"l"', '"m"']
+    assert "prompt count 5" in page.inner_text("#result")
+    page.screenshot(path=str(SHOTS / "ntd.png"), full_page=True)
+
+    page.fill("#query", "We hate natural language processing")
+    page.click("#btn-infgram")
+    page.wait_for_selector("#prob")
+    assert page.inner_text("#prob") == "1.0000"
+    suffix = "".join(page.locator("#tokens .tok.suffix").all_inner_texts())
+    assert suffix == "e␣natural␣language␣processin"  # the longest suffix found, highlighted
+    page.screenshot(path=str(SHOTS / "infgram.png"), full_page=True)
+    assert not page.js_errors

@@ -63,10 +63,12 @@ def decode_tokens(index: Index, ids: list[int]) -> list[str]:
 
 
 def _ntd_tokens(index: Index, ids: list[int], result: dict[str, Any]) -> None:
-    by_id = result.get("result_by_token_id", {})
-    for tid, entry in by_id.items():
+    """infini-gram's ``token`` in each next-token entry (``<eos>`` for the document end)."""
+    eos = getattr(index, "eos_token_id", None)
+    for tid, entry in result.get("result_by_token_id", {}).items():
         if isinstance(entry, dict):
-            entry["token"] = decode_tokens(index, [int(tid)])[0]
+            t = int(tid)
+            entry["token"] = "<eos>" if t == eos else decode_tokens(index, [t])[0]
 
 
 def _longest_suffix(index: Index, ids: list[int], result: dict[str, Any]) -> None:
