@@ -71,6 +71,35 @@ class Index:
     def tokenizer_json(self) -> str: ...
     def manifests(self) -> list[tuple[str, str]]: ...
     def shard_stats(self) -> list[tuple[str, int, int, int]]: ...
+    def count_cnf(
+        self,
+        cnf: Sequence[Sequence[Sequence[int]]],
+        max_clause_freq: int,
+        max_diff_tokens: int,
+        exact: bool,
+        document_scope: bool,
+    ) -> tuple[int, bool]: ...
+    def find_cnf(
+        self,
+        cnf: Sequence[Sequence[Sequence[int]]],
+        max_clause_freq: int,
+        max_diff_tokens: int,
+        exact: bool,
+        document_scope: bool,
+    ) -> tuple[int, bool, list[list[int]]]: ...
+    def search_docs_cnf(
+        self,
+        cnf: Sequence[Sequence[Sequence[int]]],
+        max_clause_freq: int,
+        max_diff_tokens: int,
+        exact: bool,
+        document_scope: bool,
+        offset: int,
+        limit: int,
+        seed: int | None,
+        max_disp_len: int,
+    ) -> dict[str, Any]: ...
+    def creativity(self, ids: Sequence[int]) -> list[int]: ...
 
 @final
 class DocumentReader:

@@ -20,6 +20,7 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidInputError",
     "InvalidQueryError",
+    "QueryParseError",
     "TokenOutOfRangeError",
     "TokenizerError",
     "UnknownTokenizerError",
@@ -90,3 +91,12 @@ class UnsupportedTokenizerError(TokenizerError):
 
 class UnknownTokenizerError(TokenizerError):
     """The tokenizer named is neither ``bytes`` nor a tokenizer file anygram can read."""
+
+
+class QueryParseError(InvalidQueryError):
+    """A boolean query's text could not be parsed; ``position`` is the 0-based character offset
+    of the problem (see :mod:`anygram.query_language`)."""
+
+    def __init__(self, message: str, position: int) -> None:
+        super().__init__(message)
+        self.position = position

@@ -20,6 +20,7 @@ from .errors import (
     TokenizerError,
     TokenOutOfRangeError,
 )
+from .query_language import DEFAULT_LIMITS, QueryLimits, parse_query
 from .tokenizers import Tokenizer, from_manifest
 
 __all__ = ["Index", "Query"]
@@ -28,6 +29,9 @@ _U63 = 2**63
 
 #: A query: text (tokenized with the index's tokenizer) or a sequence of token ids.
 Query = str | Sequence[int]
+
+#: A boolean query: text in the query language, or clauses (AND) of terms (OR), each a Query.
+CnfQuery = str | Sequence[Sequence[Query]]
 
 # infini-gram constructor arguments that mean nothing here (anygram reads them from the index).
 _IGNORED_COMPAT_ARGS = {
@@ -90,6 +94,12 @@ class Index:
         value (255, 65535 or 2**32-1), which is never a real token.
     max_support
         Default ``max_support`` of :meth:`ntd` and :meth:`infgram_ntd`.
+    max_clause_freq, max_diff_tokens
+        Defaults of the boolean queries (:meth:`count_cnf`, :meth:`find_cnf`,
+        :meth:`search_docs_cnf`), infini-gram's.
+    query_limits
+        Bounds on boolean queries (clauses, terms per clause, text length, the largest
+        ``max_clause_freq`` and ``max_diff_tokens``); infini-gram's API limits by default.
     tokenizer
         A tokenizer object for text queries and decoding, overriding the one stored in the
         index (needed for indexes built with a custom Python tokenizer).
@@ -120,6 +130,9 @@ class Index:
         token_dtype: str | None = None,
         eos_token_id: int | None = None,
         max_support: int = 1000,
+        max_clause_freq: int = 50_000,
+        max_diff_tokens: int = 100,
+        query_limits: QueryLimits = DEFAULT_LIMITS,
         **infini_gram_args: Any,
     ) -> None:
         unknown = set(infini_gram_args) - _IGNORED_COMPAT_ARGS
@@ -139,6 +152,9 @@ class Index:
             eos_token_id = int(self._core.default_eos_token_id)
         self._eos = _check_u32("eos_token_id", eos_token_id)
         self.max_support = _check_support(max_support)
+        self.query_limits = query_limits
+        self.max_clause_freq = self._cnf_limit("max_clause_freq", max_clause_freq)
+        self.max_diff_tokens = self._cnf_limit("max_diff_tokens", max_diff_tokens)
 
     @property
     def tokenizer(self) -> Tokenizer:
@@ -412,6 +428,173 @@ class Index:
             "shards": shards,
             "build": [m.get("build") for m in manifests],
         }
+
+    # ----------------------------------------------------------------- boolean search
+
+    def _cnf_limit(self, name: str, v: Any) -> int:
+        if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+            raise InvalidQueryError(f"{name} must be a positive integer, not {v!r}")
+        cap = getattr(self.query_limits, name)
+        if cap is not None and v > cap:
+            raise InvalidQueryError(f"{name}={v} is above the limit of {cap}")
+        return min(v, 2**64 - 1)
+
+    def _cnf(self, cnf: CnfQuery) -> list[list[Any]]:
+        """A CNF as token ids: text in the query language, or clauses of terms, each term text
+        or token ids (infini-gram's triply nested lists)."""
+        if isinstance(cnf, str):
+            cnf = parse_query(cnf, self.query_limits)
+        elif isinstance(cnf, (bytes, bytearray)) or not isinstance(cnf, Sequence):
+            raise InvalidQueryError(
+                "a boolean query is text or a list of clauses, each a list of terms"
+            )
+        limits = self.query_limits
+        if not cnf:
+            raise InvalidQueryError("a boolean query needs at least one clause")
+        if limits.max_clauses is not None and len(cnf) > limits.max_clauses:
+            raise InvalidQueryError(
+                f"too many clauses: {len(cnf)} (the limit is {limits.max_clauses})"
+            )
+        out = []
+        for c, clause in enumerate(cnf):
+            if isinstance(clause, (str, bytes)) or not isinstance(clause, Sequence):
+                raise InvalidQueryError(f"clause {c} must be a list of terms, not {clause!r}")
+            if not clause:
+                raise InvalidQueryError(f"clause {c} is empty")
+            cap = limits.max_terms_per_clause
+            if cap is not None and len(clause) > cap:
+                raise InvalidQueryError(
+                    f"too many terms in clause {c}: {len(clause)} (the limit is {cap})"
+                )
+            for t, term in enumerate(clause):
+                if not isinstance(term, (str, Sequence)):
+                    raise InvalidQueryError(
+                        f"term {t} of clause {c} must be text or token ids, not {term!r}"
+                    )
+            terms = [self._ids(t) for t in clause]
+            for t, ids in enumerate(terms):
+                if len(ids) == 0:
+                    raise InvalidQueryError(f"term {t} of clause {c} is empty")
+            out.append(terms)
+        return out
+
+    def _cnf_args(
+        self,
+        cnf: CnfQuery,
+        max_clause_freq: int | None,
+        max_diff_tokens: int | None,
+        exact: bool,
+        scope: str,
+    ) -> tuple[list[list[Any]], int, int, bool, bool]:
+        if scope not in ("window", "document"):
+            raise InvalidQueryError(f"scope must be 'window' or 'document', not {scope!r}")
+        freq = self.max_clause_freq if max_clause_freq is None else max_clause_freq
+        diff = self.max_diff_tokens if max_diff_tokens is None else max_diff_tokens
+        return (
+            self._cnf(cnf),
+            self._cnf_limit("max_clause_freq", freq),
+            self._cnf_limit("max_diff_tokens", diff),
+            bool(exact),
+            scope == "document",
+        )
+
+    def count_cnf(
+        self,
+        cnf: CnfQuery,
+        max_clause_freq: int | None = None,
+        max_diff_tokens: int | None = None,
+        exact: bool = False,
+        scope: str = "window",
+    ) -> dict[str, Any]:
+        """Occurrences of a boolean query: ``{"count", "approx"}``.
+
+        ``cnf`` is text (``'"new york" AND (city OR state)'``, see
+        :mod:`anygram.query_language`) or infini-gram's form: a list of clauses (AND), each a
+        list of terms (OR), each text or token ids. With ``scope="window"`` (infini-gram's
+        semantics) every clause must occur within ``max_diff_tokens`` of the window matched so
+        far, starting from each occurrence of the rarest clause, inside one document; with
+        ``scope="document"`` anywhere in the same document, and documents are counted. A
+        clause occurring more than ``max_clause_freq`` times is subsampled and ``approx`` is
+        True, exactly when that happened; ``exact=True`` never samples.
+
+        Examples
+        --------
+        >>> import anygram, tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (d / "c.jsonl").write_text('{"text": "new york is a city"}\\n{"text": "york"}\\n')
+        >>> _ = anygram.build([d / "c.jsonl"], d / "idx", quiet=True)
+        >>> index = anygram.Index(d / "idx")
+        >>> index.count_cnf('"new york" AND (city OR state)')
+        {'count': 1, 'approx': False}
+        """
+        args = self._cnf_args(cnf, max_clause_freq, max_diff_tokens, exact, scope)
+        count, approx = self._core.count_cnf(*args)
+        return {"count": count, "approx": approx}
+
+    def find_cnf(
+        self,
+        cnf: CnfQuery,
+        max_clause_freq: int | None = None,
+        max_diff_tokens: int | None = None,
+        exact: bool = False,
+        scope: str = "window",
+    ) -> dict[str, Any]:
+        """:meth:`count_cnf` plus the hits: ``{"cnt", "approx", "ptrs_by_shard"}``, where
+        ``ptrs_by_shard[s]`` lists, in stream order, the pointer where each matched window
+        starts (``scope="document"``: the first occurrence of the rarest clause in each
+        matching document), usable with :meth:`get_doc_by_ptr`."""
+        args = self._cnf_args(cnf, max_clause_freq, max_diff_tokens, exact, scope)
+        cnt, approx, ptrs = self._core.find_cnf(*args)
+        return {"cnt": cnt, "approx": approx, "ptrs_by_shard": ptrs}
+
+    def search_docs_cnf(
+        self,
+        cnf: CnfQuery,
+        maxnum: int = 1,
+        max_disp_len: int | None = None,
+        max_clause_freq: int | None = None,
+        max_diff_tokens: int | None = None,
+        *,
+        exact: bool = False,
+        scope: str = "window",
+        offset: int = 0,
+        seed: int | None = None,
+    ) -> dict[str, Any]:
+        """One page of the hits of a boolean query, as documents:
+        ``{"cnt", "approx", "total", "offset", "idxs", "documents"}``.
+
+        ``maxnum`` hits from ``offset``, in index order, or in a random order fixed by ``seed``
+        (pages of one seed never overlap, so paging through a random sample works). ``total``
+        is the number of hits to page through (``cnt`` unless ``approx``). Each document is a
+        window of up to ``max_disp_len`` tokens around its hit, with infini-gram's document
+        fields, ``text``, and ``spans``: every match of every clause in the window as
+        ``(start, end, clause)`` token offsets into ``token_ids``.
+        """
+        self._nonneg(maxnum=maxnum, offset=offset)
+        if seed is not None:
+            self._nonneg(seed=seed)
+        args = self._cnf_args(cnf, max_clause_freq, max_diff_tokens, exact, scope)
+        r = self._core.search_docs_cnf(*args, offset, maxnum, seed, self._disp(max_disp_len))
+        r["documents"] = [self._with_text(d) for d in r["documents"]]
+        r["offset"] = offset
+        return r
+
+    def creativity(self, input_ids: Query) -> dict[str, Any]:
+        """For each start ``l`` of the input, ``rs[l] = l +`` the length of the longest prefix
+        of ``input[l:]`` that occurs in the index: ``{"rs": [...]}`` (infini-gram's
+        ``creativity``). About one suffix-array search per position.
+
+        Examples
+        --------
+        >>> import anygram, tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (d / "c.jsonl").write_text('{"text": "abcd"}\\n')
+        >>> _ = anygram.build([d / "c.jsonl"], d / "idx", quiet=True)
+        >>> index = anygram.Index(d / "idx")
+        >>> index.creativity("bcx")
+        {'rs': [2, 2, 2]}
+        """
+        return {"rs": self._core.creativity(self._ids(input_ids))}
 
     def __repr__(self) -> str:
         return (

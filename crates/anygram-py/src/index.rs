@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use anygram_core::cnf::{CnfOptions, CnfScope};
 use anygram_core::lm::NtdOptions;
 use anygram_core::merge::NtdResult;
 use anygram_core::{Index, OpenOptions};
@@ -244,4 +245,105 @@ impl PyIndex {
     fn shard_stats(&self) -> Vec<(PathBuf, u64, u64, u64)> {
         self.inner.shard_stats()
     }
+
+    // ------------------------------------------------------------- boolean search (cnf.rs)
+
+    /// `(count, approx)` of a CNF query: `cnf[clause][term]` are token ids.
+    #[allow(clippy::too_many_arguments)]
+    fn count_cnf(
+        &self,
+        py: Python<'_>,
+        cnf: Vec<Vec<TokenIds>>,
+        max_clause_freq: u64,
+        max_diff_tokens: u64,
+        exact: bool,
+        document_scope: bool,
+    ) -> PyResult<(u64, bool)> {
+        let (cnf, opts) = cnf_args(cnf, max_clause_freq, max_diff_tokens, exact, document_scope);
+        detach(py, || self.inner.count_cnf(&cnf, opts))
+    }
+
+    /// `(cnt, approx, ptrs_by_shard)`.
+    fn find_cnf(
+        &self,
+        py: Python<'_>,
+        cnf: Vec<Vec<TokenIds>>,
+        max_clause_freq: u64,
+        max_diff_tokens: u64,
+        exact: bool,
+        document_scope: bool,
+    ) -> PyResult<(u64, bool, Vec<Vec<u64>>)> {
+        let (cnf, opts) = cnf_args(cnf, max_clause_freq, max_diff_tokens, exact, document_scope);
+        let r = detach(py, || self.inner.find_cnf(&cnf, opts))?;
+        Ok((r.cnt, r.approx, r.ptrs_by_shard))
+    }
+
+    /// `{cnt, approx, total, idxs, documents}`; each document has `spans: [(start, end,
+    /// clause)]` in its window.
+    #[allow(clippy::too_many_arguments)]
+    fn search_docs_cnf<'py>(
+        &self,
+        py: Python<'py>,
+        cnf: Vec<Vec<TokenIds>>,
+        max_clause_freq: u64,
+        max_diff_tokens: u64,
+        exact: bool,
+        document_scope: bool,
+        offset: u64,
+        limit: u64,
+        seed: Option<u64>,
+        max_disp_len: u64,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let (cnf, opts) = cnf_args(cnf, max_clause_freq, max_diff_tokens, exact, document_scope);
+        let r = detach(py, || {
+            self.inner
+                .search_docs_cnf(&cnf, opts, offset, limit, seed, max_disp_len)
+        })?;
+        let docs = r
+            .docs
+            .iter()
+            .map(|d| {
+                let dict = doc_to_dict(py, &d.doc)?;
+                dict.set_item("spans", &d.spans)?;
+                Ok(dict)
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        let out = PyDict::new(py);
+        out.set_item("cnt", r.cnt)?;
+        out.set_item("approx", r.approx)?;
+        out.set_item("total", r.total)?;
+        out.set_item("idxs", r.idxs)?;
+        out.set_item("documents", docs)?;
+        Ok(out)
+    }
+
+    /// `rs[l]`: `l +` the longest prefix of `ids[l:]` that occurs.
+    fn creativity(&self, py: Python<'_>, ids: TokenIds) -> PyResult<Vec<usize>> {
+        detach(py, || self.inner.creativity(&ids.0))
+    }
+}
+
+fn cnf_args(
+    cnf: Vec<Vec<TokenIds>>,
+    max_clause_freq: u64,
+    max_diff_tokens: u64,
+    exact: bool,
+    document_scope: bool,
+) -> (Vec<Vec<Vec<u32>>>, CnfOptions) {
+    let cnf = cnf
+        .into_iter()
+        .map(|c| c.into_iter().map(|t| t.0).collect())
+        .collect();
+    let opts = CnfOptions {
+        max_clause_freq,
+        max_diff_tokens,
+        exact,
+        scope: if document_scope {
+            CnfScope::Document
+        } else {
+            CnfScope::Window
+        },
+        ..CnfOptions::default()
+    };
+    (cnf, opts)
 }

@@ -1,0 +1,239 @@
+"""The text query language of boolean (CNF) search, shared by the API, CLI, server and web page.
+
+A query is clauses joined by ``AND``; a clause is terms joined by ``OR``; a term is a phrase in
+double quotes or a run of bare words. **OR binds tighter than AND**, as in infini-gram, so every
+query is already in conjunctive normal form::
+
+    "new york" AND (city OR state)       ->  [["new york"], ["city", "state"]]
+    natural language processing OR nlp AND deep learning
+                                         ->  [["natural language processing", "nlp"],
+                                              ["deep learning"]]
+
+Parentheses group ``OR``-ed terms and may nest; an ``AND`` inside parentheses would make the query
+something other than a CNF and is rejected. Operators are the upper-case words ``AND`` and
+``OR``; inside quotes they are plain text, as are ``\\"`` (a quote) and ``\\\\`` (a backslash).
+Bare words of a term are joined by single spaces; a phrase is kept exactly as written.
+
+Every error is a :class:`~anygram.errors.QueryParseError` naming the position (0-based character
+offset) where the problem is, and the limits (:class:`QueryLimits`, infini-gram's API defaults)
+are checked here too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import QueryParseError
+
+__all__ = ["DEFAULT_LIMITS", "QueryLimits", "format_query", "parse_query"]
+
+
+@dataclass(frozen=True)
+class QueryLimits:
+    """Bounds on a boolean query. ``None`` lifts a bound.
+
+    The defaults are those of infini-gram's public API server (``MAX_QUERY_CHARS``,
+    ``MAX_CLAUSES_PER_CNF``, ``MAX_TERMS_PER_CLAUSE``, and the largest ``max_clause_freq`` and
+    ``max_diff_tokens`` it accepts).
+    """
+
+    max_query_chars: int | None = 1000
+    max_clauses: int | None = 4
+    max_terms_per_clause: int | None = 4
+    max_clause_freq: int | None = 500_000
+    max_diff_tokens: int | None = 1000
+
+
+#: infini-gram's API limits.
+DEFAULT_LIMITS = QueryLimits()
+
+_OPERATORS = ("AND", "OR")
+
+
+@dataclass(frozen=True)
+class _Tok:
+    kind: str  # "word", "phrase", "AND", "OR", "(", ")"
+    text: str
+    pos: int
+
+
+def _lex(text: str) -> list[_Tok]:
+    out: list[_Tok] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c.isspace():
+            i += 1
+        elif c in "()":
+            out.append(_Tok(c, c, i))
+            i += 1
+        elif c == '"':
+            start, i, buf = i, i + 1, []
+            while True:
+                if i >= n:
+                    raise QueryParseError(f"unterminated quote opened at position {start}", start)
+                if text[i] == "\\" and i + 1 < n and text[i + 1] in '"\\':
+                    buf.append(text[i + 1])
+                    i += 2
+                elif text[i] == '"':
+                    i += 1
+                    break
+                else:
+                    buf.append(text[i])
+                    i += 1
+            phrase = "".join(buf)
+            if not phrase:
+                raise QueryParseError(f"empty phrase at position {start}", start)
+            out.append(_Tok("phrase", phrase, start))
+        else:
+            start = i
+            while i < n and not text[i].isspace() and text[i] not in '()"':
+                i += 1
+            word = text[start:i]
+            out.append(_Tok(word if word in _OPERATORS else "word", word, start))
+    return out
+
+
+class _Parser:
+    def __init__(self, text: str, limits: QueryLimits) -> None:
+        self.text = text
+        self.limits = limits
+        self.toks = _lex(text)
+        self.i = 0
+
+    def peek(self) -> _Tok | None:
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def end_pos(self) -> int:
+        return len(self.text)
+
+    def where(self) -> int:
+        t = self.peek()
+        return t.pos if t is not None else self.end_pos()
+
+    def query(self) -> list[list[str]]:
+        clauses = [self.clause()]
+        while (t := self.peek()) is not None:
+            if t.kind == "AND":
+                self.i += 1
+                start = self.where()
+                clauses.append(self.clause())
+                cap = self.limits.max_clauses
+                if cap is not None and len(clauses) > cap:
+                    raise QueryParseError(
+                        f"too many clauses: more than {cap} (the limit) at position {start}",
+                        start,
+                    )
+            elif t.kind == ")":
+                raise QueryParseError(f"unmatched ')' at position {t.pos}", t.pos)
+            else:  # pragma: no cover - clause() consumes everything else
+                raise QueryParseError(f"unexpected {t.text!r} at position {t.pos}", t.pos)
+        return clauses
+
+    def clause(self) -> list[str]:
+        start = self.where()
+        terms = self.item()
+        while (t := self.peek()) is not None and t.kind == "OR":
+            self.i += 1
+            terms.extend(self.item())
+        cap = self.limits.max_terms_per_clause
+        if cap is not None and len(terms) > cap:
+            raise QueryParseError(
+                f"too many terms in the clause at position {start}: {len(terms)} "
+                f"(the limit is {cap})",
+                start,
+            )
+        return terms
+
+    def item(self) -> list[str]:
+        t = self.peek()
+        if t is None:
+            pos = self.end_pos()
+            raise QueryParseError(f"empty clause at position {pos}: a term is missing", pos)
+        if t.kind == "(":
+            self.i += 1
+            inner = self.peek()
+            if inner is not None and inner.kind == ")":
+                raise QueryParseError(f"empty parentheses at position {t.pos}", t.pos)
+            terms = self.item()
+            while (u := self.peek()) is not None and u.kind == "OR":
+                self.i += 1
+                terms.extend(self.item())
+            u = self.peek()
+            if u is None:
+                raise QueryParseError(f"unclosed parenthesis opened at position {t.pos}", t.pos)
+            if u.kind == "AND":
+                raise QueryParseError(
+                    f"AND inside parentheses at position {u.pos}: a query is clauses joined by "
+                    "AND, each clause terms joined by OR (OR binds tighter than AND), so "
+                    "parentheses may only group OR-ed terms",
+                    u.pos,
+                )
+            if u.kind != ")":  # pragma: no cover - item() stops only at operators or ')'
+                raise QueryParseError(f"expected ')' at position {u.pos}", u.pos)
+            self.i += 1
+            return terms
+        if t.kind in _OPERATORS:
+            raise QueryParseError(
+                f"empty clause at position {t.pos}: {t.kind} needs a term before it", t.pos
+            )
+        if t.kind == ")":
+            raise QueryParseError(f"unmatched ')' at position {t.pos}", t.pos)
+        if t.kind == "phrase":
+            self.i += 1
+            return [t.text]
+        words = []
+        while (u := self.peek()) is not None and u.kind == "word":
+            words.append(u.text)
+            self.i += 1
+        return [" ".join(words)]
+
+
+def parse_query(text: str, limits: QueryLimits = DEFAULT_LIMITS) -> list[list[str]]:
+    """Parses a boolean query into a CNF of term strings: ``[[term, ...], ...]`` (clauses of
+    OR-ed terms, AND-ed together).
+
+    Raises
+    ------
+    QueryParseError
+        With the 0-based character position of the problem (also in ``.position``).
+
+    Examples
+    --------
+    >>> parse_query('"new york" AND (city OR state)')
+    [['new york'], ['city', 'state']]
+    >>> parse_query("deep learning OR machine learning AND gpu")
+    [['deep learning', 'machine learning'], ['gpu']]
+    >>> parse_query("a AND (b")
+    Traceback (most recent call last):
+    ...
+    anygram.errors.QueryParseError: unclosed parenthesis opened at position 6
+    """
+    if not isinstance(text, str):
+        raise QueryParseError(f"a query is a str, not {type(text).__name__}", 0)
+    cap = limits.max_query_chars
+    if cap is not None and len(text) > cap:
+        raise QueryParseError(
+            f"query of {len(text)} characters is longer than the limit of {cap}", cap
+        )
+    parser = _Parser(text, limits)
+    if not parser.toks:
+        raise QueryParseError("empty query at position 0", 0)
+    return parser.query()
+
+
+def format_query(cnf: list[list[str]]) -> str:
+    """The text form of a CNF of term strings (every term quoted); ``parse_query`` inverts it.
+
+    >>> format_query([["new york"], ["city", "state"]])
+    '"new york" AND ("city" OR "state")'
+    """
+
+    def quote(term: str) -> str:
+        return '"' + term.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    parts = []
+    for clause in cnf:
+        inner = " OR ".join(quote(t) for t in clause)
+        parts.append(f"({inner})" if len(clause) > 1 else inner)
+    return " AND ".join(parts)
