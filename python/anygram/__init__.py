@@ -21,8 +21,18 @@ if "OMP_WAIT_POLICY" not in _os.environ:
 from . import errors
 from ._core import __version__
 from .build import build
-from .errors import AnygramError
+from .errors import AnygramError, QueryParseError
 from .index import Index
+from .query_language import parse_query
 from .tokenizers import load_tokenizer
 
-__all__ = ["AnygramError", "Index", "__version__", "build", "errors", "load_tokenizer"]
+__all__ = [
+    "AnygramError",
+    "Index",
+    "QueryParseError",
+    "__version__",
+    "build",
+    "errors",
+    "load_tokenizer",
+    "parse_query",
+]

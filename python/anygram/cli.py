@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -51,6 +52,11 @@ def _add_build(sub: Any) -> None:
 
 def _add_query_common(p: Any) -> None:
     p.add_argument("index", nargs="+", help="index directory (several are queried together)")
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument(
+        "--boolean", action="store_true", help="read the query as AND/OR (auto when it uses them)"
+    )
+    kind.add_argument("--phrase", action="store_true", help="read the query as one plain phrase")
     p.add_argument("--load-to-ram", action="store_true")
     p.add_argument("--json", action="store_true", help="print JSON")
 
@@ -84,19 +90,47 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+_BOOLEAN = re.compile(r"\b(AND|OR)\b|^\s*[\"(]")
+
+
+def _is_boolean(args: argparse.Namespace, query: str | list[int]) -> bool:
+    """A text query is boolean when it uses AND / OR or starts with a quote or a parenthesis
+    (``--phrase`` forces a plain phrase, ``--boolean`` the query language)."""
+    if not isinstance(query, str) or args.phrase:
+        return False
+    return bool(args.boolean or _BOOLEAN.search(query))
+
+
+def _highlight(index: Any, ids: list[int], spans: list[tuple[int, int]]) -> str:
+    """The window's text with every span marked (bold red on a terminal, [[...]] otherwise)."""
+    hl = sys.stdout.isatty()
+    out, at = [], 0
+    for start, end in sorted(spans):
+        if start < at:
+            continue
+        match = index.decode(ids[start:end])
+        out.append(index.decode(ids[at:start]))
+        out.append(f"\x1b[1;31m{match}\x1b[0m" if hl else f"[[{match}]]")
+        at = end
+    out.append(index.decode(ids[at:]))
+    return "".join(out)
+
+
 def _cmd_count(args: argparse.Namespace) -> int:
     from .index import Index
 
     paths, query = _split_index_and_query(args)
     index = Index(paths, load_to_ram=args.load_to_ram)
+    boolean = _is_boolean(args, query)
     t = time.perf_counter()
-    result = index.count(query)
+    result = index.count_cnf(query) if boolean and isinstance(query, str) else index.count(query)
     result["latency_ms"] = round((time.perf_counter() - t) * 1e3, 3)
     if args.json:
-        ids = index.tokenize(query) if isinstance(query, str) else list(query)
-        print(json.dumps({**result, "token_ids": ids}))
+        if not boolean:
+            result["token_ids"] = index.tokenize(query) if isinstance(query, str) else list(query)
+        print(json.dumps(result))
     else:
-        print(result["count"])
+        print(f"{result['count']}{' (approximate)' if result['approx'] else ''}")
     return 0
 
 
@@ -105,22 +139,27 @@ def _cmd_docs(args: argparse.Namespace) -> int:
 
     paths, query = _split_index_and_query(args)
     index = Index(paths, load_to_ram=args.load_to_ram)
-    found = index.search_docs(query, maxnum=args.limit, max_disp_len=args.max_disp_len)
+    if _is_boolean(args, query) and isinstance(query, str):
+        found = index.search_docs_cnf(
+            query,
+            maxnum=args.limit,
+            max_disp_len=args.max_disp_len,
+            offset=args.offset,
+            seed=args.seed,
+        )
+        spans_of = [[(a, b) for a, b, _ in d["spans"]] for d in found["documents"]]
+    else:
+        found = index.search_docs(query, maxnum=args.limit, max_disp_len=args.max_disp_len)
+        n = len(index.tokenize(query) if isinstance(query, str) else query)
+        spans_of = [[(d["needle_offset"], d["needle_offset"] + n)] for d in found["documents"]]
     if args.json:
         print(json.dumps(found, ensure_ascii=False))
         return 0
-    print(f"{found['cnt']} occurrence(s); showing {len(found['documents'])}")
-    for doc in found["documents"]:
-        meta = doc["metadata"]
-        print(f"\n--- document {doc['doc_ix']} ({doc['doc_len']} tokens) {meta}")
-        ids = doc["token_ids"]
-        at = doc["needle_offset"]
-        n = len(index.tokenize(query) if isinstance(query, str) else query)
-        before = index.decode(ids[:at])
-        match = index.decode(ids[at : at + n])
-        after = index.decode(ids[at + n :])
-        hl = sys.stdout.isatty()
-        print(before + (f"\x1b[1;31m{match}\x1b[0m" if hl else f"[[{match}]]") + after)
+    approx = " (approximate)" if found.get("approx") else ""
+    print(f"{found['cnt']} occurrence(s){approx}; showing {len(found['documents'])}")
+    for doc, spans in zip(found["documents"], spans_of, strict=True):
+        print(f"\n--- document {doc['doc_ix']} ({doc['doc_len']} tokens) {doc['metadata']}")
+        print(_highlight(index, doc["token_ids"], spans))
     return 0
 
 
@@ -201,7 +240,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_build(sub)
 
-    p = sub.add_parser("count", help="count an n-gram: anygram count INDEX 'text'")
+    p = sub.add_parser(
+        "count", help="count an n-gram or a boolean query: anygram count INDEX 'a AND (b OR c)'"
+    )
     _add_query_common(p)
     p.add_argument("--ids", type=int, nargs="+", default=None, help="query as token ids")
 
@@ -210,6 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--ids", type=int, nargs="+", default=None, help="query as token ids")
     p.add_argument("--limit", type=int, default=5, help="documents to show (default 5)")
     p.add_argument("--max-disp-len", type=int, default=200, help="tokens shown around the match")
+    p.add_argument("--offset", type=int, default=0, help="boolean queries: skip this many hits")
+    p.add_argument("--seed", type=int, default=None, help="boolean queries: random sample order")
 
     p = sub.add_parser("info", help="tokens, documents, shards, sizes, tokenizer, format")
     p.add_argument("index", nargs="+")

@@ -70,3 +70,17 @@ def test_entry_point_runs(index: Path) -> None:
         check=True,
     )
     assert out.stdout.strip() == "3"
+
+
+def test_boolean_queries(index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["count", str(index), "cat AND mat"]) == 0
+    assert capsys.readouterr().out.strip() == "1"
+    assert main(["count", str(index), "cat OR dog"]) == 0
+    assert capsys.readouterr().out.strip() == "2"
+    assert main(["count", "--phrase", str(index), "cat AND mat"]) == 0
+    assert capsys.readouterr().out.strip() == "0"
+    assert main(["docs", str(index), '"the cat" AND mat']) == 0
+    out = capsys.readouterr().out
+    assert "[[the cat]]" in out and "[[mat]]" in out
+    assert main(["count", str(index), "(cat AND"]) == 2
+    assert "position" in capsys.readouterr().err
