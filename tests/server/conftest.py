@@ -89,7 +89,9 @@ def strict_server(index_dir: Path) -> Iterator[LiveServer]:
     limits = Limits(
         max_query_tokens=20,
         max_batch=3,
-        caps={"maxnum": 2, "max_disp_len": 50, "max_support": 10},
+        max_clauses=2,
+        max_terms_per_clause=2,
+        caps={"maxnum": 2, "max_disp_len": 50, "max_support": 10, "max_diff_tokens": 50},
     )
     config = ServerConfig(limits=limits, timeout=0.3, max_body_bytes=2000, threads=4)
     with LiveServer(create_app({"demo": SlowIndex(index_dir)}, config)) as s:

@@ -67,8 +67,9 @@ def test_infini_gram_find_and_get_doc_by_rank_example(client: httpx.Client) -> N
 
 def test_infini_gram_search_docs_example(client: httpx.Client) -> None:
     r = ok(client, query_type="search_docs", query="natural language", maxnum=2)
-    assert {"cnt", "approx", "idxs", "documents"} | COMMON == set(r)
+    assert {"cnt", "approx", "idxs", "documents", "message"} | COMMON == set(r)
     assert r["cnt"] == brute("natural language") == 3
+    assert r["message"].startswith("3 occurrences found")
     assert len(r["documents"]) == 2
     for doc in r["documents"]:
         marked = [t for t, label in doc["spans"] if label is not None]

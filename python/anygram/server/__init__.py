@@ -24,6 +24,7 @@ except ImportError as e:  # pragma: no cover - depends on the environment
     ) from e
 
 from ..index import Index
+from ..query_language import QueryLimits
 from .app import Limits, ServerConfig, create_app
 
 __all__ = ["Limits", "ServerConfig", "app_from_env", "create_app", "serve"]
@@ -31,8 +32,16 @@ __all__ = ["Limits", "ServerConfig", "app_from_env", "create_app", "serve"]
 _ENV = "ANYGRAM_SERVE_SPEC"
 
 
+#: The server checks the boolean-query limits itself (``Limits``, configurable), so the indexes
+#: it opens add none of their own.
+_NO_QUERY_LIMITS = QueryLimits(None, None, None, None, None)
+
+
 def _open(paths: Mapping[str, str], load_to_ram: bool = False) -> dict[str, Index]:
-    return {name: Index(path, load_to_ram=load_to_ram) for name, path in paths.items()}
+    return {
+        name: Index(path, load_to_ram=load_to_ram, query_limits=_NO_QUERY_LIMITS)
+        for name, path in paths.items()
+    }
 
 
 def _config_from_dict(d: dict[str, Any]) -> ServerConfig:

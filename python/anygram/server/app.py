@@ -13,18 +13,19 @@ import asyncio
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Body, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,9 +35,24 @@ from ..errors import (
     CorruptIndexError,
     IncompatibleFormatError,
     IndexMismatchError,
+    QueryParseError,
 )
 from ..index import Index
-from .queries import CONT, IDS, PROMPT, QueryType, available, decode_tokens, spans, split_prompt
+from ..query_language import QueryLimits, parse_query
+from .queries import (
+    CNF,
+    CONT,
+    IDS,
+    NUMERIC_FIELDS,
+    OPTIONAL_FIELDS,
+    PROMPT,
+    QueryType,
+    available,
+    cnf_spans,
+    decode_tokens,
+    spans,
+    split_prompt,
+)
 
 __all__ = ["Limits", "ServerConfig", "create_app"]
 
@@ -44,19 +60,50 @@ access_log = logging.getLogger("anygram.access")
 error_log = logging.getLogger("anygram.server")
 
 
+_DEFAULTS = {
+    "maxnum": 1,
+    "max_disp_len": 1000,
+    "max_support": 1000,
+    "max_clause_freq": 50_000,
+    "max_diff_tokens": 100,
+}
+_CAPS = {
+    "maxnum": 10,
+    "max_disp_len": 10000,
+    "max_support": 1000,
+    "max_clause_freq": 500_000,
+    "max_diff_tokens": 1000,
+}
+
+
 @dataclass
 class Limits:
     """Per-request limits, as on infini-gram's public API. ``defaults`` fill fields a request
-    leaves out; ``caps`` are the largest values a request may ask for."""
+    leaves out; ``caps`` are the largest values a request may ask for. A boolean query has at
+    most ``max_clauses`` clauses (AND) of at most ``max_terms_per_clause`` terms (OR), and
+    ``max_query_tokens`` tokens in all."""
 
     max_query_tokens: int = 1000
     max_batch: int = 64
-    defaults: dict[str, int] = field(
-        default_factory=lambda: {"maxnum": 1, "max_disp_len": 1000, "max_support": 1000}
-    )
-    caps: dict[str, int] = field(
-        default_factory=lambda: {"maxnum": 10, "max_disp_len": 10000, "max_support": 1000}
-    )
+    max_clauses: int = 4
+    max_terms_per_clause: int = 4
+    defaults: dict[str, int] = field(default_factory=lambda: dict(_DEFAULTS))
+    caps: dict[str, int] = field(default_factory=lambda: dict(_CAPS))
+
+    def __post_init__(self) -> None:
+        # a partial dict given by the caller keeps the other defaults and caps
+        self.defaults = {**_DEFAULTS, **self.defaults}
+        self.caps = {**_CAPS, **self.caps}
+
+    def query_limits(self) -> QueryLimits:
+        """The bounds of the query language (text length is checked before parsing)."""
+        return QueryLimits(
+            max_query_chars=None,
+            max_clauses=self.max_clauses,
+            max_terms_per_clause=self.max_terms_per_clause,
+            max_clause_freq=None,
+            max_diff_tokens=None,
+        )
 
 
 @dataclass
@@ -81,8 +128,16 @@ class QueryRequest(BaseModel):
 
     index: str = Field(description="name of the index, as listed by GET /indexes")
     query_type: str = Field(description="count, find, search_docs, get_doc_by_rank, ...")
-    query: str | None = Field(None, description="the query text, tokenized by the index")
-    query_ids: list[StrictInt] | None = Field(None, description="the query as token ids")
+    query: str | None = Field(
+        None,
+        description="the query text, tokenized by the index; with AND/OR a boolean query "
+        '(OR binds tighter than AND; "quoted phrases", parentheses group ORs)',
+    )
+    query_ids: list[StrictInt] | list[list[list[StrictInt]]] | None = Field(
+        None,
+        description="the query as token ids; a boolean query as clauses (AND) of terms (OR) "
+        "of token ids",
+    )
     maxnum: StrictInt | None = Field(None, ge=0, description="documents to return (search_docs)")
     max_disp_len: StrictInt | None = Field(None, ge=0, description="tokens shown per document")
     max_support: StrictInt | None = Field(None, ge=1, description="ntd sampling bound")
@@ -90,10 +145,29 @@ class QueryRequest(BaseModel):
     rank: StrictInt | None = Field(None, ge=0, description="suffix-array rank (get_doc_by_rank)")
     ptr: StrictInt | None = Field(None, ge=0, description="token position (get_doc_by_ptr)")
     doc_ix: StrictInt | None = Field(None, ge=0, description="document number (get_doc_by_ix)")
+    max_clause_freq: StrictInt | None = Field(
+        None, ge=1, description="boolean queries: matches of a clause above which it is sampled"
+    )
+    max_diff_tokens: StrictInt | None = Field(
+        None, ge=1, description="boolean queries: largest distance between clause matches"
+    )
+    offset: StrictInt | None = Field(None, ge=0, description="first hit shown (search_docs_cnf)")
+    seed: StrictInt | None = Field(
+        None, ge=0, description="random order of hits, fixed by this seed (search_docs_cnf)"
+    )
+    exact: StrictBool | None = Field(None, description="boolean queries: never sample")
+    scope: Literal["window", "document"] | None = Field(
+        None,
+        description="boolean queries: clauses within max_diff_tokens (window, infini-gram's) "
+        "or anywhere in the document",
+    )
 
 
 class ErrorBody(BaseModel):
     error: str
+    position: int | None = Field(
+        None, description="where in the query text a boolean query could not be parsed"
+    )
 
 
 class IndexInfo(BaseModel):
@@ -119,8 +193,16 @@ class ApiError(HTTPException):
     """An error answered as ``{"error": detail}`` with its status."""
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def _error(status: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+#: A text query is boolean when it has the word AND or OR (infini-gram's API: " AND ", " OR ").
+_OPERATOR = re.compile(r'(?<![^\s()"])(AND|OR)(?![^\s()"])')
+
+
+def is_boolean(text: str) -> bool:
+    return _OPERATOR.search(text) is not None
 
 
 # --------------------------------------------------------------------------- middleware
@@ -220,9 +302,11 @@ class _Service:
         except asyncio.TimeoutError:
             raise ApiError(504, f"query took longer than {self.config.timeout:g} s") from None
 
-    def _number(self, req: QueryRequest, name: str) -> int:
+    def _number(self, req: QueryRequest, name: str) -> int | None:
         value = getattr(req, name)
         if value is None:
+            if name in OPTIONAL_FIELDS:
+                return None
             if name not in self.limits.defaults:
                 raise ApiError(400, f"this query type needs the field {name!r}")
             return self.limits.defaults[name]
@@ -230,6 +314,27 @@ class _Service:
         if cap is not None and value > cap:
             raise ApiError(400, f"{name}={value} is above this server's limit of {cap}")
         return int(value)
+
+    def _cnf(self, index: Index, req: QueryRequest) -> list[list[list[int]]]:
+        """The query as a boolean query: text parsed by the query language, or ids (a flat
+        list is one clause of one term), checked against the limits."""
+        if req.query is not None:
+            terms = parse_query(req.query, self.limits.query_limits())
+            return [[index.tokenize(t) for t in clause] for clause in terms]
+        ids: list[Any] = list(req.query_ids or [])
+        cnf: list[list[list[int]]] = [[ids]] if all(isinstance(i, int) for i in ids) else ids
+        if len(cnf) > self.limits.max_clauses:
+            raise ApiError(
+                400, f"too many clauses: {len(cnf)} (the limit is {self.limits.max_clauses})"
+            )
+        for c, clause in enumerate(cnf):
+            if len(clause) > self.limits.max_terms_per_clause:
+                raise ApiError(
+                    400,
+                    f"too many terms in clause {c}: {len(clause)} (the limit is "
+                    f"{self.limits.max_terms_per_clause})",
+                )
+        return cnf
 
     def answer(self, req: QueryRequest) -> dict[str, Any]:
         """One query, start to end (runs in the thread pool)."""
@@ -240,21 +345,40 @@ class _Service:
                 400, f"unknown query_type {req.query_type!r}; one of {sorted(self.types)}"
             )
         index = self.index(req.index)
-        ids: list[int] = []
         if req.query is not None and req.query_ids is not None:
             raise ApiError(400, "give either query or query_ids, not both")
-        if req.query is not None:
-            if len(req.query) > 16 * self.limits.max_query_tokens:  # before tokenizing
-                raise ApiError(400, "query text too long")
-            ids = index.tokenize(req.query)
-        elif req.query_ids is not None:
-            ids = list(req.query_ids)
-        elif qt.query:
-            raise ApiError(400, "this query type needs query (text) or query_ids (token ids)")
-        if len(ids) > self.limits.max_query_tokens:
+        if req.query is not None and len(req.query) > 16 * self.limits.max_query_tokens:
+            raise ApiError(400, "query text too long")  # before tokenizing
+        nested = req.query_ids is not None and any(isinstance(i, list) for i in req.query_ids)
+        boolean = qt.takes_cnf or nested or (req.query is not None and is_boolean(req.query))
+        if boolean and not qt.takes_cnf:
+            if qt.cnf is not None and qt.cnf in self.types:
+                qt = self.types[qt.cnf]  # infini-gram's API: count of "a AND b" is count_cnf
+            elif qt.result != "doc":  # get_doc_by_*: the boolean query is only highlighted
+                raise ApiError(
+                    400,
+                    f"query_type {req.query_type!r} does not take a boolean (AND/OR) query; "
+                    "query_ids must be a flat list of token ids",
+                )
+        ids: list[int] = []
+        cnf: list[list[list[int]]] | None = None
+        if boolean:
+            if req.query is None and req.query_ids is None:
+                raise ApiError(400, "this query type needs query (text) or query_ids (token ids)")
+            cnf = self._cnf(index, req)
+            n_tokens = sum(len(t) for clause in cnf for t in clause)
+        else:
+            if req.query is not None:
+                ids = index.tokenize(req.query)
+            elif req.query_ids is not None:
+                ids = list(req.query_ids)  # type: ignore[arg-type]
+            elif qt.query:
+                raise ApiError(400, "this query type needs query (text) or query_ids (token ids)")
+            n_tokens = len(ids)
+        if n_tokens > self.limits.max_query_tokens:
             raise ApiError(
                 400,
-                f"query of {len(ids)} tokens is longer than this server's limit of "
+                f"query of {n_tokens} tokens is longer than this server's limit of "
                 f"{self.limits.max_query_tokens}",
             )
         kwargs: dict[str, Any] = {}
@@ -265,21 +389,58 @@ class _Service:
                 kwargs[arg] = split_prompt(ids)[0]
             elif source == CONT:
                 kwargs[arg] = split_prompt(ids)[1]
-            else:
-                kwargs[arg] = self._number(req, source)
+            elif source == CNF:
+                kwargs[arg] = cnf
+            elif source in NUMERIC_FIELDS:
+                value = self._number(req, source)
+                if value is not None:
+                    kwargs[arg] = value
+            elif getattr(req, source) is not None:
+                kwargs[arg] = getattr(req, source)
         result = getattr(index, qt.method)(**kwargs)
         if qt.result == "doc":
-            result["spans"] = spans(index, result, len(ids))
+            if cnf is not None:
+                result["spans"] = cnf_spans(index, result["token_ids"], None, cnf)
+            else:
+                result["spans"] = spans(index, result, len(ids))
         elif qt.result == "docs":
             for doc in result["documents"]:
-                doc["spans"] = spans(index, doc, len(ids))
+                if cnf is not None:
+                    doc["spans"] = cnf_spans(index, doc["token_ids"], doc.get("spans"), cnf)
+                else:
+                    doc["spans"] = spans(index, doc, len(ids))
+            result["message"] = _message(result)
         if qt.extra is not None:
             qt.extra(index, ids, result)
         if qt.result != "doc":  # a document's token_ids are its own
-            result["token_ids"] = ids
-            result["tokens"] = decode_tokens(index, ids)
+            if cnf is not None:
+                result["token_ids"] = cnf
+                result["tokens"] = [[decode_tokens(index, t) for t in clause] for clause in cnf]
+            else:
+                result["token_ids"] = ids
+                result["tokens"] = decode_tokens(index, ids)
         result["latency"] = round((time.perf_counter() - t0) * 1e3, 3)
         return result
+
+
+def _message(result: dict[str, Any]) -> str:
+    """infini-gram's ``message`` of a document search."""
+    if not result.get("cnt"):
+        return "0 occurrences found"
+    approx = "Approximately " if result.get("approx") else ""
+    return (
+        f"{approx}{result['cnt']} occurrences found. Displaying the documents of occurrences "
+        f"#{result.get('idxs')}"
+    )
+
+
+def _body(e: BaseException) -> tuple[int, dict[str, Any]]:
+    """An exception as an HTTP status and ``{"error"}`` body (with ``position`` for a query
+    that could not be parsed)."""
+    status, message = _status(e)
+    if isinstance(e, QueryParseError):
+        return status, {"error": message, "position": e.position}
+    return status, {"error": message}
 
 
 def _status(e: BaseException) -> tuple[int, str]:
@@ -340,15 +501,15 @@ def create_app(indexes: Mapping[str, Index], config: ServerConfig | None = None)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        return _error(*_status(exc))
+        status, body = _body(exc)
+        return JSONResponse(body, status_code=status)
 
     async def one(req: QueryRequest, log: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         log.update(index=req.index, query_type=req.query_type)
         try:
             return 200, await svc.run(lambda: svc.answer(req))
         except Exception as e:
-            status, message = _status(e)
-            return status, {"error": message}
+            return _body(e)
 
     @app.post(
         "/",

@@ -19,17 +19,44 @@ from ..errors import InvalidQueryError
 from ..index import Index
 from ..tokenizers import ByteTokenizer
 
-__all__ = ["CONT", "IDS", "PROMPT", "QUERY_TYPES", "QueryType", "available", "decode_tokens"]
+__all__ = [
+    "CNF",
+    "CONT",
+    "IDS",
+    "PROMPT",
+    "QUERY_TYPES",
+    "QueryType",
+    "available",
+    "cnf_spans",
+    "decode_tokens",
+]
 
 #: Argument sources that are not request fields: the query's token ids, all of them but the last
-#: (a prompt), or the last one alone (the continuation).
+#: (a prompt), or the last one alone (the continuation); :data:`CNF`: the query as a boolean
+#: query, infini-gram's triply nested token ids (clauses of terms of ids).
 IDS = "<ids>"
 PROMPT = "<prompt>"
 CONT = "<cont>"
-_FROM_QUERY = (IDS, PROMPT, CONT)
+CNF = "<cnf>"
+_FROM_QUERY = (IDS, PROMPT, CONT, CNF)
 
 #: Request fields that take numbers; a limit (see ``Limits``) may give them a default and a cap.
-NUMERIC_FIELDS = ("maxnum", "max_disp_len", "max_support", "s", "rank", "ptr", "doc_ix")
+NUMERIC_FIELDS = (
+    "maxnum",
+    "max_disp_len",
+    "max_support",
+    "s",
+    "rank",
+    "ptr",
+    "doc_ix",
+    "max_clause_freq",
+    "max_diff_tokens",
+    "offset",
+    "seed",
+)
+
+#: Request fields passed on only when the request gives them (the method's default otherwise).
+OPTIONAL_FIELDS = ("offset", "seed", "exact", "scope")
 
 
 @dataclass(frozen=True)
@@ -39,18 +66,25 @@ class QueryType:
     ``args`` maps each keyword argument of the method to its source: :data:`IDS`,
     :data:`PROMPT`, :data:`CONT`, or the name of a request field. ``result`` says what comes
     back (``"plain"`` dict, one ``"doc"``, or ``{"documents": [...]}`` as ``"docs"``), for the
-    highlighting spans. ``extra`` adds presentation fields computed from the result.
+    highlighting spans. ``extra`` adds presentation fields computed from the result. ``cnf``
+    names the query type a boolean query of this type goes to (infini-gram's API sends a
+    ``count`` of ``"a AND b"`` to ``count_cnf``).
     """
 
     method: str
     args: Mapping[str, str]
     result: Literal["plain", "doc", "docs"] = "plain"
+    cnf: str | None = None
     extra: Callable[[Index, list[int], dict[str, Any]], None] | None = None
     description: str = ""
     query: bool = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "query", any(v in _FROM_QUERY for v in self.args.values()))
+
+    @property
+    def takes_cnf(self) -> bool:
+        return CNF in self.args.values()
 
 
 def decode_tokens(index: Index, ids: list[int]) -> list[str]:
@@ -82,13 +116,19 @@ def _infgram_ntd_extra(index: Index, ids: list[int], result: dict[str, Any]) -> 
     _longest_suffix(index, ids, result)
 
 
+_CNF_ARGS = {"cnf": CNF, "max_clause_freq": "max_clause_freq", "max_diff_tokens": "max_diff_tokens"}
+
 QUERY_TYPES: dict[str, QueryType] = {
     "count": QueryType(
-        "count", {"input_ids": IDS}, description="occurrences of the n-gram: count, approx"
+        "count",
+        {"input_ids": IDS},
+        cnf="count_cnf",
+        description="occurrences of the n-gram (an AND/OR query: count_cnf): count, approx",
     ),
     "find": QueryType(
         "find",
         {"input_ids": IDS},
+        cnf="find_cnf",
         description="count and suffix-array range per shard: cnt, segment_by_shard",
     ),
     "prob": QueryType(
@@ -118,7 +158,39 @@ QUERY_TYPES: dict[str, QueryType] = {
         "search_docs",
         {"input_ids": IDS, "maxnum": "maxnum", "max_disp_len": "max_disp_len"},
         result="docs",
-        description="up to maxnum documents holding the n-gram: cnt, approx, idxs, documents",
+        cnf="search_docs_cnf",
+        description="up to maxnum documents holding the n-gram (an AND/OR query: "
+        "search_docs_cnf): cnt, approx, idxs, documents",
+    ),
+    "count_cnf": QueryType(
+        "count_cnf",
+        {**_CNF_ARGS, "exact": "exact", "scope": "scope"},
+        description="occurrences of a boolean query (AND of ORs): count, approx",
+    ),
+    "find_cnf": QueryType(
+        "find_cnf",
+        {**_CNF_ARGS, "exact": "exact", "scope": "scope"},
+        description="a boolean query's hits: cnt, approx, ptrs_by_shard (for get_doc_by_ptr)",
+    ),
+    "search_docs_cnf": QueryType(
+        "search_docs_cnf",
+        {
+            **_CNF_ARGS,
+            "maxnum": "maxnum",
+            "max_disp_len": "max_disp_len",
+            "exact": "exact",
+            "scope": "scope",
+            "offset": "offset",
+            "seed": "seed",
+        },
+        result="docs",
+        description="a page (offset, maxnum; random order by seed) of the documents holding a "
+        "boolean query, every clause match marked: cnt, approx, total, idxs, documents",
+    ),
+    "creativity": QueryType(
+        "creativity",
+        {"input_ids": IDS},
+        description="rs[l] = l + length of the longest prefix of the query from l in the index",
     ),
     "get_doc_by_rank": QueryType(
         "get_doc_by_rank",
@@ -168,3 +240,54 @@ def spans(index: Index, doc: dict[str, Any], needle_len: int) -> list[list[str |
     if end < len(ids):
         out.append([index.decode(ids[end:]), None])
     return out
+
+
+def _pieces(
+    index: Index, ids: list[int], marks: list[tuple[int, int, int]]
+) -> list[list[str | None]]:
+    """``ids`` cut at the marks (``(start, end, clause)``, token offsets; overlaps are cut at
+    the earlier mark's end) as infini-gram's ``[text, label]`` pieces, label the clause number
+    as a string, ``None`` between matches."""
+    out: list[list[str | None]] = []
+    at = 0
+    for start, end, clause in sorted(marks):
+        start = max(start, at)
+        end = min(end, len(ids))
+        if end <= start:
+            continue
+        if start > at:
+            out.append([index.decode(ids[at:start]), None])
+        out.append([index.decode(ids[start:end]), str(clause)])
+        at = end
+    if at < len(ids) or not out:
+        out.append([index.decode(ids[at:]), None])
+    return out
+
+
+def cnf_spans(
+    index: Index,
+    ids: list[int],
+    marks: list[tuple[int, int, int]] | None,
+    cnf: list[list[list[int]]],
+) -> list[list[str | None]]:
+    """The ``spans`` of a document for a boolean query: the engine's marks when it gave them,
+    else every occurrence of every term in the window, scanned (clause order first, as
+    infini-gram's server does)."""
+    if marks is None:
+        marks = []
+        taken = [False] * len(ids)
+        for c, clause in enumerate(cnf):
+            for term in clause:
+                n = len(term)
+                if not n:
+                    continue
+                p = 0
+                while p + n <= len(ids):
+                    if ids[p : p + n] == term and not any(taken[p : p + n]):
+                        marks.append((p, p + n, c))
+                        for i in range(p, p + n):
+                            taken[i] = True
+                        p += n
+                    else:
+                        p += 1
+    return _pieces(index, ids, [tuple(m) for m in marks])  # type: ignore[misc]
