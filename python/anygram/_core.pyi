@@ -100,6 +100,17 @@ class Index:
         max_disp_len: int,
     ) -> dict[str, Any]: ...
     def creativity(self, ids: Sequence[int]) -> list[int]: ...
+    def attribute(
+        self,
+        ids: Sequence[int],
+        min_len: int,
+        max_cnt: int,
+        delim_ids: Sequence[int],
+        word_starts: bytes | None,
+        bow_ids: Sequence[int] | None,
+        max_docs: int,
+    ) -> list[dict[str, Any]]: ...
+
 
 @final
 class DocumentReader:

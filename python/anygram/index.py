@@ -596,6 +596,82 @@ class Index:
         """
         return {"rs": self._core.creativity(self._ids(input_ids))}
 
+    def attribute(
+        self,
+        input_ids: Query,
+        min_len: int = 1,
+        max_cnt: int | None = None,
+        delim_ids: Sequence[int] | None = None,
+        enforce_bow: bool = False,
+        *,
+        bow_ids: Sequence[int] | None = None,
+        max_docs: int = 10,
+        return_docs: bool = False,
+        max_disp_len: int | None = None,
+        rank_by: str = "position",
+        span_density: float | None = None,
+        max_spans: int | None = None,
+    ) -> dict[str, Any]:
+        """The maximal spans of the input that occur verbatim in the index (infini-gram's
+        ``attribute``, the OLMoTrace use): ``{"spans": [{l, r, length, count,
+        unigram_logprob_sum, docs: [{s, ptr}]}]}``.
+
+        A span starts at each position with the longest prefix there that occurs, is cut after
+        the first token of ``delim_ids`` inside it, and with ``enforce_bow`` starts and ends at
+        word boundaries only (``bow_ids``: the ids that begin words; default: from the
+        tokenizer, see :mod:`anygram.attribution`). Kept if ``length >= min_len``, ``count <=
+        max_cnt`` and it reaches beyond every span kept before it. ``docs`` are the first
+        ``max_docs`` occurrences as (shard, pointer); ``return_docs`` adds each one's document
+        window (``document``, as :meth:`get_doc_by_ptr`). ``rank_by`` orders the spans
+        (``"position"``, ``"length"``, ``"unigram_logprob"``: rarest first), and
+        ``span_density`` / ``max_spans`` keep the first ``ceil(span_density * len(input))`` /
+        ``max_spans`` of that order. About one suffix-array search per input position.
+
+        Examples
+        --------
+        >>> import anygram, tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (d / "c.jsonl").write_text('{"text": "the cat sat"}\\n')
+        >>> _ = anygram.build([d / "c.jsonl"], d / "idx", quiet=True)
+        >>> index = anygram.Index(d / "idx")
+        >>> [(s["l"], s["r"], s["count"]) for s in index.attribute("a cat sat", min_len=3)["spans"]]
+        [(1, 9, 1)]
+        """
+        from .attribution import byte_word_starts, rank_spans, word_start_ids
+
+        ids = self._ids(input_ids)
+        if isinstance(min_len, bool) or not isinstance(min_len, int) or min_len < 1:
+            raise InvalidQueryError(f"min_len must be a positive integer, not {min_len!r}")
+        if max_cnt is None:
+            max_cnt = 2**64 - 1
+        self._nonneg(max_cnt=min(max_cnt, _U63 - 1) if isinstance(max_cnt, int) else max_cnt)
+        self._nonneg(max_docs=max_docs)
+        word_starts: bytes | None = None
+        bow: Sequence[int] | None = None
+        if enforce_bow:
+            if bow_ids is not None:
+                bow = bow_ids
+            elif getattr(self.tokenizer, "kind", None) == "bytes":
+                ids = list(ids)
+                word_starts = byte_word_starts(ids)
+            else:
+                cached = getattr(self, "_word_start_ids", None)
+                if cached is None:
+                    cached = word_start_ids(self.tokenizer.decode, self.vocab_size)
+                    self._word_start_ids = cached
+                bow = cached
+        spans = self._core.attribute(
+            ids, min_len, max_cnt, list(delim_ids or []), word_starts, bow, max_docs
+        )
+        spans = rank_spans(spans, len(ids), rank_by, span_density, max_spans)
+        if return_docs:
+            reqs = [(d["s"], d["ptr"]) for s in spans for d in s["docs"]]
+            docs = iter(self.get_docs_by_ptrs(reqs, max_disp_len))
+            for s in spans:
+                for d in s["docs"]:
+                    d["document"] = next(docs)
+        return {"spans": spans}
+
     def __repr__(self) -> str:
         return (
             f"Index({self._paths!r}, tokens={self.num_tokens}, docs={self.num_docs}, "

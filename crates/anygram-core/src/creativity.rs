@@ -30,7 +30,13 @@ fn token_at<T: Token>(tokens: &[T], pos: u64, m: u64) -> T {
 }
 
 /// The part of `seg` (whose suffixes agree on their first `m` tokens) continuing with `t`.
-fn narrow<T: Token>(tokens: &[T], sa: &PackedSlice<'_>, seg: Segment, m: u64, t: T) -> Segment {
+pub(crate) fn narrow<T: Token>(
+    tokens: &[T],
+    sa: &PackedSlice<'_>,
+    seg: Segment,
+    m: u64,
+    t: T,
+) -> Segment {
     let bound = |mut lo: u64, mut hi: u64, strict: bool| {
         while lo < hi {
             let mid = lo + (hi - lo) / 2;

@@ -16,6 +16,7 @@
 //!
 //! `ARCHITECTURE.md` at the repository root describes every file and algorithm in more detail.
 
+pub mod attribution;
 pub mod build;
 pub mod cnf;
 pub mod creativity;

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use anygram_core::attribution::{word_starts_from_ids, AttributeOptions};
 use anygram_core::cnf::{CnfOptions, CnfScope};
 use anygram_core::lm::NtdOptions;
 use anygram_core::merge::NtdResult;
@@ -320,6 +321,61 @@ impl PyIndex {
     /// `rs[l]`: `l +` the longest prefix of `ids[l:]` that occurs.
     fn creativity(&self, py: Python<'_>, ids: TokenIds) -> PyResult<Vec<usize>> {
         detach(py, || self.inner.creativity(&ids.0))
+    }
+
+    /// infini-gram's `attribute` spans: `[{l, r, length, count, unigram_logprob_sum,
+    /// docs: [{s, ptr}]}]`.
+    /// The word-start mask is `word_starts` (bytes, nonzero = a word starts there) or, from
+    /// `bow_ids`, the positions holding one of those ids.
+    #[pyo3(signature = (ids, min_len, max_cnt, delim_ids, word_starts, bow_ids, max_docs))]
+    #[allow(clippy::too_many_arguments)]
+    fn attribute<'py>(
+        &self,
+        py: Python<'py>,
+        ids: TokenIds,
+        min_len: usize,
+        max_cnt: u64,
+        delim_ids: TokenIds,
+        word_starts: Option<Vec<u8>>,
+        bow_ids: Option<TokenIds>,
+        max_docs: usize,
+    ) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let word_starts = match (word_starts, bow_ids) {
+            (Some(m), _) => Some(m.iter().map(|&b| b != 0).collect()),
+            (None, Some(b)) => Some(word_starts_from_ids(&ids.0, &b.0)),
+            (None, None) => None,
+        };
+        let opts = AttributeOptions {
+            min_len,
+            max_cnt,
+            delim_ids: delim_ids.0,
+            word_starts,
+            max_docs,
+        };
+        let spans = detach(py, || self.inner.attribute(&ids.0, &opts))?;
+        spans
+            .iter()
+            .map(|s| {
+                let d = PyDict::new(py);
+                d.set_item("l", s.l)?;
+                d.set_item("r", s.r)?;
+                d.set_item("length", s.r - s.l)?;
+                d.set_item("count", s.count)?;
+                d.set_item("unigram_logprob_sum", s.unigram_logprob_sum)?;
+                let docs = s
+                    .docs
+                    .iter()
+                    .map(|&(sh, ptr)| {
+                        let doc = PyDict::new(py);
+                        doc.set_item("s", sh)?;
+                        doc.set_item("ptr", ptr)?;
+                        Ok(doc)
+                    })
+                    .collect::<PyResult<Vec<_>>>()?;
+                d.set_item("docs", docs)?;
+                Ok(d)
+            })
+            .collect()
     }
 }
 

@@ -1,0 +1,265 @@
+//! `attribute`: the maximal spans of an input that occur verbatim in the index, with their
+//! counts and a few occurrences each (infini-gram's `attribute`, the OLMoTrace use).
+//!
+//! **Semantics** (infini-gram 2.6's `compute_interesting_spans`, kept exactly so results
+//! compare one to one). For each start `l` (only word starts when a word-start mask is given):
+//! `r` = the end of the longest prefix of `input[l..]` that occurs; cut after the first
+//! delimiter inside it (a span may end with a delimiter, never hold one before its last
+//! token); with the mask, back off until `r` is the input's end or a word start. Keep the span
+//! if `r - l >= min_len`, its count is `<= max_cnt`, and `r` is beyond the end of every span
+//! kept before it (so no kept span lies inside an earlier one).
+//!
+//! **Cost.** The longest prefixes come from the creativity walk (one search per position plus
+//! at most `2n` one-token narrowings per shard, see [`crate::creativity`]), which also leaves
+//! the suffix-array range of each `input[l..rs[l]]`: an uncut span's count and occurrences cost
+//! nothing more. A span cut at a delimiter or a word boundary costs one more search, and only
+//! when it could still be kept (its end is beyond the last kept one): infini-gram instead runs
+//! a full search per position, then a second one per candidate, one thread each.
+
+use crate::creativity::narrow;
+use crate::error::{AnygramError, Result};
+use crate::index::{Index, ShardSet};
+use crate::query::Segment;
+use crate::shard::Shard;
+use crate::token::Token;
+
+/// Options of [`Index::attribute`].
+#[derive(Debug, Clone)]
+pub struct AttributeOptions {
+    /// Shortest span kept, in tokens (at least 1).
+    pub min_len: usize,
+    /// Largest count of a kept span.
+    pub max_cnt: u64,
+    /// Tokens a span may end with but not contain before its end.
+    pub delim_ids: Vec<u32>,
+    /// Per input position, whether a word begins there (length = input length). When given,
+    /// spans start and end at word boundaries only (the input's end is one).
+    pub word_starts: Option<Vec<bool>>,
+    /// Occurrences returned per span (the first ones in suffix-array order, shard by shard).
+    pub max_docs: usize,
+}
+
+impl Default for AttributeOptions {
+    fn default() -> Self {
+        AttributeOptions {
+            min_len: 1,
+            max_cnt: u64::MAX,
+            delim_ids: Vec::new(),
+            word_starts: None,
+            max_docs: 10,
+        }
+    }
+}
+
+/// One attributed span `input[l..r]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttributionSpan {
+    pub l: usize,
+    pub r: usize,
+    /// Occurrences in the whole index.
+    pub count: u64,
+    /// Sum over the span's tokens of `ln(unigram count / tokens in the index)`; a token absent
+    /// from the index counts -10000, like infini-gram.
+    pub unigram_logprob_sum: f64,
+    /// Up to `max_docs` occurrences as (shard, token position in the shard's stream).
+    pub docs: Vec<(usize, u64)>,
+}
+
+/// A word-start mask from the ids that begin words (infini-gram's `bow_ids`).
+pub fn word_starts_from_ids(ids: &[u32], bow_ids: &[u32]) -> Vec<bool> {
+    let set: std::collections::HashSet<u32> = bow_ids.iter().copied().collect();
+    ids.iter().map(|t| set.contains(t)).collect()
+}
+
+/// Log-probability infini-gram gives a token that does not occur.
+pub const ABSENT_LOGPROB: f64 = -10000.0;
+
+impl<T: Token> Shard<T> {
+    /// `rs[l]` for this shard alone, with the suffix-array range of `q[l..rs[l]]`.
+    pub fn creativity_segments(&self, q: &[T]) -> (Vec<usize>, Vec<Segment>) {
+        let n = q.len();
+        let (tokens, sa) = (self.tokens(), self.sa());
+        let all = Segment {
+            lo: 0,
+            hi: self.num_tokens(),
+        };
+        let mut rs = Vec::with_capacity(n);
+        let mut segs = Vec::with_capacity(n);
+        let mut r = 0usize;
+        for l in 0..n {
+            let mut seg = if r <= l {
+                r = l;
+                all
+            } else {
+                self.find(&q[l..r])
+            };
+            while r < n {
+                let next = narrow(tokens, &sa, seg, (r - l) as u64, q[r]);
+                if next.is_empty() {
+                    break;
+                }
+                seg = next;
+                r += 1;
+            }
+            rs.push(r);
+            segs.push(seg);
+        }
+        (rs, segs)
+    }
+}
+
+fn attribute_shards<T: Token + Sync>(
+    index: &Index,
+    shards: &[Shard<T>],
+    ids: &[u32],
+    opts: &AttributeOptions,
+) -> Result<Vec<AttributionSpan>> {
+    let vocab = index.vocab_size();
+    let q = ids
+        .iter()
+        .map(|&id| {
+            if (id as u64) < vocab {
+                Ok(T::from_u32(id))
+            } else {
+                Err(AnygramError::TokenOutOfRange {
+                    token: id as u64,
+                    vocab,
+                })
+            }
+        })
+        .collect::<Result<Vec<T>>>()?;
+    let n = q.len();
+    let parts: Vec<(Vec<usize>, Vec<Segment>)> = if shards.len() >= 4 {
+        use rayon::prelude::*;
+        shards
+            .par_iter()
+            .map(|s| s.creativity_segments(&q))
+            .collect()
+    } else {
+        shards.iter().map(|s| s.creativity_segments(&q)).collect()
+    };
+    let rs: Vec<usize> = (0..n)
+        .map(|l| parts.iter().map(|p| p.0[l]).max().unwrap_or(l))
+        .collect();
+
+    // Next delimiter at or after each position (n: none).
+    let mut next_delim = vec![n; n + 1];
+    for i in (0..n).rev() {
+        next_delim[i] = if opts.delim_ids.contains(&ids[i]) {
+            i
+        } else {
+            next_delim[i + 1]
+        };
+    }
+    // With a word-start mask: the last word boundary at or before each end.
+    let bounds: Option<Vec<usize>> = opts.word_starts.as_ref().map(|ws| {
+        let mut b = vec![0; n + 1];
+        b[n] = n;
+        let mut last = 0;
+        for (i, slot) in b.iter_mut().enumerate().take(n) {
+            if ws[i] {
+                last = i;
+            }
+            *slot = last;
+        }
+        b
+    });
+
+    // Unigram log-probabilities of the input's tokens (a prefix-table lookup each).
+    let total = index.num_tokens() as f64;
+    let mut logprob = std::collections::HashMap::new();
+    for &t in &q {
+        logprob.entry(t.to_u32()).or_insert_with(|| {
+            let c: u64 = shards.iter().map(|s| s.find(&[t]).count()).sum();
+            if c == 0 || total == 0.0 {
+                ABSENT_LOGPROB
+            } else {
+                (c as f64 / total).ln()
+            }
+        });
+    }
+
+    let min_len = opts.min_len.max(1);
+    let mut spans = Vec::new();
+    let mut last_r = 0usize;
+    for l in 0..n {
+        if let Some(ws) = &opts.word_starts {
+            if !ws[l] {
+                continue;
+            }
+        }
+        let r0 = rs[l];
+        let mut r = r0;
+        if next_delim[l] + 1 < r {
+            r = next_delim[l] + 1;
+        }
+        if let Some(b) = &bounds {
+            r = b[r].max(l);
+        }
+        if r - l < min_len || r <= last_r {
+            continue;
+        }
+        let segs: Vec<Segment> = if r == r0 {
+            parts
+                .iter()
+                .map(|p| {
+                    if p.0[l] == r0 {
+                        p.1[l]
+                    } else {
+                        Segment { lo: 0, hi: 0 }
+                    }
+                })
+                .collect()
+        } else {
+            shards.iter().map(|s| s.find(&q[l..r])).collect()
+        };
+        let count: u64 = segs.iter().map(Segment::count).sum();
+        if count > opts.max_cnt {
+            continue;
+        }
+        last_r = r;
+        let mut docs = Vec::new();
+        'outer: for (s, seg) in segs.iter().enumerate() {
+            for rank in seg.lo..seg.hi {
+                if docs.len() >= opts.max_docs {
+                    break 'outer;
+                }
+                if let Some(p) = shards[s].pointer(rank) {
+                    docs.push((s, p));
+                }
+            }
+        }
+        let unigram_logprob_sum = ids[l..r]
+            .iter()
+            .map(|t| logprob.get(t).copied().unwrap_or(ABSENT_LOGPROB))
+            .sum();
+        spans.push(AttributionSpan {
+            l,
+            r,
+            count,
+            unigram_logprob_sum,
+            docs,
+        });
+    }
+    Ok(spans)
+}
+
+impl Index {
+    /// The maximal spans of `ids` that occur in the index (see the module documentation).
+    pub fn attribute(&self, ids: &[u32], opts: &AttributeOptions) -> Result<Vec<AttributionSpan>> {
+        if let Some(ws) = &opts.word_starts {
+            if ws.len() != ids.len() {
+                return Err(AnygramError::InvalidQuery(format!(
+                    "the word-start mask has {} entries for {} tokens",
+                    ws.len(),
+                    ids.len()
+                )));
+            }
+        }
+        match self.shard_set() {
+            ShardSet::U8(s) => attribute_shards(self, s, ids, opts),
+            ShardSet::U16(s) => attribute_shards(self, s, ids, opts),
+            ShardSet::U32(s) => attribute_shards(self, s, ids, opts),
+        }
+    }
+}
