@@ -100,6 +100,9 @@ class Index:
         max_disp_len: int,
     ) -> dict[str, Any]: ...
     def creativity(self, ids: Sequence[int]) -> list[int]: ...
+    def score(
+        self, ids: Sequence[int], eos_token_id: int
+    ) -> tuple[list[float], list[int], list[int], list[int]]: ...
     def attribute(
         self,
         ids: Sequence[int],

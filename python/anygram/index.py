@@ -672,6 +672,126 @@ class Index:
                     d["document"] = next(docs)
         return {"spans": spans}
 
+    def score(self, input_ids: Query) -> dict[str, Any]:
+        """The ∞-gram probability of every token given all the tokens before it, in one engine
+        pass: ``{"token_ids", "prob", "effective_n", "suffix_len", "prompt_cnt", "cont_cnt"}``,
+        each a list with one entry per token.
+
+        Entry ``i`` is :meth:`infgram_prob` of ``token_ids[:i]`` and ``token_ids[i]``, exactly;
+        the first token is scored too, with the empty context (its count over every token and
+        document end, ``effective_n`` 1). ``effective_n = suffix_len + 1``. ``prob`` is 0 when
+        the token never follows the longest suffix. Each position reuses the previous one's
+        match, so the cost is about one suffix-array search per token, not a back-off search.
+        Lists, not numpy arrays (numpy is optional): ``numpy.asarray(r["prob"])`` converts.
+
+        Examples
+        --------
+        >>> import anygram, tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (d / "c.jsonl").write_text('{"text": "abab"}\\n{"text": "ac"}\\n')
+        >>> _ = anygram.build([d / "c.jsonl"], d / "idx", quiet=True)
+        >>> r = anygram.Index(d / "idx").score("abc")
+        >>> r["effective_n"], r["cont_cnt"], r["prompt_cnt"]
+        ([1, 2, 3], [3, 2, 0], [8, 3, 2])
+        """
+        ids = self._ids(input_ids)
+        prob, suffix_len, prompt_cnt, cont_cnt = self._core.score(ids, self._eos)
+        return {
+            "token_ids": list(ids),
+            "prob": prob,
+            "effective_n": [n + 1 for n in suffix_len],
+            "suffix_len": suffix_len,
+            "prompt_cnt": prompt_cnt,
+            "cont_cnt": cont_cnt,
+        }
+
+    def generate(
+        self,
+        prompt: Query,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        seed: int | None = None,
+    ) -> dict[str, Any]:
+        """Sample a continuation of ``prompt`` from the ∞-gram model: each token is drawn from
+        the exact :meth:`infgram_ntd` of everything so far (prompt and generated tokens).
+
+        Counts are raised to ``1 / temperature`` before normalizing (``temperature=0``: always
+        the most frequent next token, ties to the smallest id); ``top_k`` keeps the ``k`` most
+        frequent. Generation stops after ``max_new_tokens`` or when a document end
+        (:attr:`eos_token_id`) is drawn; that id is not appended. The same ``seed`` gives the
+        same tokens. Returns ``{"token_ids", "text", "suffix_len", "stop"}``: the new tokens,
+        their decoding (``None`` if the index has no tokenizer), the back-off suffix length
+        behind each one, and ``"eos"`` or ``"length"``.
+
+        Examples
+        --------
+        >>> import anygram, tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (d / "c.jsonl").write_text('{"text": "hello world"}\\n')
+        >>> _ = anygram.build([d / "c.jsonl"], d / "idx", quiet=True)
+        >>> anygram.Index(d / "idx").generate("hello", 10, seed=0)["text"]
+        ' world'
+        """
+        import math
+        import random
+
+        if not isinstance(max_new_tokens, int) or isinstance(max_new_tokens, bool):
+            raise InvalidArgumentError(f"max_new_tokens must be an integer, not {max_new_tokens!r}")
+        self._nonneg(max_new_tokens=max_new_tokens)
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+            raise InvalidArgumentError(f"temperature must be a number, not {temperature!r}")
+        if not temperature >= 0 or math.isinf(temperature):
+            raise InvalidArgumentError(f"temperature must be finite and >= 0, not {temperature}")
+        if top_k is not None and (
+            not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1
+        ):
+            raise InvalidArgumentError(f"top_k must be a positive integer, not {top_k!r}")
+        if seed is not None:
+            self._nonneg(seed=seed)
+        rng = random.Random(seed)
+        context = list(self._ids(prompt))
+        out: list[int] = []
+        suffix_lens: list[int] = []
+        stop = "length"
+        for _ in range(max_new_tokens):
+            r = self._core.infgram_ntd(context, 1, True, self._eos)
+            # Most frequent first, ties by id: the order top_k and temperature 0 rely on.
+            items = sorted(
+                ((tok, v["cont_cnt"]) for tok, v in r["result_by_token_id"].items()),
+                key=lambda x: (-x[1], x[0]),
+            )
+            if not items:  # an empty index
+                stop = "eos"
+                break
+            if top_k is not None:
+                items = items[:top_k]
+            if temperature == 0:
+                tok = items[0][0]
+            else:
+                top = math.log(items[0][1])
+                weights = [math.exp((math.log(c) - top) / temperature) for _, c in items]
+                x = rng.random() * math.fsum(weights)
+                tok = items[-1][0]
+                acc = 0.0
+                for (t, _), w in zip(items, weights, strict=True):
+                    acc += w
+                    if x < acc:
+                        tok = t
+                        break
+            if tok == self._eos:
+                stop = "eos"
+                break
+            out.append(tok)
+            suffix_lens.append(r["suffix_len"])
+            context.append(tok)
+        text: str | None
+        try:
+            text = self.decode(out)
+        except TokenizerError:
+            text = None
+        return {"token_ids": out, "text": text, "suffix_len": suffix_lens, "stop": stop}
+
     def __repr__(self) -> str:
         return (
             f"Index({self._paths!r}, tokens={self.num_tokens}, docs={self.num_docs}, "

@@ -501,6 +501,115 @@ impl Index {
     }
 }
 
+/// One shard's facts for one position of a scored text: the length of the longest suffix of
+/// the preceding tokens held by the shard, that suffix's count and how often the token follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShardScore {
+    pub suffix_len: usize,
+    pub prompt_cnt: u64,
+    pub cont_cnt: u64,
+}
+
+/// Merges the shards' per-position facts into `infgram_prob` answers: per position the
+/// longest suffix of any shard, counted in the shards holding it (the others' own longest is
+/// shorter, so that suffix does not occur there), as [`merge_longest_suffix`] does.
+pub fn merge_score(parts: &[Vec<ShardScore>]) -> Vec<InfgramProbResult> {
+    let n = parts.iter().map(Vec::len).max().unwrap_or(0);
+    (0..n)
+        .map(|i| {
+            let at = || parts.iter().filter_map(move |p| p.get(i));
+            let m = at().map(|s| s.suffix_len).max().unwrap_or(0);
+            let r = merge_prob(
+                at().filter(|s| s.suffix_len == m)
+                    .map(|s| (s.prompt_cnt, s.cont_cnt)),
+            );
+            InfgramProbResult {
+                prompt_cnt: r.prompt_cnt,
+                cont_cnt: r.cont_cnt,
+                prob: r.prob,
+                suffix_len: m,
+            }
+        })
+        .collect()
+}
+
+impl<T: Token> Shard<T> {
+    /// For every position `i` of `q`, this shard's part of `infgram_prob(q[..i], q[i])`
+    /// (`eos`: the real token also counting document ends, if the eos id is one).
+    ///
+    /// Matching statistics: the longest suffix of `q[..i+1]` held here is at most one token
+    /// longer than that of `q[..i]`. Narrowing the current range by `q[i]` (the token at offset
+    /// `len` of its suffixes) gives both `cont_cnt` at `i` and, when not empty, the next
+    /// position's range. Otherwise the suffix shrinks by fresh searches, one per dropped token;
+    /// the length grows by at most one per position, so in all at most `n` narrowings and `2n`
+    /// searches, where a back-off search per position costs about `2 log2(len)` of them.
+    pub fn score_part(&self, q: &[T], eos: Option<T>) -> Vec<ShardScore> {
+        let all = Segment {
+            lo: 0,
+            hi: self.num_tokens(),
+        };
+        let mut out = Vec::with_capacity(q.len());
+        let (mut len, mut seg) = (0usize, all);
+        for (i, &t) in q.iter().enumerate() {
+            let next = if len == 0 {
+                self.find(&[t])
+            } else {
+                self.next_tokens(len).range_of(seg, t)
+            };
+            let mut cont_cnt = next.count();
+            if eos == Some(t) {
+                cont_cnt += if len == 0 {
+                    self.num_docs
+                } else {
+                    self.next_tokens(len).range_of(seg, T::SEPARATOR).count()
+                };
+            }
+            out.push(ShardScore {
+                suffix_len: len,
+                prompt_cnt: self.prompt_count(seg, len),
+                cont_cnt,
+            });
+            if i + 1 == q.len() {
+                break;
+            }
+            if !next.is_empty() {
+                (len, seg) = (len + 1, next);
+                continue;
+            }
+            // q[i-len..=i] does not occur: the longest suffix of q[..=i] is q[i+1-k..=i] for the
+            // largest k <= len that occurs.
+            loop {
+                if len == 0 {
+                    seg = all;
+                    break;
+                }
+                let s = self.find(&q[i + 1 - len..=i]);
+                if !s.is_empty() {
+                    seg = s;
+                    break;
+                }
+                len -= 1;
+            }
+        }
+        out
+    }
+}
+
+impl Index {
+    /// `infgram_prob(ids[..i], ids[i])` for every position `i` of `ids` (the first token's
+    /// context is empty: its probability is its count over all tokens and document ends), in
+    /// one pass that reuses each position's match ([`Shard::score_part`]).
+    pub fn score(&self, ids: &[u32], eos: u32) -> Result<Vec<InfgramProbResult>> {
+        let vocab = self.vocab_size();
+        on_shards!(self, s => {
+            let q = to_tokens(ids, vocab)?;
+            let eos_tok = ((eos as u64) < vocab).then(|| Token::from_u32(eos));
+            let parts = map_shards(s, |sh| sh.score_part(&q, eos_tok));
+            Ok(merge_score(&parts))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -323,6 +323,24 @@ impl PyIndex {
         detach(py, || self.inner.creativity(&ids.0))
     }
 
+    /// `infgram_prob(ids[:i], ids[i])` for every position, one engine pass:
+    /// `(prob, suffix_len, prompt_cnt, cont_cnt)` lists.
+    #[allow(clippy::type_complexity)]
+    fn score(
+        &self,
+        py: Python<'_>,
+        ids: TokenIds,
+        eos_token_id: u32,
+    ) -> PyResult<(Vec<f64>, Vec<usize>, Vec<u64>, Vec<u64>)> {
+        let r = detach(py, || self.inner.score(&ids.0, eos_token_id))?;
+        Ok((
+            r.iter().map(|x| x.prob).collect(),
+            r.iter().map(|x| x.suffix_len).collect(),
+            r.iter().map(|x| x.prompt_cnt).collect(),
+            r.iter().map(|x| x.cont_cnt).collect(),
+        ))
+    }
+
     /// infini-gram's `attribute` spans: `[{l, r, length, count, unigram_logprob_sum,
     /// docs: [{s, ptr}]}]`.
     /// The word-start mask is `word_starts` (bytes, nonzero = a word starts there) or, from

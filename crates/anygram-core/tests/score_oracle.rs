@@ -1,0 +1,91 @@
+//! `score` checked against `infgram_prob` at every position (itself checked against brute force
+//! in `lm_oracle.rs`) on random corpora: tiny alphabets (long matches that break and resume),
+//! every token width, one shard and several, texts drawn from the corpus and random.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use anygram_core::Index;
+use proptest::prelude::*;
+
+use common::{build, open};
+
+fn corpus(vocab: u32) -> impl Strategy<Value = Vec<Vec<u32>>> {
+    let small = 3.min(vocab);
+    let tok = prop_oneof![4 => 0..small, 1 => 0..vocab];
+    proptest::collection::vec(proptest::collection::vec(tok, 0..30), 1..10)
+}
+
+/// A text: random tokens with runs copied from the corpus, so matches grow long and break.
+fn text(vocab: u32) -> impl Strategy<Value = Vec<(u32, usize, usize)>> {
+    proptest::collection::vec((0..vocab, 0usize..10, 0usize..12), 0..12)
+}
+
+fn expand(docs: &[Vec<u32>], pieces: &[(u32, usize, usize)]) -> Vec<u32> {
+    let mut out = Vec::new();
+    for &(tok, doc, len) in pieces {
+        out.push(tok);
+        if let Some(d) = docs.get(doc % docs.len()) {
+            let start = d.len().saturating_sub(len) / 2;
+            out.extend(d.iter().skip(start).take(len));
+        }
+    }
+    out
+}
+
+fn check_text(index: &Index, ids: &[u32], eos: u32) {
+    let got = index.score(ids, eos).unwrap();
+    assert_eq!(got.len(), ids.len());
+    for (i, g) in got.iter().enumerate() {
+        let want = index.infgram_prob(&ids[..i], ids[i], eos).unwrap();
+        assert_eq!(*g, want, "position {i} of {ids:?}, eos {eos}");
+    }
+}
+
+fn check(docs: &[Vec<u32>], vocab: u32, shard_cap: Option<u64>, pieces: &[(u32, usize, usize)]) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = build(tmp.path(), docs, vocab as u64, shard_cap);
+    let index = open(&dir, false);
+    let sep = index.token_width().separator();
+    let mut texts = vec![expand(docs, pieces), vec![], vec![vocab - 1; 5]];
+    texts.extend(docs.iter().take(3).cloned());
+    for ids in &texts {
+        // Document ends under the separator value, and under a real token id (counts add up).
+        for eos in [sep, 0] {
+            check_text(&index, ids, eos);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, .. ProptestConfig::default() })]
+
+    #[test]
+    fn u8_score_matches_infgram_prob(docs in corpus(4), t in text(4)) {
+        check(&docs, 4, None, &t);
+    }
+
+    #[test]
+    fn u8_byte_vocab_score_several_shards(docs in corpus(200), t in text(200)) {
+        check(&docs, 200, Some(40), &t);
+    }
+
+    #[test]
+    fn u16_score_several_shards(docs in corpus(300), t in text(300)) {
+        check(&docs, 300, Some(50), &t);
+    }
+
+    #[test]
+    fn u32_score_several_shards(docs in corpus(70_000), t in text(70_000)) {
+        check(&docs, 70_000, Some(35), &t);
+    }
+}
+
+#[test]
+fn out_of_range_token_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = build(tmp.path(), &[vec![0, 1, 2]], 4, None);
+    let index = open(&dir, false);
+    assert!(index.score(&[0, 9], 255).is_err());
+    assert!(index.score(&[], 255).unwrap().is_empty());
+}
