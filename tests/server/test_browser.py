@@ -96,7 +96,84 @@ def test_document_search_with_paging(browser: Any, server: LiveServer) -> None:
     page.click("#next")
     page.wait_for_function("document.querySelector('#page-info').textContent.startsWith('11–')")
     assert page.locator("#doc-list .doc").count() == min(10, total - 10)
-    assert page.locator("#doc-list mark").count() == page.locator("#doc-list .doc").count()
+    # every occurrence in each shown window is marked
+    assert page.locator("#doc-list mark").count() >= page.locator("#doc-list .doc").count()
+    assert not page.js_errors
+
+
+def test_and_or_search_each_clause_in_its_colour(browser: Any, server: LiveServer) -> None:
+    page = open_page(browser, server)
+    page.fill("#query", "(cat OR dog) AND sat on")
+    page.click("#btn-docs")
+    page.wait_for_selector("#doc-list .doc")
+    assert page.locator("#doc-list .doc").count() == 2
+    assert page.inner_text("#page-info") == "1–2 of 2"
+    first = set(page.locator("#doc-list mark.c0").all_inner_texts())
+    second = set(page.locator("#doc-list mark.c1").all_inner_texts())
+    assert first == {"cat", "dog"} and second == {"sat on"}
+    colour = "el => getComputedStyle(el).backgroundColor"
+    c0 = page.locator("#doc-list mark.c0").first.evaluate(colour)
+    c1 = page.locator("#doc-list mark.c1").first.evaluate(colour)
+    assert c0 != c1
+    # the query's terms, grouped by clause in the same colours, and a legend
+    assert page.locator("#tokens .term.c0").count() == 2
+    assert page.locator("#tokens .term.c1").count() == 1
+    assert page.locator("#tokens .op").all_inner_texts() == ["OR", "AND"]
+    assert page.locator("#legend .key").all_inner_texts() == ["cat OR dog", "sat on"]
+    metas = " ".join(page.locator("#doc-list .meta").all_inner_texts())
+    assert "url: cat" in metas and "url: dog" in metas
+    page.screenshot(path=str(SHOTS / "and-or.png"), full_page=True)
+    # Count of the same query: count_cnf
+    page.click("#btn-count")
+    page.wait_for_selector("#count")
+    assert page.inner_text("#count") == "2"
+    assert not page.js_errors
+
+
+def test_random_order_with_a_seed_pages_without_overlap(browser: Any, server: LiveServer) -> None:
+    total = sum(d["text"].count("a") for d in DOCS)
+    assert total > 10
+    page = open_page(browser, server)
+    page.fill("#query", "a")
+    page.check("#random")
+    page.fill("#seed", "42")
+    page.click("#btn-docs")
+    page.wait_for_function("document.querySelectorAll('#doc-list .doc').length === 10")
+    assert page.inner_text("#page-info") == f"1–10 of {total}"
+    assert "seed 42" in page.inner_text("#result")
+    first = page.locator("#doc-list .doc").all_inner_texts()
+    page.click("#next")
+    page.wait_for_function("document.querySelector('#page-info').textContent.startsWith('11–')")
+    second = page.locator("#doc-list .doc").all_inner_texts()
+    assert len(second) == min(10, total - 10)
+    page.screenshot(path=str(SHOTS / "random-order.png"), full_page=True)
+    # the same seed gives the same first page
+    page.click("#btn-docs")
+    page.wait_for_function("document.querySelector('#page-info').textContent.startsWith('1–')")
+    assert page.locator("#doc-list .doc").all_inner_texts() == first
+    assert first != second
+    assert not page.js_errors
+
+
+def test_parse_error_points_at_the_position(browser: Any, server: LiveServer) -> None:
+    page = open_page(browser, server)
+    page.fill("#query", "cat AND (dog")
+    page.click("#btn-docs")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "position 8" in page.inner_text("#error-msg")
+    assert page.inner_text("#error-at") == "cat AND (dog\n        ^"
+    page.screenshot(path=str(SHOTS / "parse-error.png"), full_page=True)
+
+
+def test_creativity(browser: Any, server: LiveServer) -> None:
+    page = open_page(browser, server)
+    page.fill("#query", "the cat sat xyz")
+    page.click("#btn-creativity")
+    page.wait_for_selector("#creativity-tokens .tok")
+    assert page.locator("#creativity-tokens .tok").count() == len("the cat sat xyz")
+    lengths = page.locator("#creativity-tokens .tok small").all_inner_texts()
+    assert lengths[0] == str(len("the cat sat "))
+    page.screenshot(path=str(SHOTS / "creativity.png"), full_page=True)
     assert not page.js_errors
 
 

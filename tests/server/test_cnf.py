@@ -123,6 +123,11 @@ def test_search_docs_cnf_seed(client: httpx.Client) -> None:
     assert not set(map(str, page(0, 7))) & set(map(str, page(3, 7)))
 
 
+def test_and_or_are_words_for_other_types(client: httpx.Client) -> None:
+    r = ok(client, query_type="ntd", query="cat OR")
+    assert r["prompt_cnt"] == 0 and r["token_ids"] == list(b"cat OR")
+
+
 def test_creativity(client: httpx.Client) -> None:
     r = ok(client, query_type="creativity", query="the cat sat xyz")
     assert {"rs"} | COMMON == set(r)

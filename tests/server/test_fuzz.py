@@ -6,8 +6,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.server.conftest import LiveServer
 
@@ -37,3 +41,50 @@ def test_no_server_errors(server: LiveServer, tmp_path: Path) -> None:
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-6000:]
     print(out[-3000:])
+
+
+BOOLEAN_TYPES = ["count", "find", "search_docs", "count_cnf", "find_cnf", "search_docs_cnf"]
+WORDS = ["cat", "the", "AND", "OR", "(", ")", '"', "\\", "sat on", " ", "é", "x" * 40]
+NUMBERS = st.one_of(st.none(), st.integers(-2, 12), st.sampled_from([0, 1, 2**31, 2**63, 2**64]))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    query_type=st.sampled_from([*BOOLEAN_TYPES, "get_doc_by_ptr", "creativity", "ntd"]),
+    text=st.one_of(st.none(), st.lists(st.sampled_from(WORDS), max_size=12).map(" ".join)),
+    ids=st.one_of(
+        st.lists(st.integers(0, 300), max_size=6),
+        st.lists(
+            st.lists(st.lists(st.integers(0, 300), max_size=4), max_size=5), min_size=0, max_size=5
+        ),
+    ),
+    fields=st.fixed_dictionaries(
+        {},
+        optional={
+            "maxnum": NUMBERS,
+            "max_disp_len": NUMBERS,
+            "max_clause_freq": NUMBERS,
+            "max_diff_tokens": NUMBERS,
+            "offset": NUMBERS,
+            "seed": NUMBERS,
+            "s": NUMBERS,
+            "ptr": NUMBERS,
+            "exact": st.booleans(),
+            "scope": st.sampled_from(["window", "document", "doc"]),
+        },
+    ),
+)
+def test_boolean_queries_never_fail_the_server(
+    server: LiveServer, query_type: str, text: str | None, ids: list[Any], fields: dict[str, Any]
+) -> None:
+    """Boolean queries (text in the query language, triply nested ids), paging, seeds, limits:
+    every answer is a 200 or a 4xx with an error message, never a 5xx."""
+    body: dict[str, Any] = {"index": "demo", "query_type": query_type, **fields}
+    if text is not None:
+        body["query"] = text
+    else:
+        body["query_ids"] = ids
+    r = httpx.post(server.url + "/", json=body, timeout=30)
+    assert r.status_code < 500, (body, r.text)
+    if r.status_code != 200:
+        assert r.json()["error"]

@@ -350,16 +350,21 @@ class _Service:
         if req.query is not None and len(req.query) > 16 * self.limits.max_query_tokens:
             raise ApiError(400, "query text too long")  # before tokenizing
         nested = req.query_ids is not None and any(isinstance(i, list) for i in req.query_ids)
-        boolean = qt.takes_cnf or nested or (req.query is not None and is_boolean(req.query))
-        if boolean and not qt.takes_cnf:
-            if qt.cnf is not None and qt.cnf in self.types:
-                qt = self.types[qt.cnf]  # infini-gram's API: count of "a AND b" is count_cnf
-            elif qt.result != "doc":  # get_doc_by_*: the boolean query is only highlighted
-                raise ApiError(
-                    400,
-                    f"query_type {req.query_type!r} does not take a boolean (AND/OR) query; "
-                    "query_ids must be a flat list of token ids",
-                )
+        # A boolean query goes to the type's _cnf method (infini-gram's API: a count of "a AND b"
+        # is a count_cnf) or, for get_doc_by_*, marks every clause. Other types take AND and OR
+        # in text as words; nested ids they cannot take.
+        takes = qt.takes_cnf or qt.result == "doc" or (qt.cnf is not None and qt.cnf in self.types)
+        boolean = (
+            qt.takes_cnf or nested or (takes and req.query is not None and is_boolean(req.query))
+        )
+        if boolean and not takes:
+            raise ApiError(
+                400,
+                f"query_type {req.query_type!r} does not take a boolean (AND/OR) query; "
+                "query_ids must be a flat list of token ids",
+            )
+        if boolean and not qt.takes_cnf and qt.cnf is not None and qt.cnf in self.types:
+            qt = self.types[qt.cnf]
         ids: list[int] = []
         cnf: list[list[list[int]]] | None = None
         if boolean:
@@ -421,6 +426,35 @@ class _Service:
                 result["tokens"] = decode_tokens(index, ids)
         result["latency"] = round((time.perf_counter() - t0) * 1e3, 3)
         return result
+
+
+#: Request examples in the OpenAPI schema (for its page, and schema-driven tests): infini-gram's
+#: documented requests, boolean queries among them.
+_EXAMPLES: list[dict[str, Any]] = [
+    {"query_type": "count", "query": "University of Washington"},
+    {"query_type": "count", "query": "natural language processing AND deep learning"},
+    {"query_type": "count", "query_ids": [[[97, 98]], [[99], [100, 101]]]},
+    {"query_type": "ntd", "query": "natural language", "max_support": 10},
+    {"query_type": "infgram_prob", "query": "I love natural language processing"},
+    {
+        "query_type": "search_docs",
+        "query": '"natural language" AND (deep OR fun)',
+        "maxnum": 2,
+        "max_disp_len": 50,
+    },
+    {
+        "query_type": "search_docs_cnf",
+        "query": "the OR a",
+        "maxnum": 10,
+        "offset": 10,
+        "seed": 42,
+        "scope": "document",
+    },
+    {"query_type": "find_cnf", "query_ids": [[[116, 104, 101]]], "max_diff_tokens": 5},
+    {"query_type": "count_cnf", "query": "a AND (b", "exact": True},
+    {"query_type": "get_doc_by_ptr", "s": 0, "ptr": 3, "query_ids": [[[116]], [[104]]]},
+    {"query_type": "creativity", "query": "the cat sat on a mat"},
+]
 
 
 def _message(result: dict[str, Any]) -> str:
@@ -574,6 +608,10 @@ def create_app(indexes: Mapping[str, Index], config: ServerConfig | None = None)
             props = schema["components"]["schemas"]["QueryRequest"]["properties"]
             props["index"]["enum"] = list(svc.indexes)
             props["query_type"]["enum"] = list(svc.types)
+            if svc.indexes:
+                name = next(iter(svc.indexes))
+                examples = [{"index": name, **e} for e in _EXAMPLES if e["query_type"] in svc.types]
+                schema["components"]["schemas"]["QueryRequest"]["examples"] = examples
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -3,6 +3,7 @@
 
 const PAGE = 10;        // documents per page
 const DISP_LEN = 300;   // tokens shown around a match
+const COLOURS = 8;      // clause colours (mark.c0 ... mark.c7 in style.css)
 const $ = (id) => document.getElementById(id);
 const state = { index: null, types: {}, docs: null };
 
@@ -20,26 +21,58 @@ async function post(path, body) {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
   });
   const data = await r.json().catch(() => ({ error: `HTTP ${r.status}` }));
-  if (!r.ok || data.error) throw new Error(data.error || `HTTP ${r.status}`);
+  if (!r.ok || data.error) {
+    const e = new Error(data.error || `HTTP ${r.status}`);
+    e.position = data.position;  // where a boolean query could not be parsed
+    throw e;
+  }
   return data;
 }
 
 const query = (type, extra = {}) =>
   post("./", { index: state.index, query_type: type, query: $("query").value, ...extra });
 
-function showError(msg) {
-  $("error").textContent = msg || "";
+// An error; with `position` (a boolean query that could not be parsed) the query is shown with
+// a caret under that character.
+function showError(msg, position = undefined) {
+  $("error-msg").textContent = msg || "";
+  const at = $("error-at");
+  at.hidden = position === undefined || position === null;
+  if (!at.hidden) {
+    const text = $("query").value;
+    at.textContent = `${text}\n${" ".repeat(Math.min(position, text.length))}^`;
+  }
   $("error").hidden = !msg;
 }
 
-function showTokens(tokens, ids, suffixFrom = null) {
-  const box = $("tokens");
-  box.replaceChildren(...tokens.map((t, i) => {
-    const shown = t.replace(/ /g, "␣").replace(/\n/g, "↵").replace(/\t/g, "⇥");
-    const chip = el("span", { class: "tok", title: `id ${ids[i]}` }, shown);
+const visible = (t) => t.replace(/ /g, "␣").replace(/\n/g, "↵").replace(/\t/g, "⇥");
+const clauseClass = (c) => `c${Number(c) % COLOURS}`;
+
+function chips(tokens, ids, suffixFrom = null) {
+  return tokens.map((t, i) => {
+    const chip = el("span", { class: "tok", title: `id ${ids[i]}` }, visible(t));
     if (suffixFrom !== null && i >= suffixFrom) chip.classList.add("suffix");
     return chip;
-  }));
+  });
+}
+
+// The query's tokens; a boolean query (triply nested: clauses of terms of tokens) shows each
+// term in its clause's colour, terms joined by OR and clauses by AND.
+function showTokens(tokens, ids, suffixFrom = null) {
+  const box = $("tokens");
+  if (tokens.length && Array.isArray(tokens[0])) {
+    const parts = [];
+    tokens.forEach((clause, c) => {
+      if (c) parts.push(el("span", { class: "op" }, "AND"));
+      clause.forEach((term, t) => {
+        if (t) parts.push(el("span", { class: "op" }, "OR"));
+        parts.push(el("span", { class: `term ${clauseClass(c)}` }, ...chips(term, ids[c][t])));
+      });
+    });
+    box.replaceChildren(...parts);
+  } else {
+    box.replaceChildren(...chips(tokens, ids, suffixFrom));
+  }
   $("summary").hidden = false;
 }
 
@@ -53,6 +86,7 @@ const latency = (ms) => el("span", { class: "latency" }, ` · ${ms} ms`);
 function hideSections() {
   $("docs").hidden = true;
   $("ntd").hidden = true;
+  $("creativity").hidden = true;
   showError(null);
 }
 
@@ -64,9 +98,51 @@ async function doCount() {
              latency(r.latency));
 }
 
-// Documents: `find` gives each shard's suffix-array range; occurrence i (over shards in order)
-// is fetched with get_doc_by_rank, a page at a time through /batch.
+// Documents of a query (an n-gram or AND/OR), a page at a time with search_docs_cnf: `offset`
+// and `maxnum` page through `total` hits, in index order or in the seed's random order.
+function seed() {
+  if (!$("random").checked) return undefined;
+  if ($("seed").value === "") $("seed").value = String(Math.floor(Math.random() * 1e9));
+  return Number($("seed").value);
+}
+
 async function doDocs() {
+  if (!("search_docs_cnf" in state.types)) return doDocsByRank();
+  state.docs = { cnf: true, page: 0, seed: seed(), text: $("query").value, total: null };
+  await showPage();
+}
+
+function showLegend(tokens) {
+  const items = (tokens || []).map((clause, c) => el("span", { class: `key ${clauseClass(c)}` },
+    clause.map((term) => term.join("")).join(" OR ")));
+  $("legend").replaceChildren(...(items.length > 1 ? items : []));
+}
+
+async function showCnfPage() {
+  const d = state.docs;
+  const extra = { maxnum: PAGE, offset: d.page * PAGE, max_disp_len: DISP_LEN };
+  if (d.seed !== undefined) extra.seed = d.seed;
+  const r = await post("./", { index: state.index, query_type: "search_docs_cnf", query: d.text, ...extra });
+  d.total = r.total;
+  showTokens(r.tokens, r.token_ids);
+  showLegend(r.tokens);
+  showResult(el("strong", { id: "count" }, fmt(r.cnt)),
+             ` ${r.token_ids.length > 1 ? "matches" : `occurrence${r.cnt === 1 ? "" : "s"}`}`,
+             r.approx ? ` (approx.; ${fmt(r.total)} to page through)` : "",
+             d.seed !== undefined ? ` · random order, seed ${d.seed}` : "", latency(r.latency));
+  const first = r.offset;
+  const last = first + r.documents.length;
+  $("doc-list").replaceChildren(...r.documents.map(renderDoc));
+  $("doc-list").start = first + 1;
+  $("page-info").textContent = r.total ? `${fmt(first + 1)}–${fmt(last)} of ${fmt(r.total)}` : "no match";
+  $("prev").disabled = d.page === 0;
+  $("next").disabled = last >= r.total;
+  $("docs").hidden = false;
+}
+
+// Without search_docs_cnf: `find` gives each shard's suffix-array range; occurrence i (over
+// shards in order) is fetched with get_doc_by_rank, a page at a time through /batch.
+async function doDocsByRank() {
   const r = await query("find");
   showTokens(r.tokens, r.token_ids);
   showResult(el("strong", { id: "count" }, fmt(r.cnt)),
@@ -86,6 +162,7 @@ function locate(i) {
 }
 
 async function showPage() {
+  if (state.docs.cnf) return showCnfPage();
   const d = state.docs;
   const first = d.page * PAGE;
   const last = Math.min(d.cnt, first + PAGE);
@@ -124,7 +201,9 @@ function renderDoc(doc) {
   const before = doc.disp_offset > 0 ? "… " : "";
   const after = doc.disp_offset + doc.disp_len < doc.doc_len ? " …" : "";
   text.append(before);
-  for (const [t, label] of spans) text.append(label === null ? t : el("mark", {}, t));
+  for (const [t, label] of spans) {
+    text.append(label === null ? t : el("mark", { class: clauseClass(label), title: `clause ${Number(label) + 1}` }, t));
+  }
   text.append(after);
   return el("li", { class: "doc" }, renderMeta(doc), text);
 }
@@ -160,7 +239,25 @@ async function doInfgram() {
              latency(r.latency));
 }
 
-const ACTIONS = { count: doCount, docs: doDocs, ntd: doNtd, infgram: doInfgram };
+// Creativity: for each position l, rs[l] - l tokens from l occur in the index.
+async function doCreativity() {
+  const r = await query("creativity");
+  showTokens(r.tokens, r.token_ids);
+  const lens = r.rs.map((end, l) => end - l);
+  const top = Math.max(1, ...lens);
+  const mean = lens.length ? lens.reduce((a, b) => a + b, 0) / lens.length : 0;
+  $("creativity-tokens").replaceChildren(...r.tokens.map((t, l) => {
+    const chip = el("span", { class: "tok crea", title: `${lens[l]} token${lens[l] === 1 ? "" : "s"} from here occur in the index` },
+                    visible(t), el("small", {}, String(lens[l])));
+    chip.style.setProperty("--level", (lens[l] / top).toFixed(3));
+    return chip;
+  }));
+  showResult("longest match per position: mean ", el("strong", { id: "crea-mean" }, mean.toFixed(1)),
+             ` tokens, max ${fmt(top)}`, latency(r.latency));
+  $("creativity").hidden = false;
+}
+
+const ACTIONS = { count: doCount, docs: doDocs, ntd: doNtd, infgram: doInfgram, creativity: doCreativity };
 
 async function run(action) {
   if (!$("query").value) return;
@@ -170,7 +267,7 @@ async function run(action) {
   try {
     await ACTIONS[action]();
   } catch (e) {
-    showError(e.message);
+    showError(e.message, e.position);
   } finally {
     buttons.forEach((b) => (b.disabled = false));
   }
@@ -183,6 +280,13 @@ async function init() {
   state.types = types;
   $("btn-ntd").hidden = !("ntd" in types);
   $("btn-infgram").hidden = !("infgram_prob" in types);
+  $("btn-creativity").hidden = !("creativity" in types);
+  $("search-options").hidden = !("search_docs_cnf" in types);
+  $("reseed").addEventListener("click", () => {
+    $("seed").value = String(Math.floor(Math.random() * 1e9));
+    $("random").checked = true;
+    if (state.docs && state.docs.cnf) run("docs");
+  });
   const sel = $("index");
   sel.replaceChildren(...indexes.map((ix) => el("option", { value: ix.name }, ix.name)));
   const facts = () => {
