@@ -113,7 +113,9 @@ class Index:
         bow_ids: Sequence[int] | None,
         max_docs: int,
     ) -> list[dict[str, Any]]: ...
-
+    def coverage_many(
+        self, items: Sequence[Sequence[int]], window: int, stride: int, chars: bool
+    ) -> list[tuple[int, int, int]]: ...
 
 @final
 class DocumentReader:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from . import contamination
 from .errors import AnygramError
 
 __all__ = ["main"]
@@ -281,6 +282,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--load-to-ram", action="store_true")
     p.add_argument("--no-access-log", action="store_true")
 
+    contamination.add_parser(sub)
+
     args = parser.parse_args(argv)
     handlers = {
         "build": _cmd_build,
@@ -289,6 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "info": _cmd_info,
         "demo": _cmd_demo,
         "serve": _cmd_serve,
+        "contamination": contamination.run,
     }
     try:
         return handlers[args.command](args)

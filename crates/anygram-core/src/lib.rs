@@ -19,6 +19,7 @@
 pub mod attribution;
 pub mod build;
 pub mod cnf;
+pub mod contamination;
 pub mod creativity;
 pub mod docs;
 pub mod error;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anygram_core::attribution::{word_starts_from_ids, AttributeOptions};
 use anygram_core::cnf::{CnfOptions, CnfScope};
+use anygram_core::contamination::WindowUnit;
 use anygram_core::lm::NtdOptions;
 use anygram_core::merge::NtdResult;
 use anygram_core::{Index, OpenOptions};
@@ -394,6 +395,26 @@ impl PyIndex {
                 Ok(d)
             })
             .collect()
+    }
+
+    /// Per item: `(windows, found, longest)`, the windows of `window` tokens (or UTF-8
+    /// characters, `chars=True`) every `stride` and how many occur (one creativity walk each).
+    fn coverage_many(
+        &self,
+        py: Python<'_>,
+        items: Vec<TokenIds>,
+        window: usize,
+        stride: usize,
+        chars: bool,
+    ) -> PyResult<Vec<(usize, usize, usize)>> {
+        let items: Vec<Vec<u32>> = items.into_iter().map(|t| t.0).collect();
+        let unit = if chars {
+            WindowUnit::Utf8Chars
+        } else {
+            WindowUnit::Tokens
+        };
+        let r = detach(py, || self.inner.coverage_many(&items, window, stride, unit))?;
+        Ok(r.iter().map(|c| (c.windows, c.found, c.longest)).collect())
     }
 }
 
