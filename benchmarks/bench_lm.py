@@ -31,6 +31,7 @@ Examples (from the repo root)::
 
     python benchmarks/bench_lm.py                       # u8 and u16, both engines
     python benchmarks/bench_lm.py --kinds u16 --queries 200 --timed 50
+    python benchmarks/bench_lm.py --score --kinds u16   # score() vs infgram_prob per position
 """
 
 from __future__ import annotations
@@ -308,5 +309,132 @@ def main() -> int:
     return 0
 
 
+# ----------------------------------------------------------------- score() (issue 3)
+
+
+def score_case(kind: str, work: Path, corpus: Path, args) -> dict[str, Any]:
+    """``score()`` per token against ``infgram_prob`` once per position, anygram alone: the first
+    ``--score-doc-tokens`` tokens of held-out documents until ``--score-tokens`` tokens, each
+    document scored whole (one call) and token by token with its full preceding context
+    (``ctx=all``) or the last 100 tokens of it (``ctx=100``, the other queries' context
+    length); ``--reps`` rounds, methods alternating, GC off. Every position's answer of
+    ``score()`` is checked equal to ``infgram_prob``'s (full context) first."""
+    import anygram
+
+    dirs = C.index_dirs(work, kind)
+    C.warm_page_cache([dirs["anygram"]])
+    out: dict[str, Any] = {}
+    for label, kw in (("ag-mmap", {}), ("ag-ram", {"load_to_ram": True})):
+        ix = anygram.Index(str(dirs["anygram"]), **kw)
+        docs: list[list[int]] = []
+        total = 0
+        with open(corpus / "heldout" / "heldout.jsonl", encoding="utf-8") as f:
+            for line in f:
+                if total >= args.score_tokens:
+                    break
+                ids = ix.tokenize(json.loads(line)["text"])[: args.score_doc_tokens]
+                docs.append(ids)
+                total += len(ids)
+        mismatches = 0
+        for d in docs:
+            r = ix.score(d)
+            for i, t in enumerate(d):
+                p = ix.infgram_prob(d[:i], t)
+                got = (r["prob"][i], r["prompt_cnt"][i], r["cont_cnt"][i], r["suffix_len"][i])
+                mismatches += got != (p["prob"], p["prompt_cnt"], p["cont_cnt"], p["suffix_len"])
+        pc = time.perf_counter_ns
+        ns = {"score": 0, "infgram_prob ctx=all": 0, "infgram_prob ctx=100": 0}
+        gc.disable()
+        try:
+            for _ in range(args.reps):
+                for d in docs:
+                    t0 = pc()
+                    ix.score(d)
+                    t1 = pc()
+                    for i, t in enumerate(d):
+                        ix.infgram_prob(d[:i], t)
+                    t2 = pc()
+                    for i, t in enumerate(d):
+                        ix.infgram_prob(d[max(0, i - CONTEXT) : i], t)
+                    t3 = pc()
+                    ns["score"] += t1 - t0
+                    ns["infgram_prob ctx=all"] += t2 - t1
+                    ns["infgram_prob ctx=100"] += t3 - t2
+        finally:
+            gc.enable()
+        n = total * args.reps
+        us = {k: v / n / 1e3 for k, v in ns.items()}
+        effn = [e for d in docs for e in ix.score(d)["effective_n"]]
+        out[label] = {
+            "documents": len(docs),
+            "tokens": total,
+            "mismatches": mismatches,
+            "us_per_token": us,
+            "speedup_vs_ctx_all": us["infgram_prob ctx=all"] / us["score"],
+            "speedup_vs_ctx_100": us["infgram_prob ctx=100"] / us["score"],
+            "mean_effective_n": sum(effn) / max(1, len(effn)),
+        }
+        print(f"[{kind}] score {label}: {out[label]}", flush=True)
+    return out
+
+
+def render_score(results: dict, meta: dict) -> str:
+    rows = []
+    for kind, byc in results.items():
+        for c, r in byc.items():
+            us = r["us_per_token"]
+            rows.append(
+                [
+                    C.KINDS[kind]["label"],
+                    c,
+                    f"{r['tokens']:,} ({r['documents']} docs)",
+                    C.fmt(us["score"], 2),
+                    C.fmt(us["infgram_prob ctx=all"], 2),
+                    C.fmt(us["infgram_prob ctx=100"], 2),
+                    f"{r['speedup_vs_ctx_all']:.1f}× / {r['speedup_vs_ctx_100']:.1f}×",
+                    r["mismatches"],
+                ]
+            )
+    heads = [
+        "index",
+        "open",
+        "held-out tokens",
+        "score() µs/token",
+        "infgram_prob µs/token (ctx all)",
+        "(ctx 100)",
+        "speed-up",
+        "mismatches",
+    ]
+    return (
+        f"score() per token, {meta['reps']} reps; {meta['machine']['nproc']} CPUs, "
+        f"load average before {meta['machine']['loadavg'][0]:.2f}\n\n" + C.md_table(heads, rows)
+    )
+
+
+def main_score() -> int:
+    import sys
+
+    p = argparse.ArgumentParser(description=score_case.__doc__)
+    C.add_common_args(p, reps_default=3, reps_help="rounds over the held-out tokens")
+    p.add_argument("--score-tokens", type=int, default=20_000)
+    p.add_argument("--score-doc-tokens", type=int, default=1_000)
+    args = p.parse_args([a for a in sys.argv[1:] if a != "--score"])
+    work = args.work_dir.resolve()
+    results = {
+        kind: score_case(kind, work, args.corpus.resolve(), args)
+        for kind in C.kind_list(args.kinds)
+    }
+    meta = {"machine": C.machine_info(), "reps": args.reps, "args": vars(args)}
+    md = render_score(results, meta)
+    print(md)
+    C.write_results(
+        args.out or work / "bench_lm_score.json", {"meta": meta, "results": results}, md
+    )
+    return 0
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    import sys
+
+    # `--score`: the score() case alone (anygram only, no infini-gram needed).
+    raise SystemExit(main_score() if "--score" in sys.argv[1:] else main())

@@ -1,4 +1,4 @@
-"""The ``anygram`` command line: build, count, docs, info, verify, demo, serve."""
+"""The ``anygram`` command line: build, count, docs, info, verify, demo, serve, generate, eval."""
 
 from __future__ import annotations
 
@@ -234,6 +234,86 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_lm(sub: Any) -> None:
+    p = sub.add_parser("generate", help="sample a continuation from the ∞-gram model")
+    p.add_argument("index", help="index directory")
+    p.add_argument("prompt", help="text to continue")
+    p.add_argument("--max-new-tokens", type=int, default=50)
+    p.add_argument("--temperature", type=float, default=1.0, help="0: most frequent token")
+    p.add_argument("--top-k", type=int, default=None)
+    p.add_argument("--seed", type=int, default=None, help="same seed, same text")
+    p.add_argument("--json", action="store_true", help="token ids and suffix lengths too")
+
+    p = sub.add_parser(
+        "eval", help="next-token accuracy and perplexity of the ∞-gram model on held-out text"
+    )
+    p.add_argument("index", help="index directory")
+    p.add_argument("heldout", nargs="+", help="JSONL files (or plain-text files, one document)")
+    p.add_argument("--text-field", default="text", help="JSONL field holding the text")
+    p.add_argument("--out", default=None, help="write the result as JSON here")
+    p.add_argument("--plot", default=None, help="PNG of accuracy and share by effective n")
+    p.add_argument(
+        "--floor",
+        type=float,
+        default=None,
+        help="probability of tokens the model gives 0 (default 1/(tokens+documents))",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from .index import Index
+
+    r = Index(args.index).generate(
+        args.prompt,
+        args.max_new_tokens,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        seed=args.seed,
+    )
+    if args.json:
+        print(json.dumps(r, ensure_ascii=False))
+    else:
+        print(args.prompt + (r["text"] if r["text"] is not None else str(r["token_ids"])))
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate, plot, read_heldout
+    from .index import Index
+
+    index = Index(args.index)
+    result = evaluate(
+        index, read_heldout(args.heldout, args.text_field), args.floor, not args.quiet
+    )
+    result["index"] = args.index
+    result["heldout"] = list(args.heldout)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            json.dump(result, f, indent=1)
+            f.write("\n")
+    if result["tokens"]:
+        print(
+            f"{result['tokens']:,} tokens in {result['documents']} documents: accuracy "
+            f"{result['accuracy']:.2%}, perplexity {result['perplexity']:.2f} (floor "
+            f"{result['floor']:.3g} for {result['zero_prob_share']:.1%} of tokens; "
+            f"{result['perplexity_nonzero']:.2f} over the others)"
+        )
+        for n, row in result["by_effective_n"].items():
+            print(f"  n={n:>3}: {row['share']:6.1%} of tokens, accuracy {row['accuracy']:.1%}")
+    else:
+        print("no tokens in the held-out files")
+    if args.plot:
+        if plot(result, args.plot):
+            print(f"plot: {args.plot}")
+        else:
+            print(
+                "anygram: no plot: matplotlib is not installed (pip install 'anygram[plot]')",
+                file=sys.stderr,
+            )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="anygram", description="Exact n-gram search over any text corpus."
@@ -281,6 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--max-query-tokens", type=int, default=1000, help="longest query")
     p.add_argument("--load-to-ram", action="store_true")
     p.add_argument("--no-access-log", action="store_true")
+    _add_lm(sub)
 
     contamination.add_parser(sub)
 
@@ -293,6 +374,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo": _cmd_demo,
         "serve": _cmd_serve,
         "contamination": contamination.run,
+        "generate": _cmd_generate,
+        "eval": _cmd_eval,
     }
     try:
         return handlers[args.command](args)

@@ -540,9 +540,10 @@ impl<T: Token> Shard<T> {
     /// Matching statistics: the longest suffix of `q[..i+1]` held here is at most one token
     /// longer than that of `q[..i]`. Narrowing the current range by `q[i]` (the token at offset
     /// `len` of its suffixes) gives both `cont_cnt` at `i` and, when not empty, the next
-    /// position's range. Otherwise the suffix shrinks by fresh searches, one per dropped token;
-    /// the length grows by at most one per position, so in all at most `n` narrowings and `2n`
-    /// searches, where a back-off search per position costs about `2 log2(len)` of them.
+    /// position's range. Otherwise the suffix shrinks by fresh searches for shorter suffixes,
+    /// galloping down then binary search (`O(log dropped)` searches); the length grows by at
+    /// most one per position, so in all `n` narrowings and at most `2n` searches, where a
+    /// back-off search per position costs about `2 log2(len)` of them.
     pub fn score_part(&self, q: &[T], eos: Option<T>) -> Vec<ShardScore> {
         let all = Segment {
             lo: 0,
@@ -577,19 +578,32 @@ impl<T: Token> Shard<T> {
                 continue;
             }
             // q[i-len..=i] does not occur: the longest suffix of q[..=i] is q[i+1-k..=i] for the
-            // largest k <= len that occurs.
-            loop {
-                if len == 0 {
-                    seg = all;
-                    break;
-                }
-                let s = self.find(&q[i + 1 - len..=i]);
+            // largest k <= len that occurs (occurring is monotone in k). Gallop down from len,
+            // then binary search: O(log(len - k)) searches, one when the first token is all
+            // that has to go.
+            let find = |k: usize| self.find(&q[i + 1 - k..=i]);
+            let (mut good, mut good_seg, mut bad) = (0usize, all, len + 1);
+            let mut step = 1usize;
+            while bad > step {
+                let k = bad - step;
+                let s = find(k);
                 if !s.is_empty() {
-                    seg = s;
+                    (good, good_seg) = (k, s);
                     break;
                 }
-                len -= 1;
+                bad = k;
+                step *= 2;
             }
+            while bad - good > 1 {
+                let mid = good + (bad - good) / 2;
+                let s = find(mid);
+                if s.is_empty() {
+                    bad = mid;
+                } else {
+                    (good, good_seg) = (mid, s);
+                }
+            }
+            (len, seg) = (good, good_seg);
         }
         out
     }
