@@ -66,6 +66,7 @@ _DEFAULTS = {
     "max_support": 1000,
     "max_clause_freq": 50_000,
     "max_diff_tokens": 100,
+    "max_docs": 10,
 }
 _CAPS = {
     "maxnum": 10,
@@ -73,6 +74,7 @@ _CAPS = {
     "max_support": 1000,
     "max_clause_freq": 500_000,
     "max_diff_tokens": 1000,
+    "max_docs": 100,
 }
 
 
@@ -87,6 +89,8 @@ class Limits:
     max_batch: int = 64
     max_clauses: int = 4
     max_terms_per_clause: int = 4
+    #: ``attribute`` with ``return_docs``: query tokens x max_docs x max_disp_len at most this.
+    max_attribute_doc_tokens: int = 10_000_000
     defaults: dict[str, int] = field(default_factory=lambda: dict(_DEFAULTS))
     caps: dict[str, int] = field(default_factory=lambda: dict(_CAPS))
 
@@ -161,6 +165,27 @@ class QueryRequest(BaseModel):
         description="boolean queries: clauses within max_diff_tokens (window, infini-gram's) "
         "or anywhere in the document",
     )
+    min_len: StrictInt | None = Field(None, ge=1, description="attribute: shortest span kept")
+    max_cnt: StrictInt | None = Field(None, ge=0, description="attribute: most occurrences")
+    delim_ids: list[StrictInt] | None = Field(
+        None, max_length=1000, description="attribute: spans end after these tokens"
+    )
+    enforce_bow: StrictBool | None = Field(
+        None, description="attribute: spans start and end at word boundaries"
+    )
+    max_docs: StrictInt | None = Field(
+        None, ge=0, description="attribute: occurrences listed per span"
+    )
+    return_docs: StrictBool | None = Field(
+        None, description="attribute: each occurrence's document window too"
+    )
+    rank_by: Literal["position", "length", "unigram_logprob"] | None = Field(
+        None, description="attribute: order of the spans"
+    )
+    span_density: float | None = Field(
+        None, ge=0, le=1, description="attribute: keep ceil(span_density x tokens) spans"
+    )
+    max_spans: StrictInt | None = Field(None, ge=0, description="attribute: keep this many")
 
 
 class ErrorBody(BaseModel):
@@ -315,6 +340,10 @@ class _Service:
             raise ApiError(400, f"{name}={value} is above this server's limit of {cap}")
         return int(value)
 
+    def _limit(self, req: QueryRequest, name: str) -> int:
+        value = self._number(req, name)
+        return 0 if value is None else value
+
     def _cnf(self, index: Index, req: QueryRequest) -> list[list[list[int]]]:
         """The query as a boolean query: text parsed by the query language, or ids (a flat
         list is one clause of one term), checked against the limits."""
@@ -386,6 +415,15 @@ class _Service:
                 f"query of {n_tokens} tokens is longer than this server's limit of "
                 f"{self.limits.max_query_tokens}",
             )
+        if req.return_docs and qt.method == "attribute":
+            budget = n_tokens * self._limit(req, "max_docs") * self._limit(req, "max_disp_len")
+            if budget > self.limits.max_attribute_doc_tokens:
+                raise ApiError(
+                    400,
+                    "attribute with return_docs: query tokens x max_docs x max_disp_len = "
+                    f"{budget} is above this server's limit of "
+                    f"{self.limits.max_attribute_doc_tokens}",
+                )
         kwargs: dict[str, Any] = {}
         for arg, source in qt.args.items():
             if source == IDS:
@@ -454,6 +492,17 @@ _EXAMPLES: list[dict[str, Any]] = [
     {"query_type": "count_cnf", "query": "a AND (b", "exact": True},
     {"query_type": "get_doc_by_ptr", "s": 0, "ptr": 3, "query_ids": [[[116]], [[104]]]},
     {"query_type": "creativity", "query": "the cat sat on a mat"},
+    {"query_type": "score", "query": "the cat sat on a mat"},
+    {
+        "query_type": "attribute",
+        "query": "I love natural language processing",
+        "min_len": 4,
+        "max_docs": 2,
+        "return_docs": True,
+        "max_disp_len": 40,
+        "enforce_bow": True,
+        "rank_by": "length",
+    },
 ]
 
 

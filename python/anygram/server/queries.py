@@ -53,10 +53,14 @@ NUMERIC_FIELDS = (
     "max_diff_tokens",
     "offset",
     "seed",
+    "min_len",
+    "max_cnt",
+    "max_docs",
+    "max_spans",
 )
 
 #: Request fields passed on only when the request gives them (the method's default otherwise).
-OPTIONAL_FIELDS = ("offset", "seed", "exact", "scope")
+OPTIONAL_FIELDS = ("offset", "seed", "exact", "scope", "min_len", "max_cnt", "max_spans")
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,16 @@ def _longest_suffix(index: Index, ids: list[int], result: dict[str, Any]) -> Non
     prompt = ids[:-1] if "cont_cnt" in result else ids
     n = int(result.get("suffix_len", 0))
     result["longest_suffix"] = index.decode(prompt[len(prompt) - n :]) if n else ""
+
+
+def _attribute_extra(index: Index, ids: list[int], result: dict[str, Any]) -> None:
+    """Each span's ``text``; each returned document's ``spans``, the span marked."""
+    for span in result.get("spans", []):
+        span["text"] = index.decode(ids[span["l"] : span["r"]])
+        for d in span.get("docs", []):
+            doc = d.get("document")
+            if isinstance(doc, dict):
+                doc["spans"] = spans(index, doc, span["length"])
 
 
 def _infgram_ntd_extra(index: Index, ids: list[int], result: dict[str, Any]) -> None:
@@ -186,6 +200,31 @@ QUERY_TYPES: dict[str, QueryType] = {
         result="docs",
         description="a page (offset, maxnum; random order by seed) of the documents holding a "
         "boolean query, every clause match marked: cnt, approx, total, idxs, documents",
+    ),
+    "attribute": QueryType(
+        "attribute",
+        {
+            "input_ids": IDS,
+            "min_len": "min_len",
+            "max_cnt": "max_cnt",
+            "delim_ids": "delim_ids",
+            "enforce_bow": "enforce_bow",
+            "max_docs": "max_docs",
+            "return_docs": "return_docs",
+            "max_disp_len": "max_disp_len",
+            "rank_by": "rank_by",
+            "span_density": "span_density",
+            "max_spans": "max_spans",
+        },
+        extra=_attribute_extra,
+        description="maximal spans of the query found in the index, with their occurrences: "
+        "spans [{l, r, length, count, unigram_logprob_sum, docs, text}]",
+    ),
+    "score": QueryType(
+        "score",
+        {"input_ids": IDS},
+        description="∞-gram probability of every token given the ones before: prob, "
+        "effective_n, suffix_len, prompt_cnt, cont_cnt (lists)",
     ),
     "creativity": QueryType(
         "creativity",
