@@ -213,3 +213,19 @@ def test_next_token_and_infinity_gram(browser: Any, server: LiveServer) -> None:
     assert suffix == "e␣natural␣language␣processin"  # the longest suffix found, highlighted
     page.screenshot(path=str(SHOTS / "infgram.png"), full_page=True)
     assert not page.js_errors
+
+
+def test_attribution(browser: Any, server: LiveServer) -> None:
+    page = open_page(browser, server)
+    if page.is_hidden("#btn-attribute"):
+        pytest.skip("this engine has no attribute")
+    page.fill("#query", "We love natural language processing a lot")
+    page.click("#btn-attribute")
+    page.wait_for_selector("#attr-list .doc.attr")
+    first = page.locator("#attr-list .span-text").first.inner_text()
+    assert "natural language processing" in first
+    marked = page.locator("#attr-list .doc.attr").first.locator("mark").all_inner_texts()
+    assert marked and "natural language processing" in "".join(marked)
+    assert page.locator("#tokens .tok.suffix").count() >= len(" natural language processing")
+    page.screenshot(path=str(SHOTS / "attribution.png"), full_page=True)
+    assert not page.js_errors

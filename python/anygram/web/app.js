@@ -87,6 +87,7 @@ function hideSections() {
   $("docs").hidden = true;
   $("ntd").hidden = true;
   $("creativity").hidden = true;
+  $("attribution").hidden = true;
   showError(null);
 }
 
@@ -194,8 +195,10 @@ function renderMeta(doc) {
   return el("div", { class: "meta" }, ...items);
 }
 
-function renderDoc(doc) {
-  if (doc.error) return el("li", { class: "doc" }, `error: ${doc.error}`);
+const renderDoc = (doc) => docElement(doc, "li");
+
+function docElement(doc, tag) {
+  if (doc.error) return el(tag, { class: "doc" }, `error: ${doc.error}`);
   const text = el("div", { class: "text" });
   const spans = doc.spans || [[doc.text || "", null]];
   const before = doc.disp_offset > 0 ? "… " : "";
@@ -205,7 +208,7 @@ function renderDoc(doc) {
     text.append(label === null ? t : el("mark", { class: clauseClass(label), title: `clause ${Number(label) + 1}` }, t));
   }
   text.append(after);
-  return el("li", { class: "doc" }, renderMeta(doc), text);
+  return el(tag, { class: "doc" }, renderMeta(doc), text);
 }
 
 async function doNtd() {
@@ -257,7 +260,39 @@ async function doCreativity() {
   $("creativity").hidden = false;
 }
 
-const ACTIONS = { count: doCount, docs: doDocs, ntd: doNtd, infgram: doInfgram, creativity: doCreativity };
+// Attribution: the maximal spans of the text that occur in the index, longest first, each with
+// its count and its first document (the span marked); tokens in a span are highlighted.
+const ATTR_MIN_LEN = 4;
+
+async function doAttribute() {
+  const r = await query("attribute", {
+    min_len: ATTR_MIN_LEN, max_docs: 1, return_docs: true, max_disp_len: 120, rank_by: "length",
+    enforce_bow: true,
+    max_spans: 20,
+  });
+  showTokens(r.tokens, r.token_ids);
+  const chipEls = $("tokens").children;
+  for (const span of r.spans) {
+    for (let i = span.l; i < span.r && i < chipEls.length; i++) chipEls[i].classList.add("suffix");
+  }
+  $("attr-min").textContent = String(ATTR_MIN_LEN);
+  $("attr-list").replaceChildren(...r.spans.map((span) => {
+    const head = el("div", { class: "meta" },
+      el("strong", { class: "span-text" }, JSON.stringify(span.text)),
+      el("span", {}, `${span.length} tokens`),
+      el("span", {}, `${fmt(span.count)} occurrence${span.count === 1 ? "" : "s"}`));
+    const doc = span.docs.length && span.docs[0].document;
+    return el("li", { class: "doc attr" }, head, ...(doc ? [docElement(doc, "div")] : []));
+  }));
+  showResult(el("strong", { id: "attr-count" }, fmt(r.spans.length)),
+             ` span${r.spans.length === 1 ? "" : "s"} of ${ATTR_MIN_LEN}+ tokens found`, latency(r.latency));
+  $("attribution").hidden = false;
+}
+
+const ACTIONS = {
+  count: doCount, docs: doDocs, ntd: doNtd, infgram: doInfgram, creativity: doCreativity,
+  attribute: doAttribute,
+};
 
 async function run(action) {
   if (!$("query").value) return;
@@ -281,6 +316,7 @@ async function init() {
   $("btn-ntd").hidden = !("ntd" in types);
   $("btn-infgram").hidden = !("infgram_prob" in types);
   $("btn-creativity").hidden = !("creativity" in types);
+  $("btn-attribute").hidden = !("attribute" in types);
   $("search-options").hidden = !("search_docs_cnf" in types);
   $("reseed").addEventListener("click", () => {
     $("seed").value = String(Math.floor(Math.random() * 1e9));
