@@ -413,7 +413,9 @@ impl PyIndex {
         } else {
             WindowUnit::Tokens
         };
-        let r = detach(py, || self.inner.coverage_many(&items, window, stride, unit))?;
+        let r = detach(py, || {
+            self.inner.coverage_many(&items, window, stride, unit)
+        })?;
         Ok(r.iter().map(|c| (c.windows, c.found, c.longest)).collect())
     }
 }
