@@ -10,8 +10,11 @@ client side costs little of the machine's CPU, which the server shares.
 
 Queries are n-grams of 1–8 tokens cut at random positions from random documents of the index
 (``query_ids``, so every one occurs and no tokenizer runs); ``infgram_prob`` queries are 8–32
-tokens. Every response must be a 200 whose answer has the query type's main field; any other
-answer is a failed request and is reported (the run fails if there is one).
+tokens. ``count_cnf`` / ``search_docs_cnf`` queries are two AND-ed clauses of 2–6 tokens each,
+cut from one document less than 50 tokens apart (so most occur, within infini-gram's default
+``max_diff_tokens`` of 100), as triply nested ``query_ids``. Every response must be a 200
+whose answer has the query type's main field; any other answer is a failed request and is
+reported (the run fails if there is one).
 
 Reported per query type and level: requests, failed, requests/s, latency p50 / p99 / max in ms
 (client side, request sent → answer parsed), and the server process's RSS at start, end and
@@ -22,6 +25,7 @@ Examples (from the repo root)::
     python benchmarks/bench_server.py                                   # the shared u8 index
     python benchmarks/bench_server.py --index bench-data/work/ag-u16 --duration 20
     python benchmarks/bench_server.py --types count --clients 1 8 64 --duration 40
+    python benchmarks/bench_server.py --types count_cnf search_docs_cnf --duration 10
 """
 
 from __future__ import annotations
@@ -53,13 +57,34 @@ MAIN_FIELD = {
     "prob": "prob",
     "infgram_prob": "prob",
     "ntd": "prompt_cnt",
+    "count_cnf": "count",
+    "search_docs_cnf": "cnt",
 }
+CNF_TYPES = ("count_cnf", "search_docs_cnf")
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def make_cnf_queries(index_path: Path, n: int, seed: int) -> list[Any]:
+    """Two clauses of one term each, cut from one document at most 50 tokens apart."""
+    import anygram
+
+    index = anygram.Index(index_path)
+    rng = random.Random(seed)
+    out: list[Any] = []
+    while len(out) < n:
+        ids = index.get_doc_by_ix(rng.randrange(index.num_docs), max_disp_len=2000)["token_ids"]
+        a, b = rng.randint(2, 6), rng.randint(2, 6)
+        if len(ids) < a + b + 50:
+            continue
+        at = rng.randrange(len(ids) - a - b - 50 + 1)
+        gap = rng.randrange(50)
+        out.append([[list(ids[at : at + a])], [list(ids[at + a + gap : at + a + gap + b])]])
+    return out
 
 
 def make_queries(index_path: Path, n: int, lo: int, hi: int, seed: int) -> list[list[int]]:
@@ -114,7 +139,7 @@ class Conn:
 
 
 async def run_level(
-    port: int, index: str, qtype: str, queries: list[list[int]], clients: int, duration: float
+    port: int, index: str, qtype: str, queries: list[Any], clients: int, duration: float
 ) -> dict[str, Any]:
     lat: list[float] = []
     failures: list[str] = []
@@ -183,7 +208,11 @@ async def bench(
     rows = []
     for qtype in args.types:
         lo, hi = (8, 32) if qtype.startswith("infgram") else (1, 8)
-        queries = make_queries(args.index, args.queries, lo, hi, seed=7)
+        queries: list[Any]
+        if qtype in CNF_TYPES:
+            queries = make_cnf_queries(args.index, args.queries, seed=7)
+        else:
+            queries = make_queries(args.index, args.queries, lo, hi, seed=7)
         # warm-up: every query once (page cache, first-call costs), not measured
         await run_level(port, "bench", qtype, queries, 8, min(3.0, args.duration))
         for clients in args.clients:
