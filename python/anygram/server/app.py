@@ -83,7 +83,10 @@ class Limits:
     """Per-request limits, as on infini-gram's public API. ``defaults`` fill fields a request
     leaves out; ``caps`` are the largest values a request may ask for. A boolean query has at
     most ``max_clauses`` clauses (AND) of at most ``max_terms_per_clause`` terms (OR), and
-    ``max_query_tokens`` tokens in all."""
+    ``max_query_tokens`` tokens in all. A partial ``defaults`` or ``caps`` keeps the other
+    entries. ``serve`` opens its indexes without bounds of their own, so these limits govern;
+    an :class:`~anygram.Index` handed to :func:`create_app` also applies its ``query_limits``
+    (infini-gram's API limits unless it was opened with others)."""
 
     max_query_tokens: int = 1000
     max_batch: int = 64
