@@ -279,7 +279,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate, plot, read_heldout
+    from .evaluate import buckets, evaluate, plot, read_heldout
     from .index import Index
 
     index = Index(args.index)
@@ -299,8 +299,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             f"{result['floor']:.3g} for {result['zero_prob_share']:.1%} of tokens; "
             f"{result['perplexity_nonzero']:.2f} over the others)"
         )
-        for n, row in result["by_effective_n"].items():
-            print(f"  n={n:>3}: {row['share']:6.1%} of tokens, accuracy {row['accuracy']:.1%}")
+        for n, _, share, acc in buckets(result):
+            print(f"  n={n:>3}: {share:6.1%} of tokens, accuracy {acc:.1%}")
     else:
         print("no tokens in the held-out files")
     if args.plot:

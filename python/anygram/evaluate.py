@@ -21,7 +21,7 @@ from . import _core
 from .errors import InvalidArgumentError
 from .index import Index
 
-__all__ = ["evaluate", "plot", "read_heldout"]
+__all__ = ["buckets", "evaluate", "plot", "read_heldout"]
 
 #: Contexts this short repeat often; their argmax is cached.
 _CACHED_CONTEXT = 3
@@ -120,6 +120,19 @@ def evaluate(
     }
 
 
+def buckets(result: dict[str, Any], last: int = 16) -> list[tuple[str, int, float, float]]:
+    """``(label, tokens, share, accuracy)`` per effective n below ``last``, then one bucket
+    ``"{last}+"`` for the long tail (rare and scattered one by one)."""
+    rows: dict[str, list[int]] = {}
+    for n, v in result["by_effective_n"].items():
+        label = n if int(n) < last else f"{last}+"
+        slot = rows.setdefault(label, [0, 0])
+        slot[0] += v["tokens"]
+        slot[1] += round(v["accuracy"] * v["tokens"])
+    total = max(1, result["tokens"])
+    return [(k, t, t / total, c / t) for k, (t, c) in rows.items()]
+
+
 def plot(result: dict[str, Any], path: str | Path) -> bool:
     """Accuracy and share of tokens by effective n, as a PNG; False (nothing written) when
     matplotlib (the ``plot`` extra) is not installed."""
@@ -130,11 +143,12 @@ def plot(result: dict[str, Any], path: str | Path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    rows = result["by_effective_n"]
-    ns = [int(n) for n in rows]
+    rows = buckets(result)
+    xs = range(len(rows))
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    ax.bar(ns, [rows[str(n)]["share"] for n in ns], color="#c6dbef", label="share of tokens")
-    ax.plot(ns, [rows[str(n)]["accuracy"] for n in ns], "o-", color="#08519c", label="accuracy")
+    ax.bar(xs, [r[2] for r in rows], color="#c6dbef", label="share of tokens")
+    ax.plot(xs, [r[3] for r in rows], "o-", color="#08519c", label="accuracy")
+    ax.set_xticks(list(xs), [r[0] for r in rows])
     ax.set_xlabel("effective n (longest matching suffix + 1)")
     ax.set_ylim(0, 1)
     ax.set_title(

@@ -121,6 +121,20 @@ impl<T: Token> Next<'_, T> {
         }
     }
 
+    /// [`Self::range_of`] for a known-short result: the lower bound by binary search, then
+    /// the run's end by galloping from it (`O(log run)`, not `O(log range)`); empty at once
+    /// when no suffix continues with `t`.
+    fn narrow(&self, seg: Segment, t: T) -> Segment {
+        let lo = self.bound(seg.lo, seg.hi, t, false);
+        if lo >= seg.hi || self.at(lo) != t {
+            return Segment { lo, hi: lo };
+        }
+        Segment {
+            lo,
+            hi: self.run_end(lo, seg.hi, t),
+        }
+    }
+
     /// End of the run of next token `t` that starts at `r`: gallop, then binary search.
     fn run_end(&self, r: u64, hi: u64, t: T) -> u64 {
         let mut lo = r + 1;
@@ -555,7 +569,7 @@ impl<T: Token> Shard<T> {
             let next = if len == 0 {
                 self.find(&[t])
             } else {
-                self.next_tokens(len).range_of(seg, t)
+                self.next_tokens(len).narrow(seg, t)
             };
             let mut cont_cnt = next.count();
             if eos == Some(t) {
