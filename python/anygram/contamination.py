@@ -234,6 +234,8 @@ vertical-align:top;text-align:left}th{background:#f4f4f4}
 .hist{display:flex;align-items:flex-end;gap:4px;height:190px;margin:1em 0}
 .bar{display:flex;flex-direction:column;align-items:center;width:3em;font-size:.8em}
 .bar div{width:100%;background:#4a7bd0}.text{white-space:pre-wrap;max-height:8em;overflow:auto}
+.doc{border-left:3px solid #c55;padding-left:6px;margin-top:6px;font-size:.9em;color:#444}
+.doc code{word-break:break-all}
 """
 
 
@@ -256,8 +258,10 @@ def render_html(report: dict[str, Any], plot: str = "auto") -> str:
     for r in sorted(report["items"], key=lambda r: -r["share"]):
         docs = ""
         for d in r.get("documents", []):
+            a, b = d["span"]
             docs += (
-                f"<div>doc {d['doc_ix']} ({d['count']} occurrences of the match): "
+                f'<div class="doc">corpus document {d["doc_ix"]} <code>{esc(d["metadata"])}</code>'
+                f" — match of {b - a} tokens, {d['count']} occurrences:"
                 f'<div class="text">{esc(d.get("text") or "")}</div></div>'
             )
         rows.append(
