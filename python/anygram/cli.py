@@ -218,7 +218,20 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         if name in indexes:
             raise SystemExit(f"anygram: error: index name {name!r} given twice")
         indexes[name] = path
-    limits = Limits(max_query_tokens=args.max_query_tokens)
+    caps = {
+        k: v
+        for k, v in (
+            ("max_diff_tokens", args.max_diff_tokens),
+            ("max_clause_freq", args.max_clause_freq),
+        )
+        if v is not None
+    }
+    limits = Limits(
+        max_query_tokens=args.max_query_tokens,
+        max_clauses=args.max_clauses,
+        max_terms_per_clause=args.max_terms_per_clause,
+        caps=caps,
+    )
     config = ServerConfig(limits=limits, timeout=args.timeout, max_body_bytes=args.max_body_bytes)
     if args.threads:
         config.threads = args.threads
@@ -359,6 +372,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per request (504 after)")
     p.add_argument("--max-body-bytes", type=int, default=1 << 20, help="request body cap")
     p.add_argument("--max-query-tokens", type=int, default=1000, help="longest query")
+    p.add_argument("--max-clauses", type=int, default=4, help="AND clauses per boolean query")
+    p.add_argument("--max-terms-per-clause", type=int, default=4, help="OR terms per clause")
+    p.add_argument("--max-diff-tokens", type=int, default=None, help="cap on the AND window")
+    p.add_argument(
+        "--max-clause-freq", type=int, default=None, help="cap on the sampling threshold"
+    )
     p.add_argument("--load-to-ram", action="store_true")
     p.add_argument("--no-access-log", action="store_true")
     _add_lm(sub)
