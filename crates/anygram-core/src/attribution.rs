@@ -16,7 +16,6 @@
 //! when it could still be kept (its end is beyond the last kept one): infini-gram instead runs
 //! a full search per position, then a second one per candidate, one thread each.
 
-use crate::creativity::narrow;
 use crate::error::{AnygramError, Result};
 use crate::index::{Index, ShardSet};
 use crate::query::Segment;
@@ -73,40 +72,6 @@ pub fn word_starts_from_ids(ids: &[u32], bow_ids: &[u32]) -> Vec<bool> {
 
 /// Log-probability infini-gram gives a token that does not occur.
 pub const ABSENT_LOGPROB: f64 = -10000.0;
-
-impl<T: Token> Shard<T> {
-    /// `rs[l]` for this shard alone, with the suffix-array range of `q[l..rs[l]]`.
-    pub fn creativity_segments(&self, q: &[T]) -> (Vec<usize>, Vec<Segment>) {
-        let n = q.len();
-        let (tokens, sa) = (self.tokens(), self.sa());
-        let all = Segment {
-            lo: 0,
-            hi: self.num_tokens(),
-        };
-        let mut rs = Vec::with_capacity(n);
-        let mut segs = Vec::with_capacity(n);
-        let mut r = 0usize;
-        for l in 0..n {
-            let mut seg = if r <= l {
-                r = l;
-                all
-            } else {
-                self.find(&q[l..r])
-            };
-            while r < n {
-                let next = narrow(tokens, &sa, seg, (r - l) as u64, q[r]);
-                if next.is_empty() {
-                    break;
-                }
-                seg = next;
-                r += 1;
-            }
-            rs.push(r);
-            segs.push(seg);
-        }
-        (rs, segs)
-    }
-}
 
 fn attribute_shards<T: Token + Sync>(
     index: &Index,

@@ -62,6 +62,11 @@ pub(crate) fn narrow<T: Token>(
 impl<T: Token> Shard<T> {
     /// `rs[l]` for this shard alone.
     pub fn creativity(&self, q: &[T]) -> Vec<usize> {
+        self.creativity_segments(q).0
+    }
+
+    /// `rs[l]` for this shard alone, with the suffix-array range of `q[l..rs[l]]`.
+    pub fn creativity_segments(&self, q: &[T]) -> (Vec<usize>, Vec<Segment>) {
         let n = q.len();
         let (tokens, sa) = (self.tokens(), self.sa());
         let all = Segment {
@@ -69,9 +74,9 @@ impl<T: Token> Shard<T> {
             hi: self.num_tokens(),
         };
         let mut rs = Vec::with_capacity(n);
+        let mut segs = Vec::with_capacity(n);
         let mut r = 0usize;
         for l in 0..n {
-            // The range of q[l..r]: it occurs, being part of q[l-1..r].
             let mut seg = if r <= l {
                 r = l;
                 all
@@ -87,8 +92,9 @@ impl<T: Token> Shard<T> {
                 r += 1;
             }
             rs.push(r);
+            segs.push(seg);
         }
-        rs
+        (rs, segs)
     }
 }
 
