@@ -82,12 +82,13 @@ def test_cli_eval_json_and_plot(
     assert main([*argv, "--plot", str(png), "--quiet"]) == 0
     r = json.loads(out.read_text())
     assert r["tokens"] == sum(len(t) for t in HELDOUT)
-    assert "accuracy" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "accuracy" in captured.out
     try:
         import matplotlib  # noqa: F401
     except ImportError:
         assert not png.exists()
-        assert "matplotlib is not installed" in capsys.readouterr().err
+        assert "matplotlib is not installed" in captured.err
     else:
         assert png.read_bytes()[:4] == b"\x89PNG"
 
