@@ -20,7 +20,7 @@ use crate::error::{AnygramError, Result};
 use crate::index::{Index, ShardSet};
 use crate::query::Segment;
 use crate::shard::Shard;
-use crate::token::Token;
+use crate::token::{checked_tokens, Token};
 
 /// Options of [`Index::attribute`].
 #[derive(Debug, Clone)]
@@ -80,19 +80,7 @@ fn attribute_shards<T: Token + Sync>(
     opts: &AttributeOptions,
 ) -> Result<Vec<AttributionSpan>> {
     let vocab = index.vocab_size();
-    let q = ids
-        .iter()
-        .map(|&id| {
-            if (id as u64) < vocab {
-                Ok(T::from_u32(id))
-            } else {
-                Err(AnygramError::TokenOutOfRange {
-                    token: id as u64,
-                    vocab,
-                })
-            }
-        })
-        .collect::<Result<Vec<T>>>()?;
+    let q: Vec<T> = checked_tokens(ids, vocab)?;
     let n = q.len();
     let parts: Vec<(Vec<usize>, Vec<Segment>)> = if shards.len() >= 4 {
         use rayon::prelude::*;

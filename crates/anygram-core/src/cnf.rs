@@ -44,7 +44,7 @@ use crate::index::{Index, ShardSet};
 use crate::merge::{merge_cnf, CnfResult, ShardCnf};
 use crate::query::Segment;
 use crate::shard::Shard;
-use crate::token::Token;
+use crate::token::{checked_tokens, Token};
 
 /// Shards beyond which per-shard work fans out over the thread pool (as for `find`).
 const PARALLEL_SHARDS: usize = 4;
@@ -388,21 +388,6 @@ fn shard_cnf<T: Token>(
     }
 }
 
-fn to_tokens<T: Token>(ids: &[u32], vocab: u64) -> Result<Vec<T>> {
-    ids.iter()
-        .map(|&id| {
-            if (id as u64) < vocab {
-                Ok(T::from_u32(id))
-            } else {
-                Err(AnygramError::TokenOutOfRange {
-                    token: id as u64,
-                    vocab,
-                })
-            }
-        })
-        .collect()
-}
-
 fn map_shards<T: Token, R: Send>(
     shards: &[Shard<T>],
     f: impl Fn(usize, &Shard<T>) -> R + Sync + Send,
@@ -561,7 +546,7 @@ impl Index {
             .map(|clause| {
                 clause
                     .iter()
-                    .map(|t| to_tokens(t, self.vocab_size()))
+                    .map(|t| checked_tokens(t, self.vocab_size()))
                     .collect()
             })
             .collect()

@@ -105,19 +105,7 @@ impl Index {
         let vocab = self.vocab_size();
         macro_rules! run {
             ($shards:expr) => {{
-                let q = ids
-                    .iter()
-                    .map(|&id| {
-                        if (id as u64) < vocab {
-                            Ok(Token::from_u32(id))
-                        } else {
-                            Err(crate::error::AnygramError::TokenOutOfRange {
-                                token: id as u64,
-                                vocab,
-                            })
-                        }
-                    })
-                    .collect::<Result<Vec<_>>>()?;
+                let q = crate::token::checked_tokens(ids, vocab)?;
                 let parts: Vec<Vec<usize>> = if $shards.len() >= 4 {
                     use rayon::prelude::*;
                     $shards.par_iter().map(|s| s.creativity(&q)).collect()

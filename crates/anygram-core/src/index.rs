@@ -12,7 +12,7 @@ use crate::format::Manifest;
 use crate::merge::{merge_counts, merge_find, FindResult};
 use crate::query::Segment;
 use crate::shard::{OpenOptions, Shard};
-use crate::token::{Token, TokenWidth};
+use crate::token::{checked_tokens, Token, TokenWidth};
 
 /// Shards of one width. The width is fixed per index, so dispatch happens once per query.
 pub enum ShardSet {
@@ -141,18 +141,7 @@ impl Index {
 
     /// Checks that every id is a real token of the vocabulary and narrows it to the width.
     fn to_tokens<T: Token>(&self, ids: &[u32]) -> Result<Vec<T>> {
-        ids.iter()
-            .map(|&id| {
-                if (id as u64) < self.vocab_size {
-                    Ok(T::from_u32(id))
-                } else {
-                    Err(AnygramError::TokenOutOfRange {
-                        token: id as u64,
-                        vocab: self.vocab_size,
-                    })
-                }
-            })
-            .collect()
+        checked_tokens(ids, self.vocab_size)
     }
 
     /// Per-shard ranges of an n-gram.

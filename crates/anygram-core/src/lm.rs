@@ -36,7 +36,7 @@ use crate::merge::{
 use crate::packed::PackedSlice;
 use crate::query::Segment;
 use crate::shard::Shard;
-use crate::token::Token;
+use crate::token::{checked_tokens, Token};
 
 /// Shards beyond which per-shard work fans out over the thread pool (as for `find`).
 const PARALLEL_SHARDS: usize = 4;
@@ -389,21 +389,6 @@ fn ntd_on<T: Token>(
     merge_ntd(parts, eos, unit > 1)
 }
 
-fn to_tokens<T: Token>(ids: &[u32], vocab: u64) -> Result<Vec<T>> {
-    ids.iter()
-        .map(|&id| {
-            if (id as u64) < vocab {
-                Ok(T::from_u32(id))
-            } else {
-                Err(AnygramError::TokenOutOfRange {
-                    token: id as u64,
-                    vocab,
-                })
-            }
-        })
-        .collect()
-}
-
 macro_rules! on_shards {
     ($index:expr, $shards:ident => $body:expr) => {
         match $index.shard_set() {
@@ -454,7 +439,7 @@ impl Index {
         self.check_cont(cont, eos)?;
         let vocab = self.vocab_size();
         on_shards!(self, s => {
-            let q = to_tokens(prompt, vocab)?;
+            let q = checked_tokens(prompt, vocab)?;
             let segs = map_shards(s, |sh| sh.find(&q));
             Ok(prob_on(s, &segs, q.len(), cont, eos, vocab))
         })
@@ -464,7 +449,7 @@ impl Index {
     pub fn ntd(&self, prompt: &[u32], opts: NtdOptions, eos: u32) -> Result<NtdResult> {
         Self::check_support(opts)?;
         on_shards!(self, s => {
-            let q = to_tokens(prompt, self.vocab_size())?;
+            let q = checked_tokens(prompt, self.vocab_size())?;
             let segs = map_shards(s, |sh| sh.find(&q));
             Ok(ntd_on(s, &segs, q.len(), opts, eos))
         })
@@ -474,7 +459,7 @@ impl Index {
     /// every shard.
     pub fn longest_suffix(&self, prompt: &[u32]) -> Result<(usize, Vec<Segment>)> {
         on_shards!(self, s => {
-            let q = to_tokens(prompt, self.vocab_size())?;
+            let q = checked_tokens(prompt, self.vocab_size())?;
             Ok(merge_longest_suffix(map_shards(s, |sh| sh.longest_suffix(&q))))
         })
     }
@@ -484,7 +469,7 @@ impl Index {
         self.check_cont(cont, eos)?;
         let vocab = self.vocab_size();
         on_shards!(self, s => {
-            let q = to_tokens(prompt, vocab)?;
+            let q = checked_tokens(prompt, vocab)?;
             let (m, segs) = merge_longest_suffix(map_shards(s, |sh| sh.longest_suffix(&q)));
             let r = prob_on(s, &segs, m, cont, eos, vocab);
             Ok(InfgramProbResult {
@@ -505,7 +490,7 @@ impl Index {
     ) -> Result<InfgramNtdResult> {
         Self::check_support(opts)?;
         on_shards!(self, s => {
-            let q = to_tokens(prompt, self.vocab_size())?;
+            let q = checked_tokens(prompt, self.vocab_size())?;
             let (m, segs) = merge_longest_suffix(map_shards(s, |sh| sh.longest_suffix(&q)));
             Ok(InfgramNtdResult {
                 ntd: ntd_on(s, &segs, m, opts, eos),
@@ -630,7 +615,7 @@ impl Index {
     pub fn score(&self, ids: &[u32], eos: u32) -> Result<Vec<InfgramProbResult>> {
         let vocab = self.vocab_size();
         on_shards!(self, s => {
-            let q = to_tokens(ids, vocab)?;
+            let q = checked_tokens(ids, vocab)?;
             let eos_tok = ((eos as u64) < vocab).then(|| Token::from_u32(eos));
             let parts = map_shards(s, |sh| sh.score_part(&q, eos_tok));
             Ok(merge_score(&parts))

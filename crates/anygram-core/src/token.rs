@@ -102,6 +102,23 @@ impl TokenWidth {
     }
 }
 
+/// Checks that every id is a real token of a vocabulary of `vocab` ids and narrows it to `T`:
+/// the one gate every query's ids pass through.
+pub fn checked_tokens<T: Token>(ids: &[u32], vocab: u64) -> Result<Vec<T>> {
+    ids.iter()
+        .map(|&id| {
+            if (id as u64) < vocab {
+                Ok(T::from_u32(id))
+            } else {
+                Err(AnygramError::TokenOutOfRange {
+                    token: id as u64,
+                    vocab,
+                })
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
