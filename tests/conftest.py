@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,35 @@ def brute_count(docs: Sequence[Sequence[int]], q: Sequence[int]) -> int:
     q = list(q)
     n = len(q)
     return sum(1 for d in docs for i in range(len(d) - n + 1) if list(d[i : i + n]) == q)
+
+
+def build_index(
+    texts: Sequence[str], tokenizer: Any, max_shard_tokens: int | None = None, **open_args: Any
+) -> anygram.Index:
+    """Builds an index of `texts` (one document each) in a fresh temporary directory and opens
+    it (passing a custom tokenizer object on to the Index)."""
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp())
+    src = write_jsonl(tmp / "c.jsonl", [{"text": t} for t in texts])
+    anygram.build(
+        [src], tmp / "idx", tokenizer=tokenizer, quiet=True, max_shard_tokens=max_shard_tokens
+    )
+    tok = None if isinstance(tokenizer, str) else tokenizer
+    return anygram.Index(tmp / "idx", tokenizer=tok, **open_args)
+
+
+def brute_ntd(docs: Sequence[Sequence[int]], q: Sequence[int], eos: int) -> Counter[int]:
+    """Continuations of every occurrence of `q`, by scanning; a document end counts as `eos`
+    (so the empty prompt also occurs at each document end)."""
+    q = list(q)
+    out: Counter[int] = Counter()
+    for d in docs:
+        d = list(d)
+        for i in range(len(d) - len(q) + 1):
+            if d[i : i + len(q)] == q:
+                out[d[i + len(q)] if i + len(q) < len(d) else eos] += 1
+    return out
 
 
 @pytest.fixture

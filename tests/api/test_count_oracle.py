@@ -5,14 +5,12 @@ longer than any document, matches next to separators, every token width, one sha
 from __future__ import annotations
 
 import itertools
-import tempfile
-from pathlib import Path
 
 import anygram
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import CharTokenizer, brute_count, write_jsonl
+from tests.conftest import CharTokenizer, brute_count, build_index
 
 SETTINGS = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -21,16 +19,6 @@ SETTINGS = settings(
 texts_tiny = st.lists(st.text(alphabet="ab", max_size=30), min_size=1, max_size=8)
 texts_unicode = st.lists(st.text(alphabet="aé€😀 \n", max_size=20), min_size=1, max_size=8)
 texts_chars = st.lists(st.text(alphabet="abcdefghij ", max_size=25), min_size=1, max_size=8)
-
-
-def _build(texts: list[str], tokenizer, max_shard_tokens=None) -> anygram.Index:
-    tmp = Path(tempfile.mkdtemp())
-    src = write_jsonl(tmp / "c.jsonl", [{"text": t} for t in texts])
-    anygram.build(
-        [src], tmp / "idx", tokenizer=tokenizer, quiet=True, max_shard_tokens=max_shard_tokens
-    )
-    tok = None if isinstance(tokenizer, str) else tokenizer
-    return anygram.Index(tmp / "idx", tokenizer=tok)
 
 
 def _queries(docs: list[list[int]]) -> list[list[int]]:
@@ -69,7 +57,7 @@ def _check(index: anygram.Index, docs: list[list[int]]) -> None:
 @SETTINGS
 @given(texts_tiny)
 def test_bytes_tiny_alphabet(texts: list[str]) -> None:
-    index = _build(texts, "bytes")
+    index = build_index(texts, "bytes")
     assert index.token_dtype == "u8"
     _check(index, [list(t.encode()) for t in texts])
 
@@ -79,7 +67,7 @@ def test_bytes_tiny_alphabet(texts: list[str]) -> None:
 def test_bytes_non_ascii_and_several_shards(texts: list[str]) -> None:
     docs = [list(t.encode()) for t in texts]
     cap = max(len(d) for d in docs) + 2
-    index = _build(texts, "bytes", max_shard_tokens=cap)
+    index = build_index(texts, "bytes", max_shard_tokens=cap)
     _check(index, docs)
     # Text queries tokenize like the documents.
     for t in texts[:3]:
@@ -91,6 +79,6 @@ def test_bytes_non_ascii_and_several_shards(texts: list[str]) -> None:
 @given(texts_chars, st.sampled_from([200, 300, 65_535, 70_000]))
 def test_every_token_width(texts: list[str], vocab: int) -> None:
     tok = CharTokenizer(vocab)
-    index = _build(texts, tok, max_shard_tokens=60)
+    index = build_index(texts, tok, max_shard_tokens=60)
     assert index.token_dtype == {200: "u8", 300: "u16", 65_535: "u16", 70_000: "u32"}[vocab]
     _check(index, [tok.encode(t) for t in texts])

@@ -4,10 +4,7 @@ arguments: text or ids, eos id, max_support, exact, typed errors."""
 
 from __future__ import annotations
 
-import tempfile
-from collections import Counter
 from fractions import Fraction
-from pathlib import Path
 
 import anygram
 import pytest
@@ -15,31 +12,11 @@ from anygram.errors import InvalidQueryError, TokenOutOfRangeError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import CharTokenizer, write_jsonl
+from tests.conftest import CharTokenizer, brute_ntd, build_index
 
 SETTINGS = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-
-
-def _build(texts: list[str], tokenizer, max_shard_tokens=None, **open_args) -> anygram.Index:
-    tmp = Path(tempfile.mkdtemp())
-    src = write_jsonl(tmp / "c.jsonl", [{"text": t} for t in texts])
-    anygram.build(
-        [src], tmp / "idx", tokenizer=tokenizer, quiet=True, max_shard_tokens=max_shard_tokens
-    )
-    tok = None if isinstance(tokenizer, str) else tokenizer
-    return anygram.Index(tmp / "idx", tokenizer=tok, **open_args)
-
-
-def brute_ntd(docs: list[list[int]], q: list[int], eos: int) -> Counter[int]:
-    """Continuations of every occurrence; the empty prompt also occurs at each document end."""
-    out: Counter[int] = Counter()
-    for d in docs:
-        for i in range(len(d) - len(q) + 1):
-            if d[i : i + len(q)] == q:
-                out[d[i + len(q)] if i + len(q) < len(d) else eos] += 1
-    return out
 
 
 def _prompts(docs: list[list[int]]) -> list[list[int]]:
@@ -83,7 +60,7 @@ def _check(index: anygram.Index, docs: list[list[int]]) -> None:
 @SETTINGS
 @given(st.lists(st.text(alphabet="ab", max_size=25), min_size=1, max_size=8))
 def test_bytes_tiny_alphabet(texts: list[str]) -> None:
-    index = _build(texts, "bytes", max_shard_tokens=40)
+    index = build_index(texts, "bytes", max_shard_tokens=40)
     assert index.eos_token_id == 255  # no eos in the manifest: the separator value
     _check(index, [list(t.encode()) for t in texts])
 
@@ -95,12 +72,12 @@ def test_bytes_tiny_alphabet(texts: list[str]) -> None:
 )
 def test_every_token_width(texts: list[str], vocab: int) -> None:
     tok = CharTokenizer(vocab, alphabet="abc ")
-    index = _build(texts, tok, max_shard_tokens=50, eos_token_id=0)
+    index = build_index(texts, tok, max_shard_tokens=50, eos_token_id=0)
     _check(index, [tok.encode(t) for t in texts])
 
 
 def test_text_queries_and_document_ends() -> None:
-    index = _build(["to be or not to be", "to be"], "bytes", eos_token_id=0)
+    index = build_index(["to be or not to be", "to be"], "bytes", eos_token_id=0)
     r = index.ntd("to be")
     assert r["prompt_cnt"] == 3
     assert {k: v["cont_cnt"] for k, v in r["result_by_token_id"].items()} == {0: 2, 32: 1}
@@ -113,7 +90,7 @@ def test_text_queries_and_document_ends() -> None:
 
 
 def test_sampling_above_max_support_and_exact() -> None:
-    index = _build(["ab" * 300 + "ac" * 200], "bytes", max_support=10)
+    index = build_index(["ab" * 300 + "ac" * 200], "bytes", max_support=10)
     a = ord("a")
     sampled = index.ntd("a")
     assert sampled["approx"] is True and sampled["prompt_cnt"] == 500
@@ -126,7 +103,7 @@ def test_sampling_above_max_support_and_exact() -> None:
 
 
 def test_invalid_arguments_raise_typed_errors() -> None:
-    index = _build(["abc"], "bytes")
+    index = build_index(["abc"], "bytes")
     with pytest.raises(InvalidQueryError):
         index.ntd("a", max_support=0)
     with pytest.raises(InvalidQueryError):
@@ -140,6 +117,6 @@ def test_invalid_arguments_raise_typed_errors() -> None:
     with pytest.raises(InvalidQueryError):
         index.prob("a", "bc")  # two tokens
     with pytest.raises(TokenOutOfRangeError):
-        _build(["a"], "bytes", eos_token_id=-1)
+        build_index(["a"], "bytes", eos_token_id=-1)
     # The eos id is a valid continuation even outside the vocabulary.
     assert index.prob("c", 255) == {"prob": 1.0, "prompt_cnt": 1, "cont_cnt": 1}

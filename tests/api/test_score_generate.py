@@ -4,40 +4,17 @@ stopping at a document end, argument errors."""
 
 from __future__ import annotations
 
-import tempfile
-from collections import Counter
-from pathlib import Path
-
 import anygram
 import pytest
 from anygram.errors import AnygramError, TokenOutOfRangeError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import CharTokenizer, write_jsonl
+from tests.conftest import CharTokenizer, brute_ntd, build_index
 
 SETTINGS = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-
-
-def _build(texts: list[str], tokenizer, max_shard_tokens=None, **open_args) -> anygram.Index:
-    tmp = Path(tempfile.mkdtemp())
-    src = write_jsonl(tmp / "c.jsonl", [{"text": t} for t in texts])
-    anygram.build(
-        [src], tmp / "idx", tokenizer=tokenizer, quiet=True, max_shard_tokens=max_shard_tokens
-    )
-    tok = None if isinstance(tokenizer, str) else tokenizer
-    return anygram.Index(tmp / "idx", tokenizer=tok, **open_args)
-
-
-def _brute(docs: list[list[int]], q: list[int], eos: int) -> Counter[int]:
-    out: Counter[int] = Counter()
-    for d in docs:
-        for i in range(len(d) - len(q) + 1):
-            if d[i : i + len(q)] == q:
-                out[d[i + len(q)] if i + len(q) < len(d) else eos] += 1
-    return out
 
 
 def _check_score(index: anygram.Index, docs: list[list[int]], ids: list[int]) -> None:
@@ -46,8 +23,8 @@ def _check_score(index: anygram.Index, docs: list[list[int]], ids: list[int]) ->
     assert r["token_ids"] == ids
     for i, t in enumerate(ids):
         ctx = ids[:i]
-        n = next(n for n in range(len(ctx), -1, -1) if _brute(docs, ctx[len(ctx) - n :], eos))
-        want = _brute(docs, ctx[len(ctx) - n :], eos)
+        n = next(n for n in range(len(ctx), -1, -1) if brute_ntd(docs, ctx[len(ctx) - n :], eos))
+        want = brute_ntd(docs, ctx[len(ctx) - n :], eos)
         total = sum(want.values())
         assert r["suffix_len"][i] == n and r["effective_n"][i] == n + 1, (ids, i)
         assert (r["prompt_cnt"][i], r["cont_cnt"][i]) == (total, want[t]), (ids, i)
@@ -66,7 +43,7 @@ def _check_score(index: anygram.Index, docs: list[list[int]], ids: list[int]) ->
     st.text(alphabet="abc", max_size=40),
 )
 def test_score_bytes_tiny_alphabet(texts: list[str], text: str) -> None:
-    index = _build(texts, "bytes", max_shard_tokens=40)
+    index = build_index(texts, "bytes", max_shard_tokens=40)
     docs = [list(t.encode()) for t in texts]
     _check_score(index, docs, list(text.encode()))
     _check_score(index, docs, docs[0])
@@ -81,13 +58,13 @@ def test_score_bytes_tiny_alphabet(texts: list[str], text: str) -> None:
 def test_score_every_token_width(texts: list[str], text: str, vocab: int) -> None:
     tok = CharTokenizer(vocab, alphabet="abc ")
     # eos 0 is also a real token here: its counts add up, as in infgram_prob.
-    index = _build(texts, tok, max_shard_tokens=50, eos_token_id=0)
+    index = build_index(texts, tok, max_shard_tokens=50, eos_token_id=0)
     _check_score(index, [tok.encode(t) for t in texts], tok.encode(text))
 
 
 def test_score_text_numpy_and_errors() -> None:
     np = pytest.importorskip("numpy")
-    index = _build(["to be or not to be"], "bytes")
+    index = build_index(["to be or not to be"], "bytes")
     r = index.score("to be")
     assert r["effective_n"] == [1, 2, 3, 4, 5]
     assert index.score(np.array(list(b"to be"), dtype=np.uint16))["prob"] == r["prob"]
@@ -98,7 +75,7 @@ def test_score_text_numpy_and_errors() -> None:
 
 
 def test_generate_deterministic_greedy_and_topk() -> None:
-    index = _build(["the cat sat on the mat", "the cat ate the rat", "the dog sat"], "bytes")
+    index = build_index(["the cat sat on the mat", "the cat ate the rat", "the dog sat"], "bytes")
     a = index.generate("the ", 20, seed=7)
     assert a == index.generate("the ", 20, seed=7)
     assert a["stop"] in ("eos", "length")
@@ -117,7 +94,7 @@ def test_generate_deterministic_greedy_and_topk() -> None:
 
 
 def test_generate_bad_arguments() -> None:
-    index = _build(["abc"], "bytes")
+    index = build_index(["abc"], "bytes")
     for kwargs in (
         {"max_new_tokens": -1},
         {"max_new_tokens": 2, "temperature": -1.0},
