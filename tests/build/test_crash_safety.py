@@ -33,6 +33,20 @@ def _run(src: Path, out: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", BUILD, str(src), str(out)])
 
 
+def _kill_when_written(src: Path, out: Path, marker: Path) -> None:
+    """Starts the build and SIGKILLs it once `marker` exists; skips the test if the build
+    finished first."""
+    proc = _run(src, out)
+    deadline = time.monotonic() + 120
+    while not marker.exists() and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    if (out / "manifest.json").exists():
+        pytest.skip("the build finished before it could be killed")
+
+
 def test_killed_builds_never_look_valid_and_rerun_works(tmp_path: Path) -> None:
     src = _corpus(tmp_path)
     out = tmp_path / "idx"
@@ -75,16 +89,8 @@ def test_rerun_keeps_the_shards_a_killed_build_finished(tmp_path: Path) -> None:
     assert _run(src, tmp_path / "reference").wait() == 0
     reference = anygram.Index(tmp_path / "reference")
     out = tmp_path / "idx"
-    proc = _run(src, out)
-    deadline = time.monotonic() + 120
-    # Kill it as soon as its first shard is finished (and before the whole build is).
-    while not (out / "shard-00001" / "shard.json").exists() and proc.poll() is None:
-        assert time.monotonic() < deadline
-        time.sleep(0.005)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    if (out / "manifest.json").exists():
-        pytest.skip("the build finished before it could be killed")
+    # Kill it as soon as its second shard is finished (and before the whole build is).
+    _kill_when_written(src, out, out / "shard-00001" / "shard.json")
     done = len(list(out.glob("shard-*/shard.json")))
     assert done >= 1
     m = anygram.build([src], out, quiet=True, workers=2, mem_budget="12MiB")
@@ -103,14 +109,6 @@ def test_rerun_keeps_the_shards_a_killed_build_finished(tmp_path: Path) -> None:
 def test_a_different_build_does_not_resume(tmp_path: Path) -> None:
     src = _corpus(tmp_path)
     out = tmp_path / "idx"
-    proc = _run(src, out)
-    deadline = time.monotonic() + 120
-    while not (out / "shard-00000" / "shard.json").exists() and proc.poll() is None:
-        assert time.monotonic() < deadline
-        time.sleep(0.005)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    if (out / "manifest.json").exists():
-        pytest.skip("the build finished before it could be killed")
+    _kill_when_written(src, out, out / "shard-00000" / "shard.json")
     m = anygram.build([src], out, quiet=True, workers=2, mem_budget="16MiB")  # other shard size
     assert m["build"]["resumed_shards"] == 0
