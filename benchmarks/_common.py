@@ -435,6 +435,21 @@ def md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], digits: int 
     return "\n".join(lines)
 
 
+def run_kinds_and_report(args: Any, run_kind: Any, render: Any, name: str) -> int:
+    """The common end of a benchmark: ``run_kind(kind, work, corpus, args)`` for every index kind
+    asked for, then the Markdown table printed and JSON + Markdown written (default
+    ``WORK_DIR/<name>.json``)."""
+    work = args.work_dir.resolve()
+    results = {
+        kind: run_kind(kind, work, args.corpus.resolve(), args) for kind in kind_list(args.kinds)
+    }
+    meta = {"machine": machine_info(), "reps": args.reps, "args": vars(args)}
+    md = render(results, meta)
+    print(md)
+    write_results(args.out or work / f"{name}.json", {"meta": meta, "results": results}, md)
+    return 0
+
+
 def write_results(out: Path, data: dict[str, Any], markdown: str) -> None:
     """Write ``data`` as JSON to ``out`` and ``markdown`` beside it (same stem, ``.md``)."""
     out.parent.mkdir(parents=True, exist_ok=True)

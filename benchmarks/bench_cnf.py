@@ -259,15 +259,7 @@ def main() -> int:
     p.add_argument("--timed", type=int, default=100, help="timed queries per group")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
-    work = args.work_dir.resolve()
-    results = {
-        kind: run_kind(kind, work, args.corpus.resolve(), args) for kind in C.kind_list(args.kinds)
-    }
-    meta = {"machine": C.machine_info(), "reps": args.reps, "args": vars(args)}
-    md = render(results, meta)
-    print(md)
-    C.write_results(args.out or work / "bench_cnf.json", {"meta": meta, "results": results}, md)
-    return 0
+    return C.run_kinds_and_report(args, run_kind, render, "bench_cnf")
 
 
 if __name__ == "__main__":

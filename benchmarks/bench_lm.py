@@ -298,15 +298,7 @@ def main() -> int:
     p.add_argument("--max-support", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
-    work = args.work_dir.resolve()
-    results = {
-        kind: run_kind(kind, work, args.corpus.resolve(), args) for kind in C.kind_list(args.kinds)
-    }
-    meta = {"machine": C.machine_info(), "reps": args.reps, "args": vars(args)}
-    md = render(results, meta)
-    print(md)
-    C.write_results(args.out or work / "bench_lm.json", {"meta": meta, "results": results}, md)
-    return 0
+    return C.run_kinds_and_report(args, run_kind, render, "bench_lm")
 
 
 # ----------------------------------------------------------------- score() (issue 3)
@@ -419,18 +411,7 @@ def main_score() -> int:
     p.add_argument("--score-tokens", type=int, default=20_000)
     p.add_argument("--score-doc-tokens", type=int, default=1_000)
     args = p.parse_args([a for a in sys.argv[1:] if a != "--score"])
-    work = args.work_dir.resolve()
-    results = {
-        kind: score_case(kind, work, args.corpus.resolve(), args)
-        for kind in C.kind_list(args.kinds)
-    }
-    meta = {"machine": C.machine_info(), "reps": args.reps, "args": vars(args)}
-    md = render_score(results, meta)
-    print(md)
-    C.write_results(
-        args.out or work / "bench_lm_score.json", {"meta": meta, "results": results}, md
-    )
-    return 0
+    return C.run_kinds_and_report(args, score_case, render_score, "bench_lm_score")
 
 
 if __name__ == "__main__":
