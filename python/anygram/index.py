@@ -674,13 +674,15 @@ class Index:
 
     def score(self, input_ids: Query) -> dict[str, Any]:
         """The ∞-gram probability of every token given all the tokens before it, in one engine
-        pass: ``{"token_ids", "prob", "effective_n", "suffix_len", "prompt_cnt", "cont_cnt"}``,
-        each a list with one entry per token.
+        pass: ``{"token_ids", "prob", "effective_n", "suffix_len", "prompt_cnt", "cont_cnt",
+        "sparse", "sole_next"}``, each a list with one entry per token.
 
         Entry ``i`` is :meth:`infgram_prob` of ``token_ids[:i]`` and ``token_ids[i]``, exactly;
         the first token is scored too, with the empty context (its count over every token and
         document end, ``effective_n`` 1). ``effective_n = suffix_len + 1``. ``prob`` is 0 when
-        the token never follows the longest suffix. Each position reuses the previous one's
+        the token never follows the longest suffix. ``sparse`` is the infini-gram paper's flag:
+        the longest suffix is always followed by the same token (``sole_next``, else -1), so
+        :meth:`infgram_ntd` has one entry. Each position reuses the previous one's
         match, so the cost is about one suffix-array search per token, not a back-off search.
         Lists, not numpy arrays (numpy is optional): ``numpy.asarray(r["prob"])`` converts.
 
@@ -695,7 +697,7 @@ class Index:
         ([1, 2, 3], [3, 2, 0], [8, 3, 2])
         """
         ids = self._ids(input_ids)
-        prob, suffix_len, prompt_cnt, cont_cnt = self._core.score(ids, self._eos)
+        prob, suffix_len, prompt_cnt, cont_cnt, sole_next = self._core.score(ids, self._eos)
         return {
             "token_ids": list(ids),
             "prob": prob,
@@ -703,6 +705,8 @@ class Index:
             "suffix_len": suffix_len,
             "prompt_cnt": prompt_cnt,
             "cont_cnt": cont_cnt,
+            "sparse": [t >= 0 for t in sole_next],
+            "sole_next": sole_next,
         }
 
     def generate(

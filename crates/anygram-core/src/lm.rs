@@ -507,26 +507,52 @@ pub struct ShardScore {
     pub suffix_len: usize,
     pub prompt_cnt: u64,
     pub cont_cnt: u64,
+    /// The one token that follows every occurrence of the suffix here (document ends as
+    /// [`DOC_END`]), if there is only one: the infini-gram paper's "sparse" estimate.
+    pub sole_next: Option<u32>,
+}
+
+/// `infgram_prob` of one position of a scored text, plus whether the estimate is sparse.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoredToken {
+    pub prob: f64,
+    pub prompt_cnt: u64,
+    pub cont_cnt: u64,
+    pub suffix_len: usize,
+    /// `Some(id)` when every occurrence of the suffix continues with the same token `id`
+    /// (document ends reported as the eos id): the estimate is sparse, `infgram_ntd` has one
+    /// entry.
+    pub sole_next: Option<u32>,
 }
 
 /// Merges the shards' per-position facts into `infgram_prob` answers: per position the
 /// longest suffix of any shard, counted in the shards holding it (the others' own longest is
 /// shorter, so that suffix does not occur there), as [`merge_longest_suffix`] does.
-pub fn merge_score(parts: &[Vec<ShardScore>]) -> Vec<InfgramProbResult> {
+/// The estimate is sparse when every shard holding the suffix has the same sole next token
+/// (document ends labelled [`DOC_END`] there, reported as `eos`).
+pub fn merge_score(parts: &[Vec<ShardScore>], eos: u32) -> Vec<ScoredToken> {
     let n = parts.iter().map(Vec::len).max().unwrap_or(0);
     (0..n)
         .map(|i| {
             let at = || parts.iter().filter_map(move |p| p.get(i));
             let m = at().map(|s| s.suffix_len).max().unwrap_or(0);
-            let r = merge_prob(
-                at().filter(|s| s.suffix_len == m)
-                    .map(|s| (s.prompt_cnt, s.cont_cnt)),
-            );
-            InfgramProbResult {
+            let holding = || at().filter(move |s| s.suffix_len == m && s.prompt_cnt > 0);
+            let r = merge_prob(holding().map(|s| (s.prompt_cnt, s.cont_cnt)));
+            let mut soles = holding().map(|s| s.sole_next);
+            let first = soles.next().flatten();
+            let sole_next = first.filter(|&t| soles.all(|s| s == Some(t))).map(|t| {
+                if t == DOC_END {
+                    eos
+                } else {
+                    t
+                }
+            });
+            ScoredToken {
+                prob: r.prob,
                 prompt_cnt: r.prompt_cnt,
                 cont_cnt: r.cont_cnt,
-                prob: r.prob,
                 suffix_len: m,
+                sole_next,
             }
         })
         .collect()
@@ -568,6 +594,7 @@ impl<T: Token> Shard<T> {
                 suffix_len: len,
                 prompt_cnt: self.prompt_count(seg, len),
                 cont_cnt,
+                sole_next: self.sole_next(seg, len, eos),
             });
             if i + 1 == q.len() {
                 break;
@@ -608,17 +635,47 @@ impl<T: Token> Shard<T> {
     }
 }
 
+impl<T: Token> Shard<T> {
+    /// The one next token of a prompt of `m` tokens with range `seg`, if there is only one
+    /// ([`DOC_END`] for document ends, which a real `eos` token joins). The range is sorted by
+    /// next token, so its first and last entries tell; two cheap reads per position.
+    fn sole_next(&self, seg: Segment, m: usize, eos: Option<T>) -> Option<u32> {
+        if m == 0 {
+            // The empty prompt: every token and every document end.
+            return match (seg.count(), self.num_docs) {
+                (0, d) if d > 0 => Some(DOC_END),
+                _ => None,
+            };
+        }
+        if seg.is_empty() {
+            return None;
+        }
+        let next = self.next_tokens(m);
+        let (a, b) = (next.at(seg.lo), next.at(seg.hi - 1));
+        let eos_or_end = |t: T| t == T::SEPARATOR || eos == Some(t);
+        if a == b {
+            Some(if eos_or_end(a) { DOC_END } else { label(a) })
+        } else if eos == Some(a) && b == T::SEPARATOR {
+            // Real eos tokens then document ends, if nothing sorts between them.
+            let end = next.run_end(seg.lo, seg.hi, a);
+            (next.at(end) == T::SEPARATOR).then_some(DOC_END)
+        } else {
+            None
+        }
+    }
+}
+
 impl Index {
     /// `infgram_prob(ids[..i], ids[i])` for every position `i` of `ids` (the first token's
     /// context is empty: its probability is its count over all tokens and document ends), in
     /// one pass that reuses each position's match ([`Shard::score_part`]).
-    pub fn score(&self, ids: &[u32], eos: u32) -> Result<Vec<InfgramProbResult>> {
+    pub fn score(&self, ids: &[u32], eos: u32) -> Result<Vec<ScoredToken>> {
         let vocab = self.vocab_size();
         on_shards!(self, s => {
             let q = checked_tokens(ids, vocab)?;
             let eos_tok = ((eos as u64) < vocab).then(|| Token::from_u32(eos));
             let parts = map_shards(s, |sh| sh.score_part(&q, eos_tok));
-            Ok(merge_score(&parts))
+            Ok(merge_score(&parts, eos))
         })
     }
 }

@@ -5,6 +5,7 @@
 
 mod common;
 
+use anygram_core::lm::NtdOptions;
 use anygram_core::Index;
 use proptest::prelude::*;
 
@@ -38,7 +39,20 @@ fn check_text(index: &Index, ids: &[u32], eos: u32) {
     assert_eq!(got.len(), ids.len());
     for (i, g) in got.iter().enumerate() {
         let want = index.infgram_prob(&ids[..i], ids[i], eos).unwrap();
-        assert_eq!(*g, want, "position {i} of {ids:?}, eos {eos}");
+        let got = (g.prob, g.prompt_cnt, g.cont_cnt, g.suffix_len);
+        let want_tuple = (want.prob, want.prompt_cnt, want.cont_cnt, want.suffix_len);
+        assert_eq!(got, want_tuple, "position {i} of {ids:?}, eos {eos}");
+        // Sparse exactly when the exact back-off distribution has one entry.
+        let exact = NtdOptions {
+            max_support: 1,
+            exact: true,
+        };
+        let ntd = index.infgram_ntd(&ids[..i], exact, eos).unwrap().ntd;
+        let sole = match ntd.counts.as_slice() {
+            [(t, _)] => Some(*t),
+            _ => None,
+        };
+        assert_eq!(g.sole_next, sole, "sparse at {i} of {ids:?}, eos {eos}");
     }
 }
 

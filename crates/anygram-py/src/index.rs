@@ -325,20 +325,24 @@ impl PyIndex {
     }
 
     /// `infgram_prob(ids[:i], ids[i])` for every position, one engine pass:
-    /// `(prob, suffix_len, prompt_cnt, cont_cnt)` lists.
+    /// `(prob, suffix_len, prompt_cnt, cont_cnt, sole_next)` lists (`sole_next`: the one
+    /// next token of a sparse estimate, else -1).
     #[allow(clippy::type_complexity)]
     fn score(
         &self,
         py: Python<'_>,
         ids: TokenIds,
         eos_token_id: u32,
-    ) -> PyResult<(Vec<f64>, Vec<usize>, Vec<u64>, Vec<u64>)> {
+    ) -> PyResult<(Vec<f64>, Vec<usize>, Vec<u64>, Vec<u64>, Vec<i64>)> {
         let r = detach(py, || self.inner.score(&ids.0, eos_token_id))?;
         Ok((
             r.iter().map(|x| x.prob).collect(),
             r.iter().map(|x| x.suffix_len).collect(),
             r.iter().map(|x| x.prompt_cnt).collect(),
             r.iter().map(|x| x.cont_cnt).collect(),
+            r.iter()
+                .map(|x| x.sole_next.map_or(-1, i64::from))
+                .collect(),
         ))
     }
 
