@@ -8,7 +8,11 @@
 //!   token, so the unknown token can never be produced;
 //! - `normalizer`: none (or an empty `Sequence`);
 //! - `pre_tokenizer`: `ByteLevel` (any `add_prefix_space`, `use_regex`, `trim_offsets`), alone or
-//!   as the single member of a `Sequence`;
+//!   as the single member of a `Sequence`; or a `Sequence` of `Digits` with `individual_digits`
+//!   true and then `ByteLevel` with `use_regex` true and `add_prefix_space` false (SmolLM,
+//!   StarCoder). `Digits` with `individual_digits` false (digit runs kept together) and the
+//!   other `ByteLevel` settings after `Digits` (HF prefixes a space to *every* piece then) are
+//!   refused;
 //! - `decoder`: `ByteLevel` or none;
 //! - `truncation`/`padding`: none (they would change the ids of `encode`);
 //! - `post_processor`: anything, since `add_special_tokens=False` never runs it;
@@ -48,26 +52,62 @@ fn bool_field(obj: &Value, key: &str, default: bool) -> Result<bool, BpeError> {
     }
 }
 
-/// `(add_prefix_space, use_regex)` of a `ByteLevel` pre-tokenizer.
-fn byte_level(pt: &Value) -> Result<(bool, bool), BpeError> {
+/// The pre-tokenizer settings the fast path replicates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PreTokSpec {
+    /// `ByteLevel.add_prefix_space`.
+    add_prefix_space: bool,
+    /// `ByteLevel.use_regex`.
+    use_regex: bool,
+    /// A `Digits { individual_digits: true }` before the `ByteLevel`.
+    digits: bool,
+}
+
+fn byte_level(pt: &Value) -> Result<PreTokSpec, BpeError> {
     match type_of(pt) {
-        "ByteLevel" => Ok((
-            bool_field(pt, "add_prefix_space", true)?,
-            bool_field(pt, "use_regex", true)?,
-        )),
+        "ByteLevel" => Ok(PreTokSpec {
+            add_prefix_space: bool_field(pt, "add_prefix_space", true)?,
+            use_regex: bool_field(pt, "use_regex", true)?,
+            digits: false,
+        }),
         "Sequence" => match pt.get("pretokenizers").and_then(Value::as_array) {
             Some(list) if list.len() == 1 && type_of(&list[0]) == "ByteLevel" => {
                 byte_level(&list[0])
             }
+            Some(list)
+                if list.len() == 2
+                    && type_of(&list[0]) == "Digits"
+                    && type_of(&list[1]) == "ByteLevel" =>
+            {
+                if !bool_field(&list[0], "individual_digits", false)? {
+                    return Err(unsupported(
+                        "pre_tokenizer Digits with individual_digits false",
+                    ));
+                }
+                let spec = byte_level(&list[1])?;
+                // After Digits, HF's ByteLevel prefixes a space to every piece, not only to the
+                // text's start; `use_regex: false` would keep each stretch whole. Neither is a
+                // published setup, so neither is replicated.
+                if spec.add_prefix_space || !spec.use_regex {
+                    return Err(unsupported(
+                        "pre_tokenizer Digits followed by ByteLevel other than \
+                         add_prefix_space=false, use_regex=true",
+                    ));
+                }
+                Ok(PreTokSpec {
+                    digits: true,
+                    ..spec
+                })
+            }
             _ => Err(unsupported(
-                "pre_tokenizer Sequence other than a single ByteLevel",
+                "pre_tokenizer Sequence other than ByteLevel alone or Digits then ByteLevel",
             )),
         },
         other => Err(unsupported(format!("pre_tokenizer type {other}"))),
     }
 }
 
-fn check_pipeline(root: &Value) -> Result<(bool, bool), BpeError> {
+fn check_pipeline(root: &Value) -> Result<PreTokSpec, BpeError> {
     for key in ["truncation", "padding"] {
         if !is_null(root.get(key)) {
             return Err(unsupported(format!("`{key}` is set")));
@@ -191,7 +231,7 @@ pub(crate) fn load(json: &str) -> Result<BpeTokenizer, BpeError> {
     let model = root
         .get("model")
         .ok_or_else(|| invalid("tokenizer.json has no `model`"))?;
-    let (add_prefix_space, use_regex) = check_pipeline(&root)?;
+    let spec = check_pipeline(&root)?;
     let ignore_merges = check_model(model)?;
     let vocab = model
         .get("vocab")
@@ -272,13 +312,16 @@ pub(crate) fn load(json: &str) -> Result<BpeTokenizer, BpeError> {
         tokens[slot] = Some(t.content.as_bytes().into());
     }
 
-    let pretok = if use_regex {
+    let pretok = if spec.use_regex {
         PreTokenizer::Gpt2 {
-            add_prefix_space,
+            add_prefix_space: spec.add_prefix_space,
+            digits: spec.digits,
             splitter: Gpt2Splitter::new(),
         }
     } else {
-        PreTokenizer::Whole { add_prefix_space }
+        PreTokenizer::Whole {
+            add_prefix_space: spec.add_prefix_space,
+        }
     };
     Ok(BpeTokenizer {
         uid: next_uid(),

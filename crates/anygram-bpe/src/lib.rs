@@ -12,7 +12,8 @@
 //! 1. **Added tokens** (`added_tokens` of `tokenizer.json`, e.g. `<|endoftext|>`) are split out
 //!    first, exactly like HF's `AddedVocabulary` (see `added.rs`).
 //! 2. **Pre-tokenization** cuts the rest into pieces with the GPT-2 regex, replayed by a
-//!    hand-written scanner (`pretok.rs`); tiktoken patterns run on `fancy-regex`, the engine
+//!    hand-written scanner (`pretok.rs`), optionally after isolating every digit (HF's
+//!    `Digits { individual_digits: true }`, as in SmolLM and StarCoder); tiktoken patterns run on `fancy-regex`, the engine
 //!    tiktoken itself uses.
 //! 3. **BPE** merges each piece's raw bytes by merge rank (`bpe.rs`). Vocabulary and merges are
 //!    translated from GPT-2's printable-character spelling to raw bytes once at load time, so
@@ -67,9 +68,11 @@ pub enum TiktokenPattern {
 
 /// How the text between added tokens is cut into pieces.
 enum PreTokenizer {
-    /// HF `ByteLevel` with `use_regex: true`.
+    /// HF `ByteLevel` with `use_regex: true`; with `digits`, preceded by HF
+    /// `Digits { individual_digits: true }` in a `Sequence` (then `add_prefix_space` is false).
     Gpt2 {
         add_prefix_space: bool,
+        digits: bool,
         splitter: Gpt2Splitter,
     },
     /// HF `ByteLevel` with `use_regex: false`: the segment is one piece.
@@ -191,7 +194,13 @@ impl BpeTokenizer {
         let merges = &self.merges;
         match &self.pretok {
             PreTokenizer::Gpt2 {
+                digits: true,
+                splitter,
+                ..
+            } => splitter.split_digits(text, |p| cache.encode(merges, p, out)),
+            PreTokenizer::Gpt2 {
                 add_prefix_space,
+                digits: false,
                 splitter,
             } => {
                 if *add_prefix_space && !text.starts_with(' ') {

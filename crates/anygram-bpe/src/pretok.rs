@@ -247,6 +247,30 @@ impl Gpt2Splitter {
             i += len;
         }
     }
+
+    /// HF `Sequence[Digits(individual_digits=true), ByteLevel(add_prefix_space=false)]`: every
+    /// numeric character is a piece of its own, and each stretch between them is split by the
+    /// GPT-2 regex as a text of its own (so `\s+(?!\S)` sees the stretch's end as the end of
+    /// the text: `"a  1"` gives `a`, `  `, `1`, where GPT-2 alone gives `a`, ` `, ` 1`).
+    ///
+    /// "Numeric" is Rust's `char::is_numeric` (general categories Nd, Nl, No), exactly the
+    /// predicate `tokenizers`' `Digits` calls, and not the regex's `\p{N}`: Oniguruma's Unicode
+    /// tables are older, so the two disagree on newer digits (U+11DE0..U+11DE9, U+16FF4..U+16FF6
+    /// with Rust 1.95). `tests/data/digits_numeric.txt`, probed from the Python library, pins it.
+    #[inline]
+    pub(crate) fn split_digits<'t>(&self, text: &'t str, mut f: impl FnMut(&'t [u8])) {
+        let b = text.as_bytes();
+        let mut start = 0;
+        for (i, c) in text.char_indices() {
+            if c.is_numeric() {
+                let end = i + c.len_utf8();
+                self.split(&text[start..i], &mut f);
+                f(&b[i..end]);
+                start = end;
+            }
+        }
+        self.split(&text[start..], &mut f);
+    }
 }
 
 #[cfg(test)]
@@ -257,6 +281,60 @@ mod tests {
         let mut v = Vec::new();
         Gpt2Splitter::new().split(s, |p| v.push(String::from_utf8_lossy(p).into_owned()));
         v
+    }
+
+    fn digit_pieces(s: &str) -> Vec<String> {
+        let mut v = Vec::new();
+        Gpt2Splitter::new().split_digits(s, |p| v.push(String::from_utf8_lossy(p).into_owned()));
+        v
+    }
+
+    /// Expected pieces from `tokenizers`' `Sequence([Digits(individual_digits=True),
+    /// ByteLevel(add_prefix_space=False)]).pre_tokenize_str` (GPT-2 byte spelling undone).
+    #[test]
+    fn digits_examples() {
+        assert_eq!(
+            digit_pieces("a  1 x\n\n2  "),
+            ["a", "  ", "1", " x", "\n\n", "2", "  "]
+        );
+        assert_eq!(digit_pieces("12345"), ["1", "2", "3", "4", "5"]);
+        assert_eq!(digit_pieces(" 3.14"), [" ", "3", ".", "1", "4"]);
+        assert_eq!(digit_pieces("x1y"), ["x", "1", "y"]);
+        assert_eq!(
+            digit_pieces("v2's ½Ⅻ٣"),
+            ["v", "2", "'s", " ", "½", "Ⅻ", "٣"]
+        );
+        assert_eq!(digit_pieces("a 1b"), ["a", " ", "1", "b"]);
+        assert_eq!(
+            digit_pieces("\u{11DE0}\u{16FF4}"),
+            ["\u{11DE0}", "\u{16FF4}"]
+        );
+        assert_eq!(digit_pieces(""), Vec::<String>::new());
+    }
+
+    /// The digit predicate must be the one `tokenizers`' `Digits` uses on every code point.
+    #[test]
+    fn digits_match_tokenizers() {
+        let mut want = vec![false; 0x110000];
+        for line in include_str!("../tests/data/digits_numeric.txt").lines() {
+            let (lo, hi) = line.split_once(' ').unwrap();
+            let lo = u32::from_str_radix(lo, 16).unwrap();
+            let hi = u32::from_str_radix(hi, 16).unwrap();
+            for cp in lo..=hi {
+                want[cp as usize] = true;
+            }
+        }
+        let wrong: Vec<String> = (0..0x110000u32)
+            .filter_map(char::from_u32)
+            .filter(|c| c.is_numeric() != want[*c as usize])
+            .map(|c| format!("U+{:04X}", c as u32))
+            .collect();
+        assert!(
+            wrong.is_empty(),
+            "{} differ: {:?}",
+            wrong.len(),
+            &wrong[..wrong.len().min(40)]
+        );
     }
 
     #[test]

@@ -40,6 +40,7 @@ TEXTS = [
     '\t' * 70, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
     'supercalifragilisticexpialidocious' * 3, '----====----____', '\\n\\t\\"', '"quoted" (paren) [bracket]',
     '       indented code\n       more', 'a<foo>b <foo>', 'mixed \u2003em\u2009thin\u200bzwsp', '\ud7ff\ue000\U0010ffff',
+    "a  1 x\n\n2  v2's 0x1F 2024-01-01\u00a07 \U00011de0\U00016ff4 3 ", '  42\t\t7\n\n\n8',
 ]
 
 # Each variant: (name, edits, expect_supported). Edits are [json_pointer, value] pairs set in
@@ -71,6 +72,16 @@ VARIANTS = [
     ('truncation', [['/truncation', {'direction': 'Right', 'max_length': 4, 'strategy': 'LongestFirst',
                                      'stride': 0}]], False),
     ('whitespace_pretok', [['/pre_tokenizer', {'type': 'Whitespace'}]], False),
+    # SmolLM / StarCoder: every digit alone, then GPT-2.
+    ('digits_individual', [['/pre_tokenizer', {'type': 'Sequence', 'pretokenizers': [
+        {'type': 'Digits', 'individual_digits': True},
+        {'type': 'ByteLevel', 'add_prefix_space': False, 'trim_offsets': True, 'use_regex': True}]}]], True),
+    ('digits_contiguous', [['/pre_tokenizer', {'type': 'Sequence', 'pretokenizers': [
+        {'type': 'Digits', 'individual_digits': False},
+        {'type': 'ByteLevel', 'add_prefix_space': False, 'trim_offsets': True, 'use_regex': True}]}]], False),
+    ('digits_prefix_space', [['/pre_tokenizer', {'type': 'Sequence', 'pretokenizers': [
+        {'type': 'Digits', 'individual_digits': True},
+        {'type': 'ByteLevel', 'add_prefix_space': True, 'trim_offsets': True, 'use_regex': True}]}]], False),
 ]
 
 
