@@ -10,8 +10,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from . import contamination
-from .errors import AnygramError
+from . import cli_lm, contamination
+from .errors import AnygramError, InvalidArgumentError
 
 __all__ = ["main"]
 
@@ -256,6 +256,14 @@ def _add_lm(sub: Any) -> None:
     p.add_argument("--top-k", type=int, default=None)
     p.add_argument("--seed", type=int, default=None, help="same seed, same text")
     p.add_argument("--json", action="store_true", help="token ids and suffix lengths too")
+    cli_lm.add_neural_args(p, required=False)
+    w = p.add_mutually_exclusive_group()
+    w.add_argument(
+        "--mixture", default=None, help="with a neural model: a mixture saved by interpolate"
+    )
+    w.add_argument(
+        "--weight", type=float, default=None, help="with a neural model: a constant ∞-gram weight"
+    )
 
     p = sub.add_parser(
         "eval", help="next-token accuracy and perplexity of the ∞-gram model on held-out text"
@@ -277,12 +285,28 @@ def _add_lm(sub: Any) -> None:
 def _cmd_generate(args: argparse.Namespace) -> int:
     from .index import Index
 
+    neural = cli_lm.load_neural(args)
+    mixture: Any = None
+    if neural is not None:
+        if args.mixture:
+            from .lm import Mixture
+
+            mixture = Mixture.load(args.mixture)
+        elif args.weight is not None:
+            mixture = args.weight
+        else:
+            raise InvalidArgumentError("with a neural model, give --mixture FILE or --weight W")
+    elif args.mixture or args.weight is not None:
+        raise InvalidArgumentError("--mixture and --weight need a neural model (--gguf, ...)")
     r = Index(args.index).generate(
         args.prompt,
         args.max_new_tokens,
         temperature=args.temperature,
         top_k=args.top_k,
         seed=args.seed,
+        neural=neural,
+        mixture=mixture,
+        window=args.window,
     )
     if args.json:
         print(json.dumps(r, ensure_ascii=False))
@@ -383,6 +407,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _add_lm(sub)
 
     contamination.add_parser(sub)
+    cli_lm.add_parsers(sub)
 
     args = parser.parse_args(argv)
     handlers = {
@@ -395,6 +420,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "contamination": contamination.run,
         "generate": _cmd_generate,
         "eval": _cmd_eval,
+        "interpolate": cli_lm.run_interpolate,
+        "export-tokenizer": cli_lm.run_export_tokenizer,
     }
     try:
         return handlers[args.command](args)

@@ -716,9 +716,18 @@ class Index:
         temperature: float = 1.0,
         top_k: int | None = None,
         seed: int | None = None,
+        neural: Any = None,
+        mixture: Any = None,
+        window: int = 1024,
     ) -> dict[str, Any]:
         """Sample a continuation of ``prompt`` from the ∞-gram model: each token is drawn from
         the exact :meth:`infgram_ntd` of everything so far (prompt and generated tokens).
+
+        With a ``neural`` model (an :class:`anygram.lm.NeuralLM` returning whole distributions,
+        e.g. :class:`anygram.lm.LlamaCppLM`) tokens are drawn from the interpolated model
+        instead, ``λ·P∞ + (1 − λ)·P_neural`` with λ from ``mixture`` (a fitted
+        :class:`anygram.lm.Mixture`, or a number for a constant λ); the neural model sees the
+        last ``window`` tokens, and the result adds ``"weight"``, the λ of each step.
 
         Counts are raised to ``1 / temperature`` before normalizing (``temperature=0``: always
         the most frequent next token, ties to the smallest id); ``top_k`` keeps the ``k`` most
@@ -753,6 +762,20 @@ class Index:
             raise InvalidArgumentError(f"top_k must be a positive integer, not {top_k!r}")
         if seed is not None:
             self._nonneg(seed=seed)
+        if neural is not None:
+            from .lm import Mixture, generate_mixed
+
+            if mixture is None:
+                raise InvalidArgumentError("generating with a neural model needs a mixture")
+            if not isinstance(mixture, Mixture):
+                if isinstance(mixture, bool) or not isinstance(mixture, (int, float)):
+                    raise InvalidArgumentError(
+                        f"mixture must be a Mixture or a weight in [0, 1], not {mixture!r}"
+                    )
+                mixture = Mixture.constant(float(mixture))
+            return generate_mixed(
+                self, prompt, max_new_tokens, neural, mixture, temperature, top_k, seed, window
+            )
         rng = random.Random(seed)
         context = list(self._ids(prompt))
         out: list[int] = []

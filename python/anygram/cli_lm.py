@@ -1,0 +1,167 @@
+"""CLI pieces for the neural side: ``anygram interpolate``, ``anygram export-tokenizer`` and the
+``--gguf`` / ``--hf`` / ``--neural`` options of ``anygram generate``. numpy, scipy and the
+model packages are imported only when a command runs."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from .errors import AnygramFileNotFoundError, InvalidArgumentError
+
+__all__ = [
+    "add_neural_args",
+    "add_parsers",
+    "load_neural",
+    "run_export_tokenizer",
+    "run_interpolate",
+]
+
+
+def add_neural_args(p: argparse.ArgumentParser, required: bool) -> None:
+    g = p.add_mutually_exclusive_group(required=required)
+    g.add_argument("--gguf", metavar="MODEL.gguf", help="a GGUF model (needs llama-cpp-python)")
+    g.add_argument("--hf", metavar="DIR", help="a local transformers causal LM directory")
+    g.add_argument(
+        "--neural",
+        metavar="MODULE:FACTORY",
+        help="a zero-argument function returning an anygram.lm.NeuralLM "
+        "(MODULE is an importable name or a .py file)",
+    )
+    p.add_argument(
+        "--bos-id",
+        type=int,
+        default=None,
+        help="token every neural call is conditioned on first (default: the model's BOS; "
+        "0 for SmolLM2's <|endoftext|>)",
+    )
+    p.add_argument("--n-ctx", type=int, default=2048, help="GGUF context size")
+    p.add_argument("--threads", type=int, default=None, help="GGUF threads (default: all cores)")
+    p.add_argument(
+        "--window", type=int, default=1024, help="most tokens of context the neural model sees"
+    )
+
+
+def load_neural(args: argparse.Namespace) -> Any:
+    """The neural model the options name, or None; a missing package or file is an
+    :class:`InvalidArgumentError` (the CLI prints it, no traceback)."""
+    try:
+        return _load_neural(args)
+    except ImportError as e:
+        raise InvalidArgumentError(str(e)) from e
+    except FileNotFoundError as e:
+        raise AnygramFileNotFoundError(str(e)) from e
+
+
+def _load_neural(args: argparse.Namespace) -> Any:
+    if args.gguf:
+        from .lm import LlamaCppLM
+
+        if args.window + 1 > args.n_ctx:
+            raise InvalidArgumentError(
+                f"--window {args.window} needs --n-ctx of at least {args.window + 1}"
+            )
+        return LlamaCppLM(
+            args.gguf, n_ctx=args.n_ctx, bos_token_id=args.bos_id, n_threads=args.threads
+        )
+    if args.hf:
+        from .lm import TransformersLM
+
+        return TransformersLM(args.hf, bos_token_id=args.bos_id)
+    if args.neural:
+        module, _, name = args.neural.rpartition(":")
+        if not module or not name:
+            raise InvalidArgumentError(f"--neural wants MODULE:FACTORY, not {args.neural!r}")
+        if module.endswith(".py"):
+            spec = importlib.util.spec_from_file_location(Path(module).stem, module)
+            if spec is None or spec.loader is None:
+                raise InvalidArgumentError(f"cannot import {module}")
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+        else:
+            mod = importlib.import_module(module)
+        factory = getattr(mod, name, None)
+        if not callable(factory):
+            raise InvalidArgumentError(f"{module} has no function {name!r}")
+        return factory()
+    return None
+
+
+def add_parsers(sub: Any) -> None:
+    p = sub.add_parser(
+        "interpolate",
+        help="mix the ∞-gram model with a neural LM: fit weights on dev, perplexity on test",
+    )
+    p.add_argument("index", help="index directory (built with the neural model's tokenizer)")
+    p.add_argument("heldout", nargs="+", help="JSONL files (or plain-text files, one document)")
+    p.add_argument("--text-field", default="text", help="JSONL field holding the text")
+    add_neural_args(p, required=True)
+    p.add_argument("--test-every", type=int, default=2, help="every k-th document is test")
+    p.add_argument("--max-dev-tokens", type=int, default=None)
+    p.add_argument("--max-test-tokens", type=int, default=None)
+    p.add_argument(
+        "--schemes", default="paper,buckets,gated", help="comma-separated: paper, buckets, gated"
+    )
+    p.add_argument("--out", default=None, help="write the report as JSON here")
+    p.add_argument("--save-mixture", default=None, help="write the best fitted mixture here (JSON)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    p = sub.add_parser(
+        "export-tokenizer",
+        help="write a GGUF model's tokenizer as tokenizer.json (to build an index with it)",
+    )
+    p.add_argument("gguf", help="GGUF model file")
+    p.add_argument("out", help="tokenizer.json to write")
+
+
+def run_interpolate(args: argparse.Namespace) -> int:
+    from .evaluate import read_heldout
+    from .index import Index
+    from .lm import interpolation_report
+
+    index = Index(args.index)
+    neural = load_neural(args)
+    schemes = [s.strip() for s in args.schemes.split(",") if s.strip()]
+    report, mixtures = interpolation_report(
+        index,
+        neural,
+        read_heldout(args.heldout, args.text_field),
+        test_every=args.test_every,
+        max_dev_tokens=args.max_dev_tokens,
+        max_test_tokens=args.max_test_tokens,
+        window=args.window,
+        schemes=schemes,
+        progress=not args.quiet,
+    )
+    report["index"] = args.index
+    report["heldout"] = list(args.heldout)
+    if args.out:
+        Path(args.out).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    print(
+        f"{report['test_tokens']:,} test tokens ({report['dev_tokens']:,} dev): neural alone "
+        f"perplexity {report['neural_perplexity']:.3f}, ∞-gram alone "
+        f"{report['infgram_perplexity']:.1f} (floor {report['infgram_floor']:.3g})"
+    )
+    for s, r in report["mixtures"].items():
+        print(f"  {s:8} {r['perplexity']:.3f}  ({r['reduction']:+.1%} vs neural alone)")
+    if args.save_mixture and "best" in report:
+        mixtures[report["best"]].save(args.save_mixture)
+        print(f"mixture ({report['best']}): {args.save_mixture}")
+    return 0
+
+
+def run_export_tokenizer(args: argparse.Namespace) -> int:
+    from .gguf import export_gguf_tokenizer
+
+    info = export_gguf_tokenizer(args.gguf, args.out)
+    print(
+        f"{args.out}: eos {info.get('eos_token')!r} ({info.get('eos_token_id')}), "
+        f"bos {info.get('bos_token')!r} ({info.get('bos_token_id')})",
+        file=sys.stdout,
+    )
+    return 0

@@ -1,0 +1,122 @@
+"""Sampling from the interpolated model: at each step the exact ∞-gram distribution of the
+whole context (:meth:`Index.infgram_ntd`) and the neural model's, mixed with the weight the
+:class:`Mixture` gives that context."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import InvalidArgumentError, TokenizerError
+from .features import TokenFeatures
+from .mixture import Mixture
+from .neural import NeuralLM, next_token_logprobs
+
+if TYPE_CHECKING:
+    from ..index import Index, Query
+
+__all__ = ["generate_mixed", "mixed_distribution"]
+
+
+def _context_features(ntd: dict[str, Any], row: np.ndarray) -> TokenFeatures:
+    """The context-only facts a mixture weight uses, for one position."""
+    counts = ntd["result_by_token_id"]
+    sole = next(iter(counts)) if len(counts) == 1 else -1
+    finite = np.where(np.isfinite(row), row, 0.0)
+    probs = np.exp(row)
+    one = np.ones(1)
+    return TokenFeatures(
+        token_ids=np.zeros(1, dtype=np.int64),
+        doc=np.zeros(1, dtype=np.int64),
+        infgram_prob=np.zeros(1),
+        suffix_len=np.array([ntd["suffix_len"]], dtype=np.int64),
+        prompt_cnt=np.array([ntd["prompt_cnt"]], dtype=np.int64),
+        sparse=np.array([sole >= 0]),
+        sole_next=np.array([sole], dtype=np.int64),
+        neural_logprob=np.zeros(1),
+        neural_entropy=one * float(-(probs * finite).sum()),
+        neural_max_logprob=one * float(row.max()),
+        neural_sole_logprob=one * (float(row[sole]) if 0 <= sole < len(row) else np.nan),
+    )
+
+
+def mixed_distribution(
+    index: Index,
+    neural: NeuralLM,
+    mixture: Mixture,
+    context: list[int],
+    window: int = 1024,
+) -> tuple[np.ndarray, dict[str, Any], float]:
+    """The interpolated next-token distribution after ``context`` over the neural model's
+    vocabulary, with the ∞-gram answer behind it and the weight used."""
+    ntd = index.infgram_ntd(context, exact=True)
+    row = next_token_logprobs(neural, np.asarray(context, dtype=np.int64), window)
+    lam = float(mixture.weights(_context_features(ntd, row))[0])
+    p = (1.0 - lam) * np.exp(row)
+    for tok, v in ntd["result_by_token_id"].items():
+        if tok >= len(p) and tok == index.eos_token_id:
+            # Document ends under an id the model lacks (the separator value): dropped, the
+            # rest renormalized.
+            continue
+        if tok >= len(p):
+            raise InvalidArgumentError(
+                f"token {tok} is outside the neural model's vocabulary ({len(p)}): "
+                "the index must be built with the model's tokenizer"
+            )
+        p[tok] += lam * v["prob"]
+    return p / p.sum(), ntd, lam
+
+
+def generate_mixed(
+    index: Index,
+    prompt: Query,
+    max_new_tokens: int,
+    neural: NeuralLM,
+    mixture: Mixture,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    seed: int | None = None,
+    window: int = 1024,
+) -> dict[str, Any]:
+    """:meth:`Index.generate` from the interpolated model (its arguments are checked there).
+    Adds ``"weight"``: the λ used at each step."""
+    rng = np.random.default_rng(seed)
+    context = list(index._ids(prompt))
+    eos = index.eos_token_id
+    out: list[int] = []
+    suffix_lens: list[int] = []
+    weights: list[float] = []
+    stop = "length"
+    for _ in range(max_new_tokens):
+        p, ntd, lam = mixed_distribution(index, neural, mixture, context, window)
+        # Most probable first, ties by id: the order top_k and temperature 0 rely on.
+        order = np.lexsort((np.arange(len(p)), -p))
+        if top_k is not None:
+            order = order[:top_k]
+        if temperature == 0:
+            tok = int(order[0])
+        else:
+            with np.errstate(divide="ignore"):
+                logits = np.log(p[order]) / temperature
+            w = np.exp(logits - logits.max())
+            tok = int(order[rng.choice(len(order), p=w / w.sum())])
+        if tok == eos:
+            stop = "eos"
+            break
+        out.append(tok)
+        suffix_lens.append(int(ntd["suffix_len"]))
+        weights.append(lam)
+        context.append(tok)
+    text: str | None
+    try:
+        text = index.decode(out)
+    except TokenizerError:
+        text = None
+    return {
+        "token_ids": out,
+        "text": text,
+        "suffix_len": suffix_lens,
+        "weight": weights,
+        "stop": stop,
+    }

@@ -1,0 +1,264 @@
+"""Mixing the ∞-gram and neural next-token probabilities: ``P = λ·P∞ + (1 − λ)·P_neural``, with
+a weight ``λ`` that depends on the context only (so ``P`` stays a distribution), fitted on a dev
+split by maximum likelihood.
+
+Schemes:
+
+- ``"paper"`` — the infini-gram paper's (Liu et al., 2024, §6): one λ for sparse ∞-gram
+  estimates (the longest matching suffix is always followed by the same token), one for the
+  others.
+- ``"buckets"`` — one λ per (effective-n bucket, sparse); a bucket with fewer than
+  ``min_group`` dev tokens uses its sparse flag's paper weight.
+- ``"gated"`` — ``λ = sigmoid(θ·x)``, a logistic gate over the buckets (one-hot, so it contains
+  the scheme above), the log count of the suffix and, when the neural model gives whole
+  distributions, its entropy, its top log-probability and the log-probability it gives to the
+  ∞-gram's sole next token: the gate trusts the ∞-gram more where the neural model is unsure or
+  already agrees. Fitted with L-BFGS (scipy) and a small L2 penalty.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidArgumentError
+from .features import TokenFeatures
+
+__all__ = ["BUCKET_EDGES", "SCHEMES", "Mixture", "fit_mixture", "perplexity"]
+
+SCHEMES = ("paper", "buckets", "gated")
+
+#: Lower edges of the effective-n buckets: 1, 2, ..., then wider as counts thin out.
+BUCKET_EDGES = (1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 32, 48, 64)
+
+#: Log-probability given to a token both models give probability 0 (cannot happen with a
+#: proper neural model; kept finite so a broken one shows as a huge perplexity, not a crash).
+_FLOOR_LOGPROB = -100.0
+
+
+def perplexity(logprobs: np.ndarray) -> float:
+    """``exp`` of the mean negative log-probability (NaN for no tokens)."""
+    lp = np.asarray(logprobs, dtype=np.float64)
+    return math.exp(-float(lp.mean())) if len(lp) else math.nan
+
+
+def _bucket(effective_n: np.ndarray) -> np.ndarray:
+    return np.searchsorted(np.asarray(BUCKET_EDGES), effective_n, side="right") - 1
+
+
+def _mixed_logprob(lam: np.ndarray, f: TokenFeatures) -> np.ndarray:
+    neural = np.exp(f.neural_logprob)
+    mix = lam * f.infgram_prob + (1.0 - lam) * neural
+    with np.errstate(divide="ignore"):
+        return np.maximum(np.log(mix), _FLOOR_LOGPROB)
+
+
+def _fit_weight(a: np.ndarray, b: np.ndarray) -> float:
+    """The λ in [0, 1] maximizing ``Σ log(λ a + (1 − λ) b)`` (concave: bounded Brent)."""
+    from scipy.optimize import minimize_scalar
+
+    def loss(lam: float) -> float:
+        return -float(np.log(np.maximum(lam * a + (1 - lam) * b, 1e-300)).sum())
+
+    r = minimize_scalar(loss, bounds=(0.0, 1.0), method="bounded", options={"xatol": 1e-7})
+    # Brent stays inside the interval; the optimum may be an end.
+    return min((float(r.x), 0.0, 1.0), key=loss)
+
+
+def _gate_columns(f: TokenFeatures, neural_stats: bool) -> tuple[list[str], np.ndarray]:
+    """Names and values of the gate's inputs (before standardizing)."""
+    sparse = f.sparse.astype(np.float64)
+    dense = 1.0 - sparse
+    logcnt = np.log1p(f.prompt_cnt.astype(np.float64))
+    names = ["log_count*sparse", "log_count*dense"]
+    cols = [logcnt * sparse, logcnt * dense]
+    if neural_stats:
+        ent = np.nan_to_num(f.neural_entropy)
+        top = np.nan_to_num(f.neural_max_logprob)
+        sole = np.where(f.sparse, np.nan_to_num(f.neural_sole_logprob, nan=-30.0), 0.0)
+        names += [
+            "entropy*sparse",
+            "entropy*dense",
+            "max_logprob*sparse",
+            "max_logprob*dense",
+            "sole_logprob",
+            "sole_is_argmax",
+        ]
+        cols += [
+            ent * sparse,
+            ent * dense,
+            top * sparse,
+            top * dense,
+            sole,
+            (f.sparse & (sole >= top - 1e-9)).astype(np.float64),
+        ]
+    return names, np.stack(cols, axis=1) if cols else np.zeros((len(f), 0))
+
+
+def _onehot(f: TokenFeatures) -> np.ndarray:
+    b = _bucket(f.effective_n)
+    k = len(BUCKET_EDGES)
+    idx = b * 2 + f.sparse.astype(np.int64)
+    out = np.zeros((len(f), 2 * k))
+    out[np.arange(len(f)), idx] = 1.0
+    return out
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+@dataclass
+class Mixture:
+    """A fitted mixing rule. :meth:`weights` gives λ per token; :meth:`logprob` the mixed
+    log-probability of each token. Saved and loaded as JSON."""
+
+    scheme: str
+    #: "constant": {"weight"}; "paper": {"sparse", "dense"}; "buckets": the paper's two plus
+    #: "groups", one per "n>=lo,sparse|dense"; "gated": the columns, their mean and scale, θ.
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def weights(self, f: TokenFeatures) -> np.ndarray:
+        p = self.params
+        if self.scheme == "constant":
+            return np.full(len(f), float(p["weight"]))
+        if self.scheme == "paper":
+            return np.where(f.sparse, p["sparse"], p["dense"]).astype(np.float64)
+        if self.scheme == "buckets":
+            fallback = np.where(f.sparse, p["sparse"], p["dense"]).astype(np.float64)
+            b = _bucket(f.effective_n)
+            out = fallback.copy()
+            for key, lam in p["groups"].items():
+                lo, kind = key.split(",")
+                bi = BUCKET_EDGES.index(int(lo.removeprefix("n>=")))
+                sel = (b == bi) & (f.sparse == (kind == "sparse"))
+                out[sel] = lam
+            return out
+        if self.scheme == "gated":
+            x = self._design(f)
+            return _sigmoid(x @ np.asarray(p["theta"]))
+        raise InvalidArgumentError(f"unknown mixing scheme {self.scheme!r}")
+
+    def _design(self, f: TokenFeatures) -> np.ndarray:
+        p = self.params
+        names, cols = _gate_columns(f, p["neural_stats"])
+        if names != p["columns"]:
+            raise InvalidArgumentError("the mixture was fitted on different features")
+        z = (cols - np.asarray(p["mean"])) / np.asarray(p["scale"])
+        return np.concatenate([_onehot(f), z], axis=1)
+
+    @classmethod
+    def constant(cls, weight: float) -> Mixture:
+        """The same λ everywhere (no fitting)."""
+        if not 0.0 <= weight <= 1.0:
+            raise InvalidArgumentError(f"a mixing weight must be in [0, 1], not {weight}")
+        return cls("constant", {"weight": float(weight)})
+
+    def logprob(self, f: TokenFeatures) -> np.ndarray:
+        return _mixed_logprob(self.weights(f), f)
+
+    def to_json(self) -> str:
+        return json.dumps({"scheme": self.scheme, "params": self.params}, indent=1)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Mixture:
+        try:
+            d = json.loads(Path(path).read_text(encoding="utf-8"))
+            m = cls(scheme=str(d["scheme"]), params=dict(d["params"]))
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise InvalidArgumentError(f"{path}: not a saved mixture ({e})") from e
+        if m.scheme not in (*SCHEMES, "constant"):
+            raise InvalidArgumentError(f"{path}: unknown mixing scheme {m.scheme!r}")
+        return m
+
+
+def _check(f: TokenFeatures) -> None:
+    if len(f) == 0:
+        raise InvalidArgumentError("no tokens to fit the mixture on")
+    if np.isnan(f.neural_logprob).any():
+        raise InvalidArgumentError("fitting a mixture needs the neural model's log-probabilities")
+
+
+def _paper(f: TokenFeatures) -> dict[str, float]:
+    b = np.exp(f.neural_logprob)
+    out = {}
+    for name, sel in (("sparse", f.sparse), ("dense", ~f.sparse)):
+        out[name] = _fit_weight(f.infgram_prob[sel], b[sel]) if sel.any() else 0.5
+    return out
+
+
+def _buckets(f: TokenFeatures, min_group: int) -> dict[str, Any]:
+    params: dict[str, Any] = dict(_paper(f))
+    groups: dict[str, float] = {}
+    b = _bucket(f.effective_n)
+    nb = np.exp(f.neural_logprob)
+    for bi, lo in enumerate(BUCKET_EDGES):
+        for kind, flag in (("sparse", True), ("dense", False)):
+            sel = (b == bi) & (f.sparse == flag)
+            if int(sel.sum()) >= min_group:
+                groups[f"n>={lo},{kind}"] = _fit_weight(f.infgram_prob[sel], nb[sel])
+    params["groups"] = groups
+    return params
+
+
+def _gated(f: TokenFeatures, l2: float, min_group: int) -> dict[str, Any]:
+    from scipy.optimize import minimize
+
+    neural_stats = f.has_distributions
+    names, cols = _gate_columns(f, neural_stats)
+    mean = cols.mean(axis=0)
+    scale = cols.std(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    params: dict[str, Any] = {
+        "neural_stats": neural_stats,
+        "columns": names,
+        "mean": mean.tolist(),
+        "scale": scale.tolist(),
+    }
+    onehot = _onehot(f)
+    x = np.concatenate([onehot, (cols - mean) / scale], axis=1)
+    a = f.infgram_prob
+    b = np.exp(f.neural_logprob)
+    # Start from the bucket weights, so the gate is never worse on dev than that scheme.
+    start = Mixture("buckets", _buckets(f, min_group))
+    lam0 = np.clip(start.weights(f), 1e-4, 1 - 1e-4)
+    theta0 = np.zeros(x.shape[1])
+    for j in range(onehot.shape[1]):
+        sel = onehot[:, j] > 0
+        if sel.any():
+            v = float(lam0[sel].mean())
+            theta0[j] = math.log(v / (1 - v))
+    n = len(f)
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        lam = _sigmoid(x @ theta)
+        mix = np.maximum(lam * a + (1 - lam) * b, 1e-300)
+        val = -float(np.log(mix).sum()) / n + l2 * float(theta @ theta)
+        dz = -((a - b) * lam * (1 - lam) / mix) / n
+        return val, x.T @ dz + 2 * l2 * theta
+
+    r = minimize(loss, theta0, jac=True, method="L-BFGS-B", options={"maxiter": 500})
+    params["theta"] = np.asarray(r.x).tolist()
+    return params
+
+
+def fit_mixture(
+    features: TokenFeatures, scheme: str = "gated", l2: float = 1e-4, min_group: int = 50
+) -> Mixture:
+    """Fit ``scheme`` (see the module docstring) on ``features`` of a dev split."""
+    _check(features)
+    if scheme == "paper":
+        return Mixture("paper", _paper(features))
+    if scheme == "buckets":
+        return Mixture("buckets", _buckets(features, min_group))
+    if scheme == "gated":
+        return Mixture("gated", _gated(features, l2, min_group))
+    raise InvalidArgumentError(f"unknown mixing scheme {scheme!r}; one of {', '.join(SCHEMES)}")
