@@ -8,8 +8,13 @@ use rustc_hash::FxHashMap;
 
 /// Merge table over raw-byte token ids.
 pub(crate) struct Merges {
-    /// `byte_ids[b]` is the id of the single-byte token `b`.
+    /// `byte_ids[b]` is the id of the single-byte token `b`, or [`MISSING`] if the vocabulary
+    /// has none (then `missing` is set).
     pub(crate) byte_ids: [u32; 256],
+    /// Some byte has no token. HF's BPE without `unk_token` then drops that byte's character
+    /// before merging, so its neighbours become adjacent and may merge (SmolLM2's vocabulary
+    /// lacks 0x04, 0x06, 0x13, 0x14, 0x16, 0x1D and bytes UTF-8 never or rarely uses).
+    pub(crate) missing: bool,
     /// `(left << 32 | right)` → `(rank << 32 | merged)`; lower rank merges first.
     pub(crate) pairs: FxHashMap<u64, u64>,
     /// When set, a piece that is itself a token is emitted as that token without merging
@@ -18,6 +23,8 @@ pub(crate) struct Merges {
 }
 
 const NONE: u32 = u32::MAX;
+/// [`Merges::byte_ids`] entry of a byte without a token.
+pub(crate) const MISSING: u32 = u32::MAX;
 
 /// Pieces with up to this many bytes use the quadratic scan; it beats the heap on short input.
 const SHORT: usize = 48;
@@ -41,12 +48,27 @@ impl Merges {
                 return;
             }
         }
-        if piece.len() == 1 {
-            out.push(self.byte_ids[piece[0] as usize]);
-        } else if piece.len() <= SHORT {
-            self.merge_short(piece, out);
+        if self.missing && piece.iter().any(|&b| self.byte_ids[b as usize] == MISSING) {
+            // Like HF's `merge_word`: the whole-token shortcut above sees the full piece, the
+            // merging only the bytes that have tokens.
+            let kept: Vec<u8> = piece
+                .iter()
+                .copied()
+                .filter(|&b| self.byte_ids[b as usize] != MISSING)
+                .collect();
+            self.merge_bytes(&kept, out);
         } else {
-            self.merge_heap(piece, out);
+            self.merge_bytes(piece, out);
+        }
+    }
+
+    /// Merge `piece`, every byte of which has a token.
+    fn merge_bytes(&self, piece: &[u8], out: &mut Vec<u32>) {
+        match piece.len() {
+            0 => {}
+            1 => out.push(self.byte_ids[piece[0] as usize]),
+            n if n <= SHORT => self.merge_short(piece, out),
+            _ => self.merge_heap(piece, out),
         }
     }
 
@@ -159,7 +181,10 @@ impl PieceCache {
     #[inline]
     pub(crate) fn encode(&mut self, merges: &Merges, piece: &[u8], out: &mut Vec<u32>) {
         if piece.len() == 1 {
-            out.push(merges.byte_ids[piece[0] as usize]);
+            let id = merges.byte_ids[piece[0] as usize];
+            if id != MISSING {
+                out.push(id);
+            }
             return;
         }
         if piece.len() > MAX_CACHED_PIECE {

@@ -4,8 +4,9 @@
 //! approximated:
 //! - `model`: `BPE` with `vocab` and `merges` (`"a b"` strings or `["a", "b"]` pairs), no
 //!   `dropout`, `byte_fallback` false, empty `continuing_subword_prefix`/`end_of_word_suffix`,
-//!   any `ignore_merges`; `unk_token`/`fuse_unk` are irrelevant because every byte must have a
-//!   token, so the unknown token can never be produced;
+//!   any `ignore_merges`; `unk_token`/`fuse_unk` are irrelevant when every byte has a token (the
+//!   unknown token can never be produced); a vocabulary lacking some bytes is accepted only
+//!   without `unk_token`, and those bytes are then dropped before merging, as HF does;
 //! - `normalizer`: none (or an empty `Sequence`);
 //! - `pre_tokenizer`: `ByteLevel` (any `add_prefix_space`, `use_regex`, `trim_offsets`), alone or
 //!   as the single member of a `Sequence`; or a `Sequence` of `Digits` with `individual_digits`
@@ -23,7 +24,7 @@ use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 
 use crate::added::{AddedToken, AddedVocab};
-use crate::bpe::Merges;
+use crate::bpe::{Merges, MISSING};
 use crate::bytelevel::CharToByte;
 use crate::pretok::Gpt2Splitter;
 use crate::{next_uid, BpeError, BpeTokenizer, PreTokenizer};
@@ -272,14 +273,19 @@ pub(crate) fn load(json: &str) -> Result<BpeTokenizer, BpeError> {
     }
     let model_size = vocab.len();
 
-    let mut byte_ids = [0u32; 256];
+    // A byte without a token is dropped by HF's BPE when there is no `unk_token` (the
+    // `bpe.rs` `missing` path replays that); with one, it would become the unknown token.
+    let mut byte_ids = [MISSING; 256];
     for (b, slot) in byte_ids.iter_mut().enumerate() {
-        *slot = *byte_vocab.get(&[b as u8][..]).ok_or_else(|| {
-            unsupported(format!(
-                "vocab has no token for byte 0x{b:02x} (would need unk/byte_fallback handling)"
-            ))
-        })?;
+        if let Some(&id) = byte_vocab.get(&[b as u8][..]) {
+            *slot = id;
+        } else if !is_null(model.get("unk_token")) {
+            return Err(unsupported(format!(
+                "vocab has no token for byte 0x{b:02x} and an unk_token is set"
+            )));
+        }
     }
+    let missing = byte_ids.contains(&MISSING);
 
     let mut pairs: FxHashMap<u64, u64> = FxHashMap::default();
     pairs.reserve(merges_json.len());
@@ -329,6 +335,7 @@ pub(crate) fn load(json: &str) -> Result<BpeTokenizer, BpeError> {
             byte_ids,
             pairs,
             whole: ignore_merges.then_some(byte_vocab),
+            missing,
         },
         pretok,
         added: AddedVocab::new(&added)?,

@@ -163,7 +163,8 @@ impl BpeTokenizer {
 
     /// The raw bytes the ids stand for, concatenated (what HF's `ByteLevel` decoder yields
     /// before UTF-8 decoding). Added tokens give their content's UTF-8 bytes, so that
-    /// `decode_bytes(encode(s)) == s.as_bytes()` always holds.
+    /// `decode_bytes(encode(s)) == s.as_bytes()` holds whenever the vocabulary has a token for
+    /// every byte (bytes without one are dropped by `encode`, as HF does).
     pub fn decode_bytes(&self, ids: &[u32]) -> Result<Vec<u8>, BpeError> {
         let mut out = Vec::with_capacity(ids.len() * 4);
         for &id in ids {
