@@ -4,7 +4,8 @@
 Usage:
     cargo build --release -p anygram-bpe
     python3 benchmarks/bpe_parity.py --tokenizer CORPUS/tokenizer.json CORPUS/data/*.jsonl \
-        [--synthetic] [--threads 1 2] [--limit-docs N] [--json-out results.json]
+        [--synthetic] [--threads 1 2] [--limit-docs N] [--json-out results.json] \
+        [--llama-cpp MODEL.gguf [--llama-special]]
 
 Every document (field "text") is encoded by `tokenizers` (`encode(text,
 add_special_tokens=False)`) and by the `anygram-bpe-encode` binary, and the ids are compared
@@ -16,6 +17,12 @@ Speed is MB/s of UTF-8 text, timing only the encoding (documents are already in 
 both sides): `tokenizers` single-threaded is a loop of `encode`, multi-threaded is
 `encode_batch` on its rayon pool (RAYON_NUM_THREADS, default all cores); anygram-bpe's
 figures come from the binary, which times `encode` / `encode_batch` the same way.
+
+`--llama-cpp MODEL.gguf` also checks a tokenizer.json exported from that model
+(`anygram.gguf.export_gguf_tokenizer`) against llama.cpp itself (`llama-cpp-python`, vocabulary
+only): `Llama.tokenize(text, add_bos=False, special=...)` must equal the `tokenizers` ids for
+every document. `special` is False by default (control tokens such as `<filename>` written in
+the text stay text); `--llama-special` sets it to True, which is what `tokenizers` does.
 """
 
 import argparse
@@ -140,6 +147,37 @@ def first_diff(a, b):
     return min(len(a), len(b))
 
 
+def check_llama_cpp(args, docs, ref, results):
+    """Documents whose llama.cpp ids differ from `ref` (the `tokenizers` ids)."""
+    import llama_cpp
+
+    llm = llama_cpp.Llama(model_path=args.llama_cpp, vocab_only=True, verbose=False)
+    raw = [t.encode("utf-8") for _, t in docs]
+    t0 = time.perf_counter()
+    ids = [llm.tokenize(b, add_bos=False, special=args.llama_special) if b else [] for b in raw]
+    secs = time.perf_counter() - t0
+    mb = sum(map(len, raw)) / 1e6
+    results["llama_cpp"] = {"1": mb / secs, "special": args.llama_special}
+    print(f"llama.cpp    1 thread : {mb / secs:7.2f} MB/s ({secs:.1f} s)", flush=True)
+    bad = []
+    for (name, _text), got, want in zip(docs, ids, ref, strict=True):
+        if got != want:
+            i = first_diff(got, want)
+            bad.append(
+                {
+                    "engine": "llama.cpp",
+                    "doc": name,
+                    "position": i,
+                    "llama_cpp": got[max(0, i - 3) : i + 5],
+                    "tokenizers": want[max(0, i - 3) : i + 5],
+                    "text": llm.detokenize(got[max(0, i - 3) : i + 5]).decode(errors="replace"),
+                }
+            )
+    results["llama_cpp"]["mismatches"] = len(bad)
+    print(f"llama.cpp mismatching documents: {len(bad)} (of {len(docs)})", flush=True)
+    return bad
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tokenizer", required=True)
@@ -148,6 +186,8 @@ def main():
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--limit-docs", type=int, default=0)
     ap.add_argument("--json-out")
+    ap.add_argument("--llama-cpp", metavar="MODEL.gguf")
+    ap.add_argument("--llama-special", action="store_true")
     args = ap.parse_args()
 
     from tokenizers import Tokenizer
@@ -180,8 +220,11 @@ def main():
             flush=True,
         )
 
-    binary = find_binary()
     mismatches = []
+    if args.llama_cpp:
+        mismatches += check_llama_cpp(args, docs, ref, results)
+
+    binary = find_binary()
     for threads in args.threads:
         ids, stats = run_anygram(binary, args.tokenizer, docs, threads)
         results["anygram_bpe"][str(threads)] = stats["mb_per_s"]
