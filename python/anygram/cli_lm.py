@@ -105,6 +105,9 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--max-dev-tokens", type=int, default=None)
     p.add_argument("--max-test-tokens", type=int, default=None)
     p.add_argument(
+        "--max-doc-tokens", type=int, default=None, help="score only each document's first tokens"
+    )
+    p.add_argument(
         "--schemes", default="paper,buckets,gated", help="comma-separated: paper, buckets, gated"
     )
     p.add_argument("--out", default=None, help="write the report as JSON here")
@@ -137,6 +140,7 @@ def run_interpolate(args: argparse.Namespace) -> int:
         window=args.window,
         schemes=schemes,
         progress=not args.quiet,
+        max_doc_tokens=args.max_doc_tokens,
     )
     report["index"] = args.index
     report["heldout"] = list(args.heldout)

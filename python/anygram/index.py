@@ -56,6 +56,11 @@ def _paths(index_dir: str | os.PathLike[str] | Sequence[str | os.PathLike[str]])
     return paths
 
 
+def _suffix(ids: Any, n: int) -> list[int]:
+    """The last ``n`` ids of a prompt the engine accepted."""
+    return [int(t) for t in ids[len(ids) - n :]] if n else []
+
+
 def _check_u32(name: str, v: Any) -> int:
     if not isinstance(v, int) or isinstance(v, bool):
         raise InvalidQueryError(f"{name} must be an integer, not {v!r}")
@@ -301,8 +306,8 @@ class Index:
     def infgram_prob(self, prompt_ids: Query, cont_id: int | str) -> dict[str, Any]:
         """:meth:`prob` of the longest suffix of the prompt that occurs in the index (every
         occurrence has a continuation: a token or the document end), the ∞-gram estimate:
-        ``{"prob", "prompt_cnt", "cont_cnt", "suffix_len"}``. The effective n is
-        ``suffix_len + 1``."""
+        ``{"prob", "prompt_cnt", "cont_cnt", "suffix_len", "suffix_ids"}``. The effective n
+        is ``suffix_len + 1``; ``suffix_ids`` is that suffix itself."""
         ids, cont = self._ids(prompt_ids), self._cont(cont_id)
         prompt_cnt, cont_cnt, prob, suffix_len = self._core.infgram_prob(ids, cont, self._eos)
         return {
@@ -310,15 +315,18 @@ class Index:
             "prompt_cnt": prompt_cnt,
             "cont_cnt": cont_cnt,
             "suffix_len": suffix_len,
+            "suffix_ids": _suffix(ids, suffix_len),
         }
 
     def infgram_ntd(
         self, prompt_ids: Query, max_support: int | None = None, exact: bool = False
     ) -> dict[str, Any]:
         """:meth:`ntd` of the longest suffix of the prompt that occurs in the index, plus
-        ``suffix_len``."""
+        ``suffix_len`` and the suffix itself, ``suffix_ids``."""
         ids = self._ids(prompt_ids)
-        return self._core.infgram_ntd(ids, self._support(max_support), bool(exact), self._eos)
+        r = self._core.infgram_ntd(ids, self._support(max_support), bool(exact), self._eos)
+        r["suffix_ids"] = _suffix(ids, r["suffix_len"])
+        return r
 
     # ----------------------------------------------------------------- documents
 

@@ -87,6 +87,8 @@ def test_text_queries_and_document_ends() -> None:
     inf = index.infgram_prob("let it be", " ")
     assert inf["suffix_len"] == len(" be") and inf["cont_cnt"] == 1
     assert index.infgram_ntd("xyz to be")["suffix_len"] == len(" to be")
+    assert index.infgram_ntd("xyz to be")["suffix_ids"] == list(b" to be")
+    assert index.infgram_prob("let it be", " ")["suffix_ids"] == list(b" be")
 
 
 def test_sampling_above_max_support_and_exact() -> None:

@@ -34,7 +34,9 @@ def _check_score(index: anygram.Index, docs: list[list[int]], ids: list[int]) ->
             "prompt_cnt": total,
             "cont_cnt": want[t],
             "suffix_len": n,
+            "suffix_ids": ctx[len(ctx) - n :],
         }
+        assert r["sparse"][i] == (len(want) == 1)
 
 
 @SETTINGS

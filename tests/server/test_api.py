@@ -322,7 +322,8 @@ def test_ntd_reports_document_ends(client: httpx.Client) -> None:
 
 def test_infini_gram_infgram_prob_example(client: httpx.Client) -> None:
     r = ok(client, query_type="infgram_prob", query="I love natural language processing")
-    assert {"prompt_cnt", "cont_cnt", "prob", "suffix_len", "longest_suffix"} | COMMON == set(r)
+    fields = {"prompt_cnt", "cont_cnt", "prob", "suffix_len", "suffix_ids", "longest_suffix"}
+    assert fields | COMMON == set(r)
     assert r["longest_suffix"] == "I love natural language processin"  # the whole prompt
     assert r["suffix_len"] == len(r["longest_suffix"]) and r["prob"] == 1.0
     r = ok(client, query_type="infgram_prob", query="We hate natural language processing")

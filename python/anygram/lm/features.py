@@ -156,6 +156,7 @@ def score_documents(
     max_tokens: int | None = None,
     progress: bool = True,
     desc: str = "score",
+    max_doc_tokens: int | None = None,
 ) -> TokenFeatures:
     """Both models' facts for every token of ``documents`` (texts, tokenized with the index's
     tokenizer, or token ids in the index's vocabulary — which must be the neural model's).
@@ -163,18 +164,22 @@ def score_documents(
     The neural model sees at most ``window`` tokens of context: longer documents are scored in
     overlapping windows advancing by ``window // 2``, so every token after the first window has
     at least that much context. ``max_tokens`` stops after that many tokens (whole documents
-    first; the last one cut short). Without a neural model the neural columns are NaN.
+    first; the last one cut short); ``max_doc_tokens`` keeps only each document's first tokens
+    (many documents, short contexts). Without a neural model the neural columns are NaN.
     """
     if window < 2:
         raise InvalidArgumentError(f"window must be at least 2, not {window}")
-    if max_tokens is not None and max_tokens < 0:
-        raise InvalidArgumentError(f"max_tokens must be >= 0, not {max_tokens}")
+    for name, v in (("max_tokens", max_tokens), ("max_doc_tokens", max_doc_tokens)):
+        if v is not None and v < 0:
+            raise InvalidArgumentError(f"{name} must be >= 0, not {v}")
     from tqdm.auto import tqdm
 
     parts: list[TokenFeatures] = []
     total = 0
     with tqdm(unit="tok", disable=not progress, desc=desc, total=max_tokens) as bar:
         for k, ids in enumerate(_documents(index, documents)):
+            if max_doc_tokens is not None:
+                ids = ids[:max_doc_tokens]
             if max_tokens is not None:
                 ids = ids[: max_tokens - total]
             if not ids:

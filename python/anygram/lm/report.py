@@ -105,16 +105,23 @@ def interpolation_report(
     window: int = 1024,
     schemes: Sequence[str] = SCHEMES,
     progress: bool = True,
+    max_doc_tokens: int | None = None,
 ) -> tuple[dict[str, Any], dict[str, Mixture]]:
-    """Split ``documents`` (:func:`split_documents`), score both splits with both models, fit
-    every scheme on dev and report on test. Returns the report and the fitted mixtures."""
+    """Split ``documents`` (:func:`split_documents`), score both splits with both models
+    (:func:`score_documents`, whose limits these are), fit every scheme on dev and report on
+    test. Returns the report and the fitted mixtures."""
     for s in schemes:
         if s not in SCHEMES:
             raise InvalidArgumentError(f"unknown mixing scheme {s!r}; one of {', '.join(SCHEMES)}")
     dev_docs, test_docs = split_documents(documents, test_every)
-    dev = score_documents(index, neural, dev_docs, window, max_dev_tokens, progress, "dev")
-    test = score_documents(index, neural, test_docs, window, max_test_tokens, progress, "test")
+    dev = score_documents(
+        index, neural, dev_docs, window, max_dev_tokens, progress, "dev", max_doc_tokens
+    )
+    test = score_documents(
+        index, neural, test_docs, window, max_test_tokens, progress, "test", max_doc_tokens
+    )
     floor = 1.0 / max(1, index.num_tokens + index.num_docs)
     report, mixtures = fit_and_report(dev, test, schemes, floor)
     report["window"] = window
+    report["max_doc_tokens"] = max_doc_tokens
     return report, mixtures
