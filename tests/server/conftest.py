@@ -59,12 +59,18 @@ class LiveServer:
 
 
 class SlowIndex(anygram.Index):
-    """Counting "slow" takes a second: for the timeout and the does-not-block tests."""
+    """Counting "slow", or continuing it, takes a second: for the timeout and the
+    does-not-block tests."""
 
     def count(self, input_ids: Any) -> dict[str, Any]:
         if list(input_ids) == list(b"slow"):
             time.sleep(1.0)
         return super().count(input_ids)
+
+    def generate(self, prompt: Any, max_new_tokens: int, **kwargs: Any) -> dict[str, Any]:
+        if list(prompt) == list(b"slow"):
+            time.sleep(1.0)
+        return super().generate(prompt, max_new_tokens, **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -91,7 +97,14 @@ def strict_server(index_dir: Path) -> Iterator[LiveServer]:
         max_batch=3,
         max_clauses=2,
         max_terms_per_clause=2,
-        caps={"maxnum": 2, "max_disp_len": 50, "max_support": 10, "max_diff_tokens": 50},
+        caps={
+            "maxnum": 2,
+            "max_disp_len": 50,
+            "max_support": 10,
+            "max_diff_tokens": 50,
+            "max_new_tokens": 5,
+        },
+        defaults={"max_new_tokens": 3},
     )
     config = ServerConfig(limits=limits, timeout=0.3, max_body_bytes=2000, threads=4)
     with LiveServer(create_app({"demo": SlowIndex(index_dir)}, config)) as s:

@@ -229,3 +229,18 @@ def test_attribution(browser: Any, server: LiveServer) -> None:
     assert page.locator("#tokens .tok.suffix").count() >= len(" natural language processing")
     page.screenshot(path=str(SHOTS / "attribution.png"), full_page=True)
     assert not page.js_errors
+
+
+def test_generate(browser: Any, server: LiveServer) -> None:
+    page = open_page(browser, server)
+    page.fill("#query", "natural language ")
+    page.click("#btn-generate")
+    page.wait_for_selector("#gen-tokens .tok")
+    chips = page.locator("#gen-tokens .tok").all_inner_texts()
+    text = page.text_content("#gen-text") or ""
+    assert chips and "".join(chips) == text.replace(" ", "␣").replace("\n", "↵")
+    assert page.inner_text("#gen-count") == str(len(chips))
+    assert "seed" in page.inner_text("#result")
+    assert page.locator("#tokens .tok").count() == len("natural language ")
+    page.screenshot(path=str(SHOTS / "generate.png"), full_page=True)
+    assert not page.js_errors

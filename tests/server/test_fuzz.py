@@ -51,7 +51,15 @@ NUMBERS = st.one_of(st.none(), st.integers(-2, 12), st.sampled_from([0, 1, 2**31
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     query_type=st.sampled_from(
-        [*BOOLEAN_TYPES, "get_doc_by_ptr", "creativity", "ntd", "attribute", "score"]
+        [
+            *BOOLEAN_TYPES,
+            "get_doc_by_ptr",
+            "creativity",
+            "ntd",
+            "attribute",
+            "score",
+            "generate",
+        ]
     ),
     text=st.one_of(st.none(), st.lists(st.sampled_from(WORDS), max_size=12).map(" ".join)),
     ids=st.one_of(
@@ -82,6 +90,11 @@ NUMBERS = st.one_of(st.none(), st.integers(-2, 12), st.sampled_from([0, 1, 2**31
             "delim_ids": st.lists(st.integers(-1, 300), max_size=3),
             "rank_by": st.sampled_from(["position", "length", "unigram_logprob", "x"]),
             "span_density": st.one_of(st.none(), st.floats(-1, 2)),
+            "max_new_tokens": NUMBERS,
+            "temperature": st.one_of(
+                st.none(), st.floats(-1, 1e300), st.sampled_from([0, 5e-324, 1e-300, 3])
+            ),
+            "top_k": NUMBERS,
         },
     ),
 )
@@ -89,7 +102,8 @@ def test_boolean_queries_never_fail_the_server(
     server: LiveServer, query_type: str, text: str | None, ids: list[Any], fields: dict[str, Any]
 ) -> None:
     """Boolean queries (text in the query language, triply nested ids), paging, seeds, limits,
-    attribute's options: every answer is a 200 or a 4xx with an error message, never a 5xx."""
+    attribute's and generate's options: every answer is a 200 or a 4xx with an error message,
+    never a 5xx."""
     body: dict[str, Any] = {"index": "demo", "query_type": query_type, **fields}
     if text is not None:
         body["query"] = text

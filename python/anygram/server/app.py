@@ -25,7 +25,7 @@ from fastapi import Body, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -67,6 +67,7 @@ _DEFAULTS = {
     "max_clause_freq": 50_000,
     "max_diff_tokens": 100,
     "max_docs": 10,
+    "max_new_tokens": 50,
 }
 _CAPS = {
     "maxnum": 10,
@@ -75,6 +76,8 @@ _CAPS = {
     "max_clause_freq": 500_000,
     "max_diff_tokens": 1000,
     "max_docs": 100,
+    # generate: the engine call cannot be cancelled, so after a 504 it runs on to this length
+    "max_new_tokens": 1000,
 }
 
 
@@ -160,7 +163,10 @@ class QueryRequest(BaseModel):
     )
     offset: StrictInt | None = Field(None, ge=0, description="first hit shown (search_docs_cnf)")
     seed: StrictInt | None = Field(
-        None, ge=0, description="random order of hits, fixed by this seed (search_docs_cnf)"
+        None,
+        ge=0,
+        description="random order of hits (search_docs_cnf) or sampled tokens (generate), "
+        "fixed by this seed",
     )
     exact: StrictBool | None = Field(None, description="boolean queries: never sample")
     scope: Literal["window", "document"] | None = Field(
@@ -189,6 +195,17 @@ class QueryRequest(BaseModel):
         None, ge=0, le=1, description="attribute: keep ceil(span_density x tokens) spans"
     )
     max_spans: StrictInt | None = Field(None, ge=0, description="attribute: keep this many")
+    max_new_tokens: StrictInt | None = Field(None, ge=0, description="generate: most tokens to add")
+    temperature: StrictFloat | None = Field(
+        None,
+        ge=0,
+        allow_inf_nan=False,
+        description="generate: counts raised to 1/temperature (default 1; 0: the most frequent "
+        "token)",
+    )
+    top_k: StrictInt | None = Field(
+        None, ge=1, description="generate: sample among the k most frequent next tokens"
+    )
 
 
 class ErrorBody(BaseModel):
@@ -495,6 +512,14 @@ _EXAMPLES: list[dict[str, Any]] = [
     {"query_type": "count_cnf", "query": "a AND (b", "exact": True},
     {"query_type": "get_doc_by_ptr", "s": 0, "ptr": 3, "query_ids": [[[116]], [[104]]]},
     {"query_type": "creativity", "query": "the cat sat on a mat"},
+    {
+        "query_type": "generate",
+        "query": "natural language",
+        "max_new_tokens": 20,
+        "temperature": 0.7,
+        "top_k": 5,
+        "seed": 42,
+    },
     {"query_type": "score", "query": "the cat sat on a mat"},
     {
         "query_type": "attribute",
@@ -660,6 +685,11 @@ def create_app(indexes: Mapping[str, Index], config: ServerConfig | None = None)
             props = schema["components"]["schemas"]["QueryRequest"]["properties"]
             props["index"]["enum"] = list(svc.indexes)
             props["query_type"]["enum"] = list(svc.types)
+            for name, prop in props.items():  # this server's defaults and caps, in words
+                default = svc.limits.defaults.get(name)
+                cap = svc.limits.caps.get(name)
+                if default is not None and cap is not None and "description" in prop:
+                    prop["description"] += f"; default {default}, at most {cap}"
             if svc.indexes:
                 name = next(iter(svc.indexes))
                 examples = [{"index": name, **e} for e in _EXAMPLES if e["query_type"] in svc.types]

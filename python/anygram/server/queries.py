@@ -57,10 +57,21 @@ NUMERIC_FIELDS = (
     "max_cnt",
     "max_docs",
     "max_spans",
+    "max_new_tokens",
+    "top_k",
 )
 
 #: Request fields passed on only when the request gives them (the method's default otherwise).
-OPTIONAL_FIELDS = ("offset", "seed", "exact", "scope", "min_len", "max_cnt", "max_spans")
+OPTIONAL_FIELDS = (
+    "offset",
+    "seed",
+    "exact",
+    "scope",
+    "min_len",
+    "max_cnt",
+    "max_spans",
+    "top_k",
+)
 
 
 @dataclass(frozen=True)
@@ -128,6 +139,15 @@ def _attribute_extra(index: Index, ids: list[int], result: dict[str, Any]) -> No
 def _infgram_ntd_extra(index: Index, ids: list[int], result: dict[str, Any]) -> None:
     _ntd_tokens(index, ids, result)
     _longest_suffix(index, ids, result)
+
+
+def _generate_extra(index: Index, ids: list[int], result: dict[str, Any]) -> None:
+    """``Index.generate``'s ``token_ids`` are the new tokens: they go to ``new_token_ids`` (with
+    ``new_tokens``, each decoded on its own), as ``token_ids``/``tokens`` are the query's on
+    every type."""
+    new = result.pop("token_ids")
+    result["new_token_ids"] = new
+    result["new_tokens"] = decode_tokens(index, new)
 
 
 _CNF_ARGS = {"cnf": CNF, "max_clause_freq": "max_clause_freq", "max_diff_tokens": "max_diff_tokens"}
@@ -230,6 +250,19 @@ QUERY_TYPES: dict[str, QueryType] = {
         "creativity",
         {"input_ids": IDS},
         description="rs[l] = l + length of the longest prefix of the query from l in the index",
+    ),
+    "generate": QueryType(
+        "generate",
+        {
+            "prompt": IDS,
+            "max_new_tokens": "max_new_tokens",
+            "temperature": "temperature",
+            "top_k": "top_k",
+            "seed": "seed",
+        },
+        extra=_generate_extra,
+        description="a continuation of the query sampled from the ∞-gram model (temperature, "
+        "top_k, seed): new_token_ids, new_tokens, text, suffix_len, stop",
     ),
     "get_doc_by_rank": QueryType(
         "get_doc_by_rank",

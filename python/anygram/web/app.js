@@ -88,6 +88,7 @@ function hideSections() {
   $("ntd").hidden = true;
   $("creativity").hidden = true;
   $("attribution").hidden = true;
+  $("generate").hidden = true;
   showError(null);
 }
 
@@ -289,9 +290,33 @@ async function doAttribute() {
   $("attribution").hidden = false;
 }
 
+// Continue: a continuation sampled from the ∞-gram model with a fresh seed (shown, so the same
+// request gives the same tokens); each new token is shaded by the suffix it was drawn after.
+const GEN_TOKENS = 40;
+
+async function doGenerate() {
+  const seed = Math.floor(Math.random() * 1e9);
+  const r = await query("generate", { max_new_tokens: GEN_TOKENS, seed });
+  showTokens(r.tokens, r.token_ids);
+  const top = Math.max(1, ...r.suffix_len);
+  $("gen-tokens").replaceChildren(...r.new_tokens.map((t, i) => {
+    const n = r.suffix_len[i];
+    const chip = el("span", { class: "tok crea", title: `drawn after a suffix of ${n} token${n === 1 ? "" : "s"}` },
+                    visible(t));
+    chip.style.setProperty("--level", (n / top).toFixed(3));
+    return chip;
+  }));
+  $("gen-text").textContent = r.text ?? "";
+  showResult(el("strong", { id: "gen-count" }, fmt(r.new_token_ids.length)),
+             ` new token${r.new_token_ids.length === 1 ? "" : "s"}, stopped at `,
+             r.stop === "eos" ? "a document end" : "the length limit", ` · seed ${seed}`,
+             latency(r.latency));
+  $("generate").hidden = false;
+}
+
 const ACTIONS = {
   count: doCount, docs: doDocs, ntd: doNtd, infgram: doInfgram, creativity: doCreativity,
-  attribute: doAttribute,
+  attribute: doAttribute, generate: doGenerate,
 };
 
 async function run(action) {
@@ -317,6 +342,7 @@ async function init() {
   $("btn-infgram").hidden = !("infgram_prob" in types);
   $("btn-creativity").hidden = !("creativity" in types);
   $("btn-attribute").hidden = !("attribute" in types);
+  $("btn-generate").hidden = !("generate" in types);
   $("search-options").hidden = !("search_docs_cnf" in types);
   $("reseed").addEventListener("click", () => {
     $("seed").value = String(Math.floor(Math.random() * 1e9));
