@@ -103,6 +103,9 @@ class Index:
     def score(
         self, ids: Sequence[int], eos_token_id: int
     ) -> tuple[list[float], list[int], list[int], list[int], list[int]]: ...
+    def next_token_summaries(
+        self, ids: Sequence[int], eos_token_id: int
+    ) -> tuple[list[int], list[int], list[int], list[int], list[int]]: ...
     def attribute(
         self,
         ids: Sequence[int],

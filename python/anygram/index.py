@@ -717,6 +717,36 @@ class Index:
             "sole_next": sole_next,
         }
 
+    def next_token_summary(self, input_ids: Query) -> dict[str, Any]:
+        """The shape of the ∞-gram next-token distribution at every position, exactly:
+        ``{"suffix_len", "prompt_cnt", "distinct", "mode", "mode_cnt"}``, one list entry per
+        token. Entry ``i`` summarizes ``infgram_ntd(token_ids[:i], exact=True)``: how many
+        distinct tokens follow the longest matching suffix, and the most frequent one (ties to
+        the smallest id) with its count. Costs one exact distribution per position (on the
+        thread pool), more than :meth:`score`.
+
+        Examples
+        --------
+        >>> import anygram, tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (d / "c.jsonl").write_text('{"text": "abab"}\\n{"text": "ac"}\\n')
+        >>> _ = anygram.build([d / "c.jsonl"], d / "idx", quiet=True)
+        >>> r = anygram.Index(d / "idx", eos_token_id=0).next_token_summary("ab")
+        >>> r["distinct"], [chr(t) for t in r["mode"]], r["mode_cnt"]
+        ([4, 2], ['a', 'b'], [3, 2])
+        """
+        ids = self._ids(input_ids)
+        suffix_len, prompt_cnt, distinct, mode, mode_cnt = self._core.next_token_summaries(
+            ids, self._eos
+        )
+        return {
+            "suffix_len": suffix_len,
+            "prompt_cnt": prompt_cnt,
+            "distinct": distinct,
+            "mode": mode,
+            "mode_cnt": mode_cnt,
+        }
+
     def generate(
         self,
         prompt: Query,

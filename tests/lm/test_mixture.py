@@ -96,9 +96,17 @@ def test_features_match_score_and_the_model(corpus: dict[str, Any]) -> None:
         p = np.exp(rows)
         np.testing.assert_allclose(f.neural_entropy[sl], -(p * rows).sum(axis=1), atol=1e-9)
         np.testing.assert_allclose(f.neural_max_logprob[sl], rows.max(axis=1), atol=1e-9)
-        for i, t in enumerate(r["sole_next"]):
-            got = f.neural_sole_logprob[at + i]
-            assert (math.isnan(got) and t < 0) or got == pytest.approx(rows[i, t])
+        assert f.position[sl].tolist() == list(range(len(d)))
+        for i in range(len(d)):
+            ntd = index.infgram_ntd(d[:i], exact=True)
+            counts = {t: v["cont_cnt"] for t, v in ntd["result_by_token_id"].items()}
+            mode = min(counts, key=lambda t: (-counts[t], t))
+            assert f.distinct[at + i] == len(counts)
+            assert f.mode[at + i] == mode
+            assert f.mode_prob[at + i] == counts[mode] / ntd["prompt_cnt"]
+            assert f.sole_next[at + i] == (mode if len(counts) == 1 else -1)
+            got = f.neural_mode_logprob[at + i]
+            assert (math.isnan(got) and mode >= 256) or got == pytest.approx(rows[i, mode])
         at += len(d)
 
 
@@ -192,10 +200,14 @@ def _features(rows: list[tuple[float, float, bool, int]]) -> TokenFeatures:
         prompt_cnt=np.array([r[3] + 1 for r in rows], dtype=np.int64),
         sparse=np.array([r[2] for r in rows]),
         sole_next=np.where([r[2] for r in rows], 1, -1).astype(np.int64),
+        distinct=np.where([r[2] for r in rows], 1, 3).astype(np.int64),
+        mode=np.ones(n, dtype=np.int64),
+        mode_prob=np.where([r[2] for r in rows], 1.0, 0.5),
+        position=np.arange(n, dtype=np.int64),
         neural_logprob=np.log(b),
         neural_entropy=np.full(n, np.nan),
         neural_max_logprob=np.full(n, np.nan),
-        neural_sole_logprob=np.full(n, np.nan),
+        neural_mode_logprob=np.full(n, np.nan),
     )
 
 

@@ -33,6 +33,7 @@ pub mod query;
 pub mod shard;
 pub mod storage;
 pub mod suffix_array;
+pub mod summary;
 pub mod token;
 
 pub use docs::DocResult;

@@ -5,9 +5,10 @@ The ∞-gram side comes from one :meth:`Index.score` call per document (engine s
 loop per token): the probability, the back-off suffix length, its count and whether the estimate
 is sparse. The neural side comes from a :class:`NeuralLM`: per-token log-probabilities, and, when
 it returns whole distributions, their entropy, their top log-probability and the log-probability
-it gives to the ∞-gram's sole next token of a sparse estimate. Everything a mixing weight may use
-depends on the context only, never on the token being predicted, so every mixture is a proper
-distribution over the vocabulary.
+it gives to the ∞-gram's most likely next token. The ∞-gram side also has the shape of its
+next-token distribution (:meth:`Index.next_token_summary`: distinct tokens, the most frequent).
+Everything a mixing weight may use depends on the context only, never on the token being
+predicted, so every mixture is a proper distribution over the vocabulary.
 """
 
 from __future__ import annotations
@@ -44,14 +45,21 @@ class TokenFeatures:
     sparse: np.ndarray
     #: That token, or -1.
     sole_next: np.ndarray
+    #: Distinct tokens following the longest suffix (its exact ``infgram_ntd``).
+    distinct: np.ndarray
+    #: The most frequent of them (ties to the smallest id) and its probability.
+    mode: np.ndarray
+    mode_prob: np.ndarray
+    #: Tokens of context before this one in its document (as far as it was scored).
+    position: np.ndarray
     neural_logprob: np.ndarray
     #: Entropy (nats) of the neural next-token distribution; NaN when the model gives only
     #: per-token log-probabilities.
     neural_entropy: np.ndarray
     #: The neural model's highest log-probability at the position (NaN as above).
     neural_max_logprob: np.ndarray
-    #: The neural log-probability of ``sole_next`` (NaN when not sparse, or as above).
-    neural_sole_logprob: np.ndarray
+    #: The neural log-probability of ``mode``, the ∞-gram's most likely token (NaN as above).
+    neural_mode_logprob: np.ndarray
 
     def __len__(self) -> int:
         return len(self.token_ids)
@@ -87,7 +95,8 @@ class TokenFeatures:
 
     @classmethod
     def empty(cls) -> TokenFeatures:
-        ints = ("token_ids", "doc", "suffix_len", "prompt_cnt", "sole_next")
+        ints = {"token_ids", "doc", "suffix_len", "prompt_cnt", "sole_next", "distinct", "mode"}
+        ints.add("position")
         return cls(
             **{
                 f.name: np.zeros(
@@ -102,29 +111,36 @@ def _infgram_part(index: Index, ids: list[int]) -> dict[str, np.ndarray]:
     """The ∞-gram facts of one document; longer ones than the engine takes in one query are
     scored in pieces (each piece's context starts at the piece)."""
     step = _core.MAX_QUERY_TOKENS
-    cols: dict[str, list[Any]] = {k: [] for k in ("prob", "suffix_len", "prompt_cnt", "sole_next")}
+    keys = ("prob", "suffix_len", "prompt_cnt", "sole_next", "distinct", "mode", "mode_cnt")
+    cols: dict[str, list[Any]] = {k: [] for k in keys}
     for start in range(0, len(ids), step):
-        r = index.score(ids[start : start + step])
+        piece = ids[start : start + step]
+        r = {**index.score(piece), **index.next_token_summary(piece)}
         for k in cols:
             cols[k].extend(r[k])
     sole = np.asarray(cols["sole_next"], dtype=np.int64)
+    prompt_cnt = np.asarray(cols["prompt_cnt"], dtype=np.int64)
     return {
         "infgram_prob": np.asarray(cols["prob"], dtype=np.float64),
         "suffix_len": np.asarray(cols["suffix_len"], dtype=np.int64),
-        "prompt_cnt": np.asarray(cols["prompt_cnt"], dtype=np.int64),
+        "prompt_cnt": prompt_cnt,
         "sparse": sole >= 0,
         "sole_next": sole,
+        "distinct": np.asarray(cols["distinct"], dtype=np.int64),
+        "mode": np.asarray(cols["mode"], dtype=np.int64),
+        "mode_prob": np.asarray(cols["mode_cnt"], dtype=np.float64) / np.maximum(prompt_cnt, 1),
+        "position": np.arange(len(ids), dtype=np.int64),
     }
 
 
 def _neural_part(
-    neural: NeuralLM, ids: list[int], sole: np.ndarray, window: int
+    neural: NeuralLM, ids: list[int], mode: np.ndarray, window: int
 ) -> dict[str, np.ndarray]:
     n = len(ids)
     lp = np.full(n, np.nan)
     ent = np.full(n, np.nan)
     top = np.full(n, np.nan)
-    sole_lp = np.full(n, np.nan)
+    mode_lp = np.full(n, np.nan)
     arr = np.asarray(ids, dtype=np.int64)
     for start, rows in neural_rows(neural, arr, window):
         end = start + len(rows)
@@ -132,14 +148,14 @@ def _neural_part(
         if rows.ndim == 1:
             lp[start:end] = rows
             continue
-        lp[start:end], ent[start:end], top[start:end], sole_lp[start:end] = row_stats(
-            rows, tok, sole[start:end]
+        lp[start:end], ent[start:end], top[start:end], mode_lp[start:end] = row_stats(
+            rows, tok, mode[start:end]
         )
     return {
         "neural_logprob": lp,
         "neural_entropy": ent,
         "neural_max_logprob": top,
-        "neural_sole_logprob": sole_lp,
+        "neural_mode_logprob": mode_lp,
     }
 
 
@@ -188,7 +204,7 @@ def score_documents(
                 continue
             inf = _infgram_part(index, ids)
             if neural is not None:
-                neu = _neural_part(neural, ids, inf["sole_next"], window)
+                neu = _neural_part(neural, ids, inf["mode"], window)
             else:
                 neu = {
                     k: np.full(len(ids), np.nan)
@@ -196,7 +212,7 @@ def score_documents(
                         "neural_logprob",
                         "neural_entropy",
                         "neural_max_logprob",
-                        "neural_sole_logprob",
+                        "neural_mode_logprob",
                     )
                 }
             parts.append(

@@ -19,10 +19,14 @@ if TYPE_CHECKING:
 __all__ = ["generate_mixed", "mixed_distribution"]
 
 
-def _context_features(ntd: dict[str, Any], row: np.ndarray) -> TokenFeatures:
+def _context_features(ntd: dict[str, Any], row: np.ndarray, position: int) -> TokenFeatures:
     """The context-only facts a mixture weight uses, for one position."""
     counts = ntd["result_by_token_id"]
     sole = next(iter(counts)) if len(counts) == 1 else -1
+    # The most frequent next token, ties to the smallest id (as next_token_summary).
+    mode, top = min(
+        ((int(t), v["cont_cnt"]) for t, v in counts.items()), key=lambda x: (-x[1], x[0])
+    )
     finite = np.where(np.isfinite(row), row, 0.0)
     probs = np.exp(row)
     one = np.ones(1)
@@ -34,10 +38,14 @@ def _context_features(ntd: dict[str, Any], row: np.ndarray) -> TokenFeatures:
         prompt_cnt=np.array([ntd["prompt_cnt"]], dtype=np.int64),
         sparse=np.array([sole >= 0]),
         sole_next=np.array([sole], dtype=np.int64),
+        distinct=np.array([len(counts)], dtype=np.int64),
+        mode=np.array([mode], dtype=np.int64),
+        mode_prob=np.array([top / max(1, ntd["prompt_cnt"])]),
+        position=np.array([position], dtype=np.int64),
         neural_logprob=np.zeros(1),
         neural_entropy=one * float(-(probs * finite).sum()),
         neural_max_logprob=one * float(row.max()),
-        neural_sole_logprob=one * (float(row[sole]) if 0 <= sole < len(row) else np.nan),
+        neural_mode_logprob=one * (float(row[mode]) if 0 <= mode < len(row) else np.nan),
     )
 
 
@@ -52,7 +60,7 @@ def mixed_distribution(
     vocabulary, with the ∞-gram answer behind it and the weight used."""
     ntd = index.infgram_ntd(context, exact=True)
     row = next_token_logprobs(neural, np.asarray(context, dtype=np.int64), window)
-    lam = float(mixture.weights(_context_features(ntd, row))[0])
+    lam = float(mixture.weights(_context_features(ntd, row, len(context)))[0])
     p = (1.0 - lam) * np.exp(row)
     for tok, v in ntd["result_by_token_id"].items():
         if tok >= len(p) and tok == index.eos_token_id:

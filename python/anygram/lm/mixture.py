@@ -10,10 +10,12 @@ Schemes:
 - ``"buckets"`` — one λ per (effective-n bucket, sparse); a bucket with fewer than
   ``min_group`` dev tokens uses its sparse flag's paper weight.
 - ``"gated"`` — ``λ = sigmoid(θ·x)``, a logistic gate over the buckets (one-hot, so it contains
-  the scheme above), the log count of the suffix and, when the neural model gives whole
-  distributions, its entropy, its top log-probability and the log-probability it gives to the
-  ∞-gram's sole next token: the gate trusts the ∞-gram more where the neural model is unsure or
-  already agrees. Fitted with L-BFGS (scipy) and a small L2 penalty.
+  the scheme above), the log count of the suffix, how peaked the ∞-gram distribution is (its
+  top probability and number of distinct next tokens), the position in the document and, when
+  the neural model gives whole distributions, its entropy, its top log-probability and the
+  log-probability it gives to the ∞-gram's most likely token: the gate trusts the ∞-gram more
+  where the neural model is unsure or already agrees. Fitted with L-BFGS (scipy) and a small
+  L2 penalty.
 """
 
 from __future__ import annotations
@@ -71,33 +73,34 @@ def _fit_weight(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _gate_columns(f: TokenFeatures, neural_stats: bool) -> tuple[list[str], np.ndarray]:
-    """Names and values of the gate's inputs (before standardizing)."""
+    """Names and values of the gate's inputs (before standardizing); each one that differs in
+    meaning between sparse and dense estimates comes in two columns."""
     sparse = f.sparse.astype(np.float64)
     dense = 1.0 - sparse
     logcnt = np.log1p(f.prompt_cnt.astype(np.float64))
-    names = ["log_count*sparse", "log_count*dense"]
-    cols = [logcnt * sparse, logcnt * dense]
+    names = ["log_count*sparse", "log_count*dense", "mode_prob*dense", "log_distinct*dense"]
+    cols = [
+        logcnt * sparse,
+        logcnt * dense,
+        f.mode_prob * dense,
+        np.log(np.maximum(f.distinct, 1)) * dense,
+    ]
+    names.append("log_position")
+    cols.append(np.log1p(f.position.astype(np.float64)))
     if neural_stats:
         ent = np.nan_to_num(f.neural_entropy)
         top = np.nan_to_num(f.neural_max_logprob)
-        sole = np.where(f.sparse, np.nan_to_num(f.neural_sole_logprob, nan=-30.0), 0.0)
-        names += [
-            "entropy*sparse",
-            "entropy*dense",
-            "max_logprob*sparse",
-            "max_logprob*dense",
-            "sole_logprob",
-            "sole_is_argmax",
-        ]
-        cols += [
-            ent * sparse,
-            ent * dense,
-            top * sparse,
-            top * dense,
-            sole,
-            (f.sparse & (sole >= top - 1e-9)).astype(np.float64),
-        ]
-    return names, np.stack(cols, axis=1) if cols else np.zeros((len(f), 0))
+        mode = np.nan_to_num(f.neural_mode_logprob, nan=-30.0)
+        agree = (mode >= top - 1e-9).astype(np.float64)
+        for name, col in (
+            ("entropy", ent),
+            ("max_logprob", top),
+            ("mode_logprob", mode),
+            ("mode_is_argmax", agree),
+        ):
+            names += [f"{name}*sparse", f"{name}*dense"]
+            cols += [col * sparse, col * dense]
+    return names, np.stack(cols, axis=1)
 
 
 def _onehot(f: TokenFeatures) -> np.ndarray:

@@ -95,12 +95,12 @@ def next_token_logprobs(neural: NeuralLM, context: np.ndarray, window: int) -> n
 
 
 def row_stats(
-    rows: np.ndarray, tokens: np.ndarray, sole: np.ndarray
+    rows: np.ndarray, tokens: np.ndarray, other: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """From rows of logits (any normalization): the log-probability of ``tokens[i]`` in row
-    ``i``, each row's entropy and top log-probability, and the log-probability of ``sole[i]``
-    (NaN where ``sole`` is negative). One pass of ``exp`` over the rows, in their own precision
-    (float32 logits of a 49k vocabulary are 200 KB a row)."""
+    ``i``, each row's entropy and top log-probability, and the log-probability of ``other[i]``
+    (NaN where it is negative or outside the rows). One pass of ``exp`` over the rows, in their
+    own precision (float32 logits of a 49k vocabulary are 200 KB a row)."""
     at = np.arange(len(rows))
     top = rows.max(axis=1, keepdims=True)
     top = np.where(np.isfinite(top), top, 0)
@@ -113,7 +113,7 @@ def row_stats(
     lp = shifted[at, tokens].astype(np.float64) - lse
     entropy = lse - px
     top_lp = -lse
-    has = (sole >= 0) & (sole < rows.shape[1])
-    sole_lp = np.full(len(rows), np.nan)
-    sole_lp[has] = shifted[at[has], sole[has]].astype(np.float64) - lse[has]
-    return lp, entropy, top_lp, sole_lp
+    has = (other >= 0) & (other < rows.shape[1])
+    other_lp = np.full(len(rows), np.nan)
+    other_lp[has] = shifted[at[has], other[has]].astype(np.float64) - lse[has]
+    return lp, entropy, top_lp, other_lp

@@ -1,0 +1,60 @@
+//! The shape of the ∞-gram next-token distribution at every position of a text: how many
+//! distinct tokens follow the longest matching suffix of the context, and the most frequent
+//! one. Mixing weights use it to tell a peaked ∞-gram estimate from a flat one.
+//!
+//! Each position is `infgram_ntd(ids[..i])` computed exactly, with the back-off length taken
+//! from [`Index::score`]'s single pass rather than searched again; positions are independent,
+//! so they run on the thread pool. Cost per position: `O(distinct · log run)` reads (see
+//! `lm.rs`), larger than `score`'s, so it is a separate call.
+
+use rayon::prelude::*;
+
+use crate::error::Result;
+use crate::index::Index;
+use crate::lm::NtdOptions;
+
+/// One position's next-token distribution, summarized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextTokenSummary {
+    /// Length of the longest suffix of the context that occurs (as in `score`).
+    pub suffix_len: usize,
+    /// Its occurrences (document ends included), the distribution's total.
+    pub prompt_cnt: u64,
+    /// Distinct next tokens (document ends count as the eos id).
+    pub distinct: u64,
+    /// The most frequent next token (ties to the smallest id).
+    pub mode: u32,
+    /// Its count.
+    pub mode_cnt: u64,
+}
+
+impl Index {
+    /// [`NextTokenSummary`] of `infgram_ntd(ids[..i])` for every position `i` of `ids`.
+    pub fn next_token_summaries(&self, ids: &[u32], eos: u32) -> Result<Vec<NextTokenSummary>> {
+        let scored = self.score(ids, eos)?;
+        let exact = NtdOptions {
+            max_support: 1,
+            exact: true,
+        };
+        scored
+            .par_iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let r = self.ntd(&ids[i - s.suffix_len..i], exact, eos)?;
+                let (mode, mode_cnt) = r
+                    .counts
+                    .iter()
+                    .copied()
+                    .min_by_key(|&(id, c)| (std::cmp::Reverse(c), id))
+                    .unwrap_or((eos, 0));
+                Ok(NextTokenSummary {
+                    suffix_len: s.suffix_len,
+                    prompt_cnt: r.prompt_cnt,
+                    distinct: r.counts.len() as u64,
+                    mode,
+                    mode_cnt,
+                })
+            })
+            .collect()
+    }
+}
