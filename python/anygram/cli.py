@@ -223,6 +223,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         for k, v in (
             ("max_diff_tokens", args.max_diff_tokens),
             ("max_clause_freq", args.max_clause_freq),
+            ("max_new_tokens", args.max_new_tokens),
         )
         if v is not None
     }
@@ -401,6 +402,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--max-diff-tokens", type=int, default=None, help="cap on the AND window")
     p.add_argument(
         "--max-clause-freq", type=int, default=None, help="cap on the sampling threshold"
+    )
+    p.add_argument(
+        "--max-new-tokens", type=int, default=None, help="cap on generate's max_new_tokens"
     )
     p.add_argument("--load-to-ram", action="store_true")
     p.add_argument("--no-access-log", action="store_true")

@@ -16,6 +16,7 @@ queries need.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 from pathlib import Path
@@ -126,6 +127,31 @@ class HFTokenizer:
             self.vocab_size = int(self._hf.get_vocab_size(with_added_tokens=True))
         except TokenizerError as e:
             raise TokenizerError(f"{self.path}: cannot load tokenizer.json: {e}") from e
+        self.eos_token_id = self._eos_from_config()
+
+    def _eos_from_config(self) -> int | None:
+        """The id of ``eos_token`` in a ``tokenizer_config.json`` beside the file (where
+        Hugging Face keeps it, and where ``anygram export-tokenizer`` writes it), if any: the
+        index then reports document ends under it."""
+        config = self.path.with_name("tokenizer_config.json")
+        if not config.is_file():
+            return None
+        try:
+            eos = json.loads(config.read_text(encoding="utf-8")).get("eos_token")
+            if isinstance(eos, dict):
+                eos = eos.get("content")
+            if not isinstance(eos, str):
+                return None
+            tok = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, AttributeError) as e:
+            raise TokenizerError(f"{config}: unreadable ({e})") from e
+        for added in tok.get("added_tokens") or []:
+            if isinstance(added, dict) and added.get("content") == eos:
+                return int(added["id"])
+        vocab = (tok.get("model") or {}).get("vocab")
+        if isinstance(vocab, dict) and isinstance(vocab.get(eos), int):
+            return int(vocab[eos])
+        raise TokenizerError(f"{config}: eos_token {eos!r} is not in {self.path.name}")
 
     def _load_hf(self) -> Any:
         try:
@@ -156,7 +182,7 @@ class HFTokenizer:
         return str(self._hf.decode(ids, skip_special_tokens=False))
 
     def describe(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "kind": "hf",
             "file": f"{TOKENIZER_DIR}/tokenizer.json",
             "sha256": self.sha256,
@@ -164,6 +190,9 @@ class HFTokenizer:
             "source": str(self.path),
             "engine": "anygram-bpe" if self._fast is not None else "tokenizers",
         }
+        if self.eos_token_id is not None:
+            d["eos_token_id"] = self.eos_token_id
+        return d
 
     def engine_encoder(self) -> tuple[str, str | None]:
         if self._fast is not None:

@@ -119,3 +119,23 @@ def test_tiktoken_file(tmp_path: Path) -> None:
         assert index.get_doc_by_ix(i, max_disp_len=10_000)["text"] == t
     docs = [index.tokenize(t) for t in TEXTS]
     assert index.count(" the")["count"] == brute_count(docs, index.tokenize(" the"))
+
+
+def test_eos_comes_from_tokenizer_config_beside_the_file(tmp_path: Path) -> None:
+    import json
+
+    tok_path = _train(tmp_path / "tokenizer.json")
+    eos = tokenizers.Tokenizer.from_file(str(tok_path)).token_to_id("<|endoftext|>")
+    src = write_jsonl(tmp_path / "c.jsonl", [{"text": t} for t in TEXTS])
+    anygram.build([src], tmp_path / "plain", tokenizer=tok_path, quiet=True)
+    assert anygram.Index(tmp_path / "plain").eos_token_id == 65535  # no config: the separator
+    config = tmp_path / "tokenizer_config.json"
+    config.write_text(json.dumps({"eos_token": {"content": "<|endoftext|>"}}))
+    anygram.build([src], tmp_path / "idx", tokenizer=tok_path, quiet=True)
+    index = anygram.Index(tmp_path / "idx")
+    assert index.eos_token_id == eos
+    last = tokenizers.Tokenizer.from_file(str(tok_path)).encode(TEXTS[0]).ids[-2:]
+    assert eos in index.ntd(last)["result_by_token_id"]  # the document end, under eos
+    config.write_text(json.dumps({"eos_token": "<|nope|>"}))
+    with pytest.raises(TokenizerError, match="nope"):
+        anygram.build([src], tmp_path / "bad", tokenizer=tok_path, quiet=True)

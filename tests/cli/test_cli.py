@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from anygram.cli import main
@@ -84,3 +85,15 @@ def test_boolean_queries(index: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "[[the cat]]" in out and "[[mat]]" in out
     assert main(["count", str(index), "(cat AND"]) == 2
     assert "position" in capsys.readouterr().err
+
+
+def test_serve_passes_its_caps_to_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    import anygram.server
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(anygram.server, "serve", lambda indexes, **kw: seen.update(kw))
+    flags = ["--max-new-tokens", "7", "--max-diff-tokens", "9"]
+    assert main(["serve", "--index", "a=/nowhere", *flags]) == 0
+    caps = seen["config"].limits.caps
+    assert caps["max_new_tokens"] == 7 and caps["max_diff_tokens"] == 9
+    assert caps["max_clause_freq"] == anygram.server.Limits().caps["max_clause_freq"]
