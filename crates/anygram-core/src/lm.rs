@@ -121,18 +121,38 @@ impl<T: Token> Next<'_, T> {
         }
     }
 
-    /// [`Self::range_of`] for a known-short result: the lower bound by binary search, then
-    /// the run's end by galloping from it (`O(log run)`, not `O(log range)`); empty at once
-    /// when no suffix continues with `t`.
-    fn narrow(&self, seg: Segment, t: T) -> Segment {
-        let lo = self.bound(seg.lo, seg.hi, t, false);
-        if lo >= seg.hi || self.at(lo) != t {
-            return Segment { lo, hi: lo };
+    /// [`Self::range_of`] for a known-short result, given the next tokens `ends` of the
+    /// non-empty `seg`'s first and last suffixes: they bound every next token in it (the range
+    /// is sorted by next token), so a `t` outside them is empty at once, and a `t` equal to
+    /// one of them starts or ends the result there. Otherwise the lower bound by binary
+    /// search, then the run's end by galloping from it (`O(log run)`, not `O(log range)`).
+    /// In a scored text `t` falls outside the ends whenever the context is always followed by
+    /// one token that `t` is not, and equals both when `t` is that token: no search at all.
+    fn narrow(&self, seg: Segment, t: T, (first, last): (T, T)) -> Segment {
+        let empty = Segment {
+            lo: seg.lo,
+            hi: seg.lo,
+        };
+        if t < first || t > last {
+            return empty;
         }
-        Segment {
-            lo,
-            hi: self.run_end(lo, seg.hi, t),
-        }
+        let lo = if t == first {
+            seg.lo
+        } else {
+            // `first < t <= last`: the run starts after the first rank, at the last one latest.
+            let lo = self.bound(seg.lo + 1, seg.hi - 1, t, false);
+            if (lo == seg.hi - 1 && t != last) || (lo < seg.hi - 1 && self.at(lo) != t) {
+                return empty;
+            }
+            lo
+        };
+        let hi = if t == last {
+            seg.hi
+        } else {
+            // `t < last`: the run ends before the last rank.
+            self.run_end(lo, seg.hi - 1, t)
+        };
+        Segment { lo, hi }
     }
 
     /// End of the run of next token `t` that starts at `r`: gallop, then binary search.
@@ -568,7 +588,9 @@ impl<T: Token> Shard<T> {
     /// position's range. Otherwise the suffix shrinks by fresh searches for shorter suffixes,
     /// galloping down then binary search (`O(log dropped)` searches); the length grows by at
     /// most one per position, so in all `n` narrowings and at most `2n` searches, where a
-    /// back-off search per position costs about `2 log2(len)` of them.
+    /// back-off search per position costs about `2 log2(len)` of them. The next tokens of the
+    /// range's first and last suffixes are read once per position and serve both the
+    /// narrowing (often answered by them alone) and the sparse test.
     pub fn score_part(&self, q: &[T], eos: Option<T>) -> Vec<ShardScore> {
         let all = Segment {
             lo: 0,
@@ -577,24 +599,28 @@ impl<T: Token> Shard<T> {
         let mut out = Vec::with_capacity(q.len());
         let (mut len, mut seg) = (0usize, all);
         for (i, &t) in q.iter().enumerate() {
-            let next = if len == 0 {
-                self.find(&[t])
-            } else {
-                self.next_tokens(len).narrow(seg, t)
+            let after = self.next_tokens(len);
+            // A non-empty context's range is never empty (it occurs), but stay total.
+            let ends =
+                (len > 0 && !seg.is_empty()).then(|| (after.at(seg.lo), after.at(seg.hi - 1)));
+            let next = match ends {
+                _ if len == 0 => self.find(&[t]),
+                Some(ends) => after.narrow(seg, t, ends),
+                None => seg,
             };
             let mut cont_cnt = next.count();
             if eos == Some(t) {
                 cont_cnt += if len == 0 {
                     self.num_docs
                 } else {
-                    self.next_tokens(len).range_of(seg, T::SEPARATOR).count()
+                    after.range_of(seg, T::SEPARATOR).count()
                 };
             }
             out.push(ShardScore {
                 suffix_len: len,
                 prompt_cnt: self.prompt_count(seg, len),
                 cont_cnt,
-                sole_next: self.sole_next(seg, len, eos),
+                sole_next: self.sole_next(seg, len, eos, ends),
             });
             if i + 1 == q.len() {
                 break;
@@ -638,25 +664,33 @@ impl<T: Token> Shard<T> {
 impl<T: Token> Shard<T> {
     /// The one next token of a prompt of `m` tokens with range `seg`, if there is only one
     /// ([`DOC_END`] for document ends, which a real `eos` token joins). The range is sorted by
-    /// next token, so its first and last entries tell; two cheap reads per position.
-    fn sole_next(&self, seg: Segment, m: usize, eos: Option<T>) -> Option<u32> {
+    /// next token, so its first and last entries tell: `ends`, their next tokens (`None` for
+    /// an empty range), which the caller has read for its narrowing.
+    fn sole_next(
+        &self,
+        seg: Segment,
+        m: usize,
+        eos: Option<T>,
+        ends: Option<(T, T)>,
+    ) -> Option<u32> {
         if m == 0 {
-            // The empty prompt: every token and every document end.
-            return match (seg.count(), self.num_docs) {
-                (0, d) if d > 0 => Some(DOC_END),
-                _ => None,
-            };
+            // The empty prompt: every token and every document end, so one entry only when
+            // there are no tokens, or when every token is the eos one (whose id document ends
+            // share). Its range is every suffix, sorted by first token.
+            if seg.is_empty() {
+                return (self.num_docs > 0).then_some(DOC_END);
+            }
+            let first = self.next_tokens(0);
+            let (a, b) = (first.at(seg.lo), first.at(seg.hi - 1));
+            return (a == b && eos == Some(a)).then_some(DOC_END);
         }
-        if seg.is_empty() {
-            return None;
-        }
-        let next = self.next_tokens(m);
-        let (a, b) = (next.at(seg.lo), next.at(seg.hi - 1));
+        let (a, b) = ends?;
         let eos_or_end = |t: T| t == T::SEPARATOR || eos == Some(t);
         if a == b {
             Some(if eos_or_end(a) { DOC_END } else { label(a) })
         } else if eos == Some(a) && b == T::SEPARATOR {
             // Real eos tokens then document ends, if nothing sorts between them.
+            let next = self.next_tokens(m);
             let end = next.run_end(seg.lo, seg.hi, a);
             (next.at(end) == T::SEPARATOR).then_some(DOC_END)
         } else {

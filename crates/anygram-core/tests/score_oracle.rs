@@ -103,3 +103,47 @@ fn out_of_range_token_is_an_error() {
     assert!(index.score(&[0, 9], 255).is_err());
     assert!(index.score(&[], 255).unwrap().is_empty());
 }
+
+/// Every text of up to 5 tokens over a 4-token vocabulary, on a corpus where contexts are
+/// followed by one token (sparse), by several, by a document end, or by an eos token: each
+/// way the narrowing can be answered by the range's first and last next tokens alone (the
+/// token below, equal to or above them) and each way it has to search.
+#[test]
+fn every_short_text_matches_infgram_prob() {
+    let docs = vec![
+        vec![0, 1, 2, 3],
+        vec![0, 1, 2, 0],
+        vec![0, 1, 3],
+        vec![1, 1, 1, 0, 2],
+        vec![2, 0],
+        vec![3, 3, 1, 2],
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = build(tmp.path(), &docs, 4, None);
+    let index = open(&dir, false);
+    let sep = index.token_width().separator();
+    let mut text = Vec::new();
+    for n in 0..=5u32 {
+        for code in 0..4u32.pow(n) {
+            text.clear();
+            text.extend((0..n).map(|j| code / 4u32.pow(j) % 4));
+            for eos in [sep, 0] {
+                check_text(&index, &text, eos);
+            }
+        }
+    }
+}
+
+/// The empty context is sparse when every token is the eos one: its tokens and the document
+/// ends are then one entry (found by the proptest above; `score` used to say not sparse).
+#[test]
+fn empty_context_of_an_all_eos_corpus_is_sparse() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = build(tmp.path(), &[vec![0], vec![0, 0]], 4, None);
+    let index = open(&dir, false);
+    let sep = index.token_width().separator();
+    for eos in [sep, 0] {
+        check_text(&index, &[0, 1, 0], eos);
+    }
+    assert_eq!(index.score(&[1], 0).unwrap()[0].sole_next, Some(0));
+}
