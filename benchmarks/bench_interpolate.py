@@ -67,7 +67,7 @@ def main() -> int:
     dev_docs, test_docs = split_documents(docs)
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
-    tag = f"v2-doc{args.max_doc_tokens}-w{args.window}-bos{args.bos_id}"
+    tag = f"v3-doc{args.max_doc_tokens}-w{args.window}-bos{args.bos_id}"
     neural = None
     feats: dict[str, TokenFeatures] = {}
     timing: dict[str, float] = {}

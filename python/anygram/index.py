@@ -719,11 +719,13 @@ class Index:
 
     def next_token_summary(self, input_ids: Query) -> dict[str, Any]:
         """The shape of the ∞-gram next-token distribution at every position, exactly:
-        ``{"suffix_len", "prompt_cnt", "distinct", "mode", "mode_cnt"}``, one list entry per
-        token. Entry ``i`` summarizes ``infgram_ntd(token_ids[:i], exact=True)``: how many
-        distinct tokens follow the longest matching suffix, and the most frequent one (ties to
-        the smallest id) with its count. Costs one exact distribution per position (on the
-        thread pool), more than :meth:`score`.
+        ``{"suffix_len", "prompt_cnt", "distinct", "mode", "mode_cnt", "half_prompt_cnt",
+        "half_cont_cnt"}``, one list entry per token. Entry ``i`` summarizes
+        ``infgram_ntd(token_ids[:i], exact=True)``: how many distinct tokens follow the longest
+        matching suffix, and the most frequent one (ties to the smallest id) with its count;
+        ``half_*`` are the counts of :meth:`prob` of ``token_ids[i]`` after the suffix of half
+        that length (``suffix_len // 2`` tokens), a smoother second estimate. Costs one exact
+        distribution per position (on the thread pool), more than :meth:`score`.
 
         Examples
         --------
@@ -736,16 +738,9 @@ class Index:
         ([4, 2], ['a', 'b'], [3, 2])
         """
         ids = self._ids(input_ids)
-        suffix_len, prompt_cnt, distinct, mode, mode_cnt = self._core.next_token_summaries(
-            ids, self._eos
-        )
-        return {
-            "suffix_len": suffix_len,
-            "prompt_cnt": prompt_cnt,
-            "distinct": distinct,
-            "mode": mode,
-            "mode_cnt": mode_cnt,
-        }
+        keys = ("suffix_len", "prompt_cnt", "distinct", "mode", "mode_cnt")
+        keys += ("half_prompt_cnt", "half_cont_cnt")
+        return dict(zip(keys, self._core.next_token_summaries(ids, self._eos), strict=True))
 
     def generate(
         self,

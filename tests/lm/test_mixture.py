@@ -105,6 +105,10 @@ def test_features_match_score_and_the_model(corpus: dict[str, Any]) -> None:
             assert f.mode[at + i] == mode
             assert f.mode_prob[at + i] == counts[mode] / ntd["prompt_cnt"]
             assert f.sole_next[at + i] == (mode if len(counts) == 1 else -1)
+            h = int(f.suffix_len[at + i]) // 2
+            half = index.prob(d[i - h : i] if h else [], d[i])
+            assert f.half_prompt_cnt[at + i] == half["prompt_cnt"]
+            assert f.half_prob[at + i] == pytest.approx(max(half["prob"], 0.0))
             got = f.neural_mode_logprob[at + i]
             assert (math.isnan(got) and mode >= 256) or got == pytest.approx(rows[i, mode])
         at += len(d)
@@ -203,6 +207,8 @@ def _features(rows: list[tuple[float, float, bool, int]]) -> TokenFeatures:
         distinct=np.where([r[2] for r in rows], 1, 3).astype(np.int64),
         mode=np.ones(n, dtype=np.int64),
         mode_prob=np.where([r[2] for r in rows], 1.0, 0.5),
+        half_prob=a,
+        half_prompt_cnt=np.array([r[3] + 5 for r in rows], dtype=np.int64),
         position=np.arange(n, dtype=np.int64),
         neural_logprob=np.log(b),
         neural_entropy=np.full(n, np.nan),
@@ -239,6 +245,9 @@ def test_mixed_distribution_sums_to_one_and_matches_scoring(corpus: dict[str, An
             p, _, lam = mixed_distribution(index, bigram, m, doc[:i])
             assert p.sum() == pytest.approx(1.0)
             assert lam == pytest.approx(m.weights(f)[i])
+            w = m.component_weights(f)
+            np.testing.assert_allclose(w.sum(axis=1), 1.0)
+            assert (w >= 0).all()
             assert math.log(p[doc[i]]) == pytest.approx(lp[i], abs=1e-9)
 
 

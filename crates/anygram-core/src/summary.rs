@@ -1,6 +1,8 @@
 //! The shape of the ∞-gram next-token distribution at every position of a text: how many
 //! distinct tokens follow the longest matching suffix of the context, and the most frequent
-//! one. Mixing weights use it to tell a peaked ∞-gram estimate from a flat one.
+//! one. Mixing weights use it to tell a peaked ∞-gram estimate from a flat one. Also the
+//! estimate of the text's own token from the suffix of half that length: more occurrences, a
+//! smoother second ∞-gram component for the mixture.
 //!
 //! Each position is `infgram_ntd(ids[..i])` computed exactly, with the back-off length taken
 //! from [`Index::score`]'s single pass rather than searched again; positions are independent,
@@ -26,6 +28,10 @@ pub struct NextTokenSummary {
     pub mode: u32,
     /// Its count.
     pub mode_cnt: u64,
+    /// `prob(ids[i - suffix_len / 2..i], ids[i])`: occurrences of that shorter suffix and how
+    /// often the token follows it (document ends included as for `prob`).
+    pub half_prompt_cnt: u64,
+    pub half_cont_cnt: u64,
 }
 
 impl Index {
@@ -41,6 +47,7 @@ impl Index {
             .enumerate()
             .map(|(i, s)| {
                 let r = self.ntd(&ids[i - s.suffix_len..i], exact, eos)?;
+                let half = self.prob(&ids[i - s.suffix_len / 2..i], ids[i], eos)?;
                 let (mode, mode_cnt) = r
                     .counts
                     .iter()
@@ -53,6 +60,8 @@ impl Index {
                     distinct: r.counts.len() as u64,
                     mode,
                     mode_cnt,
+                    half_prompt_cnt: half.prompt_cnt,
+                    half_cont_cnt: half.cont_cnt,
                 })
             })
             .collect()

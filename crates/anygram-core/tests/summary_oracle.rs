@@ -39,6 +39,13 @@ fn check(docs: &[Vec<u32>], vocab: u32, shard_cap: Option<u64>, ids: &[u32]) {
             let top = want.ntd.counts.iter().map(|&(_, c)| c).max().unwrap();
             let mode = want.ntd.counts.iter().find(|&&(_, c)| c == top).unwrap();
             assert_eq!((g.mode, g.mode_cnt), *mode, "position {i} of {ids:?}");
+            let half = index
+                .prob(&ids[i - want.suffix_len / 2..i], ids[i], eos)
+                .unwrap();
+            assert_eq!(
+                (g.half_prompt_cnt, g.half_cont_cnt),
+                (half.prompt_cnt, half.cont_cnt)
+            );
         }
     }
 }

@@ -347,14 +347,23 @@ impl PyIndex {
     }
 
     /// The shape of `infgram_ntd(ids[:i])` at every position, exactly:
-    /// `(suffix_len, prompt_cnt, distinct, mode, mode_cnt)` lists.
+    /// `(suffix_len, prompt_cnt, distinct, mode, mode_cnt, half_prompt_cnt, half_cont_cnt)`
+    /// lists.
     #[allow(clippy::type_complexity)]
     fn next_token_summaries(
         &self,
         py: Python<'_>,
         ids: TokenIds,
         eos_token_id: u32,
-    ) -> PyResult<(Vec<usize>, Vec<u64>, Vec<u64>, Vec<u32>, Vec<u64>)> {
+    ) -> PyResult<(
+        Vec<usize>,
+        Vec<u64>,
+        Vec<u64>,
+        Vec<u32>,
+        Vec<u64>,
+        Vec<u64>,
+        Vec<u64>,
+    )> {
         let r = detach(py, || self.inner.next_token_summaries(&ids.0, eos_token_id))?;
         Ok((
             r.iter().map(|x| x.suffix_len).collect(),
@@ -362,6 +371,8 @@ impl PyIndex {
             r.iter().map(|x| x.distinct).collect(),
             r.iter().map(|x| x.mode).collect(),
             r.iter().map(|x| x.mode_cnt).collect(),
+            r.iter().map(|x| x.half_prompt_cnt).collect(),
+            r.iter().map(|x| x.half_cont_cnt).collect(),
         ))
     }
 

@@ -50,6 +50,10 @@ class TokenFeatures:
     #: The most frequent of them (ties to the smallest id) and its probability.
     mode: np.ndarray
     mode_prob: np.ndarray
+    #: A second ∞-gram estimate of the token: from the suffix of half the longest one's length
+    #: (more occurrences, smoother), and that suffix's count.
+    half_prob: np.ndarray
+    half_prompt_cnt: np.ndarray
     #: Tokens of context before this one in its document (as far as it was scored).
     position: np.ndarray
     neural_logprob: np.ndarray
@@ -96,7 +100,7 @@ class TokenFeatures:
     @classmethod
     def empty(cls) -> TokenFeatures:
         ints = {"token_ids", "doc", "suffix_len", "prompt_cnt", "sole_next", "distinct", "mode"}
-        ints.add("position")
+        ints |= {"position", "half_prompt_cnt"}
         return cls(
             **{
                 f.name: np.zeros(
@@ -112,6 +116,7 @@ def _infgram_part(index: Index, ids: list[int]) -> dict[str, np.ndarray]:
     scored in pieces (each piece's context starts at the piece)."""
     step = _core.MAX_QUERY_TOKENS
     keys = ("prob", "suffix_len", "prompt_cnt", "sole_next", "distinct", "mode", "mode_cnt")
+    keys += ("half_prompt_cnt", "half_cont_cnt")
     cols: dict[str, list[Any]] = {k: [] for k in keys}
     for start in range(0, len(ids), step):
         piece = ids[start : start + step]
@@ -129,6 +134,9 @@ def _infgram_part(index: Index, ids: list[int]) -> dict[str, np.ndarray]:
         "distinct": np.asarray(cols["distinct"], dtype=np.int64),
         "mode": np.asarray(cols["mode"], dtype=np.int64),
         "mode_prob": np.asarray(cols["mode_cnt"], dtype=np.float64) / np.maximum(prompt_cnt, 1),
+        "half_prob": np.asarray(cols["half_cont_cnt"], dtype=np.float64)
+        / np.maximum(np.asarray(cols["half_prompt_cnt"], dtype=np.float64), 1),
+        "half_prompt_cnt": np.asarray(cols["half_prompt_cnt"], dtype=np.int64),
         "position": np.arange(len(ids), dtype=np.int64),
     }
 

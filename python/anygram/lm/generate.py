@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 __all__ = ["generate_mixed", "mixed_distribution"]
 
 
-def _context_features(ntd: dict[str, Any], row: np.ndarray, position: int) -> TokenFeatures:
+def _context_features(
+    ntd: dict[str, Any], half: dict[str, Any], row: np.ndarray, position: int
+) -> TokenFeatures:
     """The context-only facts a mixture weight uses, for one position."""
     counts = ntd["result_by_token_id"]
     sole = next(iter(counts)) if len(counts) == 1 else -1
@@ -41,6 +43,8 @@ def _context_features(ntd: dict[str, Any], row: np.ndarray, position: int) -> To
         distinct=np.array([len(counts)], dtype=np.int64),
         mode=np.array([mode], dtype=np.int64),
         mode_prob=np.array([top / max(1, ntd["prompt_cnt"])]),
+        half_prob=np.zeros(1),
+        half_prompt_cnt=np.array([half["prompt_cnt"]], dtype=np.int64),
         position=np.array([position], dtype=np.int64),
         neural_logprob=np.zeros(1),
         neural_entropy=one * float(-(probs * finite).sum()),
@@ -57,23 +61,29 @@ def mixed_distribution(
     window: int = 1024,
 ) -> tuple[np.ndarray, dict[str, Any], float]:
     """The interpolated next-token distribution after ``context`` over the neural model's
-    vocabulary, with the ∞-gram answer behind it and the weight used."""
+    vocabulary, with the ∞-gram answer behind it and the ∞-gram weight λ used. The half-suffix
+    estimate is the exact ``ntd`` of the last ``suffix_len // 2`` tokens."""
     ntd = index.infgram_ntd(context, exact=True)
+    h = ntd["suffix_len"] // 2
+    half = index.ntd(context[len(context) - h :] if h else [], exact=True)
     row = next_token_logprobs(neural, np.asarray(context, dtype=np.int64), window)
-    lam = float(mixture.weights(_context_features(ntd, row, len(context)))[0])
-    p = (1.0 - lam) * np.exp(row)
-    for tok, v in ntd["result_by_token_id"].items():
-        if tok >= len(p) and tok == index.eos_token_id:
-            # Document ends under an id the model lacks (the separator value): dropped, the
-            # rest renormalized.
+    w = mixture.component_weights(_context_features(ntd, half, row, len(context)))[0]
+    p = w[2] * np.exp(row)
+    for weight, dist in ((w[0], ntd), (w[1], half)):
+        if weight == 0:
             continue
-        if tok >= len(p):
-            raise InvalidArgumentError(
-                f"token {tok} is outside the neural model's vocabulary ({len(p)}): "
-                "the index must be built with the model's tokenizer"
-            )
-        p[tok] += lam * v["prob"]
-    return p / p.sum(), ntd, lam
+        for tok, v in dist["result_by_token_id"].items():
+            if tok >= len(p) and tok == index.eos_token_id:
+                # Document ends under an id the model lacks (the separator value): dropped,
+                # the rest renormalized.
+                continue
+            if tok >= len(p):
+                raise InvalidArgumentError(
+                    f"token {tok} is outside the neural model's vocabulary ({len(p)}): "
+                    "the index must be built with the model's tokenizer"
+                )
+            p[tok] += weight * v["prob"]
+    return p / p.sum(), ntd, float(w[0])
 
 
 def generate_mixed(

@@ -9,13 +9,16 @@ Schemes:
   others.
 - ``"buckets"`` — one λ per (effective-n bucket, sparse); a bucket with fewer than
   ``min_group`` dev tokens uses its sparse flag's paper weight.
-- ``"gated"`` — ``λ = sigmoid(θ·x)``, a logistic gate over the buckets (one-hot, so it contains
-  the scheme above), the log count of the suffix, how peaked the ∞-gram distribution is (its
-  top probability and number of distinct next tokens), the position in the document and, when
-  the neural model gives whole distributions, its entropy, its top log-probability and the
-  log-probability it gives to the ∞-gram's most likely token: the gate trusts the ∞-gram more
-  where the neural model is unsure or already agrees. Fitted with L-BFGS (scipy) and a small
-  L2 penalty.
+- ``"gated"`` — three components, ``P = w∞·P∞ + w½·P½ + w_n·P_neural``, where ``P½`` is the
+  ∞-gram estimate from the suffix of half the matched length (more occurrences, smoother) and
+  the weights are a softmax gate ``w = softmax(Θ·x, 0)`` over the buckets (one-hot, so it
+  contains the scheme above), the log counts of both suffixes, how peaked the ∞-gram
+  distribution is (its top probability and number of distinct next tokens), the position in
+  the document and, when the neural model gives whole distributions, its entropy, its top
+  log-probability and the log-probability it gives to the ∞-gram's most likely token: the gate
+  trusts the ∞-gram more where the neural model is unsure or already agrees. Fitted with
+  L-BFGS (scipy) from the bucket weights, with a small L2 penalty on the non-bucket inputs;
+  its dev likelihood is never below the bucket scheme's.
 """
 
 from __future__ import annotations
@@ -53,11 +56,24 @@ def _bucket(effective_n: np.ndarray) -> np.ndarray:
     return np.searchsorted(np.asarray(BUCKET_EDGES), effective_n, side="right") - 1
 
 
-def _mixed_logprob(lam: np.ndarray, f: TokenFeatures) -> np.ndarray:
-    neural = np.exp(f.neural_logprob)
-    mix = lam * f.infgram_prob + (1.0 - lam) * neural
+def _components(f: TokenFeatures) -> np.ndarray:
+    """Each token's probability under the mixed models: ∞-gram, half-suffix ∞-gram, neural."""
+    return np.stack([f.infgram_prob, f.half_prob, np.exp(f.neural_logprob)], axis=1)
+
+
+def _mixed_logprob(w: np.ndarray, f: TokenFeatures) -> np.ndarray:
+    mix = (w * _components(f)).sum(axis=1)
     with np.errstate(divide="ignore"):
         return np.maximum(np.log(mix), _FLOOR_LOGPROB)
+
+
+def _softmax_weights(x: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """Component weights from the gate: logits ``x @ theta[k]`` for the ∞-gram components,
+    0 for the neural one."""
+    z = np.concatenate([x @ theta.T, np.zeros((len(x), 1))], axis=1)
+    z -= z.max(axis=1, keepdims=True)
+    w = np.exp(z)
+    return w / w.sum(axis=1, keepdims=True)
 
 
 def _fit_weight(a: np.ndarray, b: np.ndarray) -> float:
@@ -85,6 +101,8 @@ def _gate_columns(f: TokenFeatures, neural_stats: bool) -> tuple[list[str], np.n
         f.mode_prob * dense,
         np.log(np.maximum(f.distinct, 1)) * dense,
     ]
+    names.append("log_half_count")
+    cols.append(np.log1p(f.half_prompt_cnt.astype(np.float64)))
     names.append("log_position")
     cols.append(np.log1p(f.position.astype(np.float64)))
     if neural_stats:
@@ -112,21 +130,30 @@ def _onehot(f: TokenFeatures) -> np.ndarray:
     return out
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-
 @dataclass
 class Mixture:
-    """A fitted mixing rule. :meth:`weights` gives λ per token; :meth:`logprob` the mixed
-    log-probability of each token. Saved and loaded as JSON."""
+    """A fitted mixing rule. :meth:`component_weights` gives each token's weights of the
+    ∞-gram, half-suffix ∞-gram and neural estimates; :meth:`weights` the first (the λ of the
+    two-component schemes); :meth:`logprob` the mixed log-probability of each token. Saved and
+    loaded as JSON."""
 
     scheme: str
     #: "constant": {"weight"}; "paper": {"sparse", "dense"}; "buckets": the paper's two plus
     #: "groups", one per "n>=lo,sparse|dense"; "gated": the columns, their mean and scale, θ.
     params: dict[str, Any] = field(default_factory=dict)
 
+    def component_weights(self, f: TokenFeatures) -> np.ndarray:
+        """``(n, 3)`` weights of the ∞-gram, half-suffix ∞-gram and neural estimates."""
+        if self.scheme == "gated":
+            return _softmax_weights(self._design(f), np.asarray(self.params["theta"]))
+        lam = self._two_way(f)
+        return np.stack([lam, np.zeros(len(f)), 1.0 - lam], axis=1)
+
     def weights(self, f: TokenFeatures) -> np.ndarray:
+        """The ∞-gram estimate's weight λ at each token."""
+        return self.component_weights(f)[:, 0]
+
+    def _two_way(self, f: TokenFeatures) -> np.ndarray:
         p = self.params
         if self.scheme == "constant":
             return np.full(len(f), float(p["weight"]))
@@ -142,9 +169,6 @@ class Mixture:
                 sel = (b == bi) & (f.sparse == (kind == "sparse"))
                 out[sel] = lam
             return out
-        if self.scheme == "gated":
-            x = self._design(f)
-            return _sigmoid(x @ np.asarray(p["theta"]))
         raise InvalidArgumentError(f"unknown mixing scheme {self.scheme!r}")
 
     def _design(self, f: TokenFeatures) -> np.ndarray:
@@ -163,7 +187,7 @@ class Mixture:
         return cls("constant", {"weight": float(weight)})
 
     def logprob(self, f: TokenFeatures) -> np.ndarray:
-        return _mixed_logprob(self.weights(f), f)
+        return _mixed_logprob(self.component_weights(f), f)
 
     def to_json(self) -> str:
         return json.dumps({"scheme": self.scheme, "params": self.params}, indent=1)
@@ -228,28 +252,43 @@ def _gated(f: TokenFeatures, l2: float, min_group: int) -> dict[str, Any]:
     }
     onehot = _onehot(f)
     x = np.concatenate([onehot, (cols - mean) / scale], axis=1)
-    a = f.infgram_prob
-    b = np.exp(f.neural_logprob)
-    # Start from the bucket weights, so the gate is never worse on dev than that scheme.
+    comps = _components(f)
+    n, d = x.shape
+    k = onehot.shape[1]
+    # Start from the bucket weights with a small share for the half-suffix estimate.
     start = Mixture("buckets", _buckets(f, min_group))
     lam0 = np.clip(start.weights(f), 1e-4, 1 - 1e-4)
-    theta0 = np.zeros(x.shape[1])
-    for j in range(onehot.shape[1]):
+    buckets_theta = np.zeros((2, d))
+    buckets_theta[1, :k] = -50.0  # no half-suffix share: exactly the bucket scheme
+    for j in range(k):
         sel = onehot[:, j] > 0
         if sel.any():
             v = float(lam0[sel].mean())
-            theta0[j] = math.log(v / (1 - v))
-    n = len(f)
+            buckets_theta[0, j] = math.log(v / (1 - v))
+    theta0 = buckets_theta.copy()
+    theta0[1, :k] = -3.0
+    penalized = np.zeros((2, d))
+    penalized[:, k:] = 1.0  # the bucket logits are free, the other inputs penalized
 
-    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        lam = _sigmoid(x @ theta)
-        mix = np.maximum(lam * a + (1 - lam) * b, 1e-300)
-        val = -float(np.log(mix).sum()) / n + l2 * float(theta @ theta)
-        dz = -((a - b) * lam * (1 - lam) / mix) / n
-        return val, x.T @ dz + 2 * l2 * theta
+    def nll(theta: np.ndarray) -> float:
+        w = _softmax_weights(x, theta)
+        return -float(np.log(np.maximum((w * comps).sum(axis=1), 1e-300)).sum()) / n
 
-    r = minimize(loss, theta0, jac=True, method="L-BFGS-B", options={"maxiter": 500})
-    params["theta"] = np.asarray(r.x).tolist()
+    def loss(flat: np.ndarray) -> tuple[float, np.ndarray]:
+        theta = flat.reshape(2, d)
+        w = _softmax_weights(x, theta)
+        mix = np.maximum((w * comps).sum(axis=1), 1e-300)
+        val = -float(np.log(mix).sum()) / n + l2 * float(((theta * penalized) ** 2).sum())
+        # d(-log mix)/dz_j = -w_j (p_j - mix) / mix for the two ∞-gram logits.
+        dz = -(w[:, :2] * (comps[:, :2] - mix[:, None]) / mix[:, None]) / n
+        grad = dz.T @ x + 2 * l2 * theta * penalized
+        return val, grad.ravel()
+
+    r = minimize(loss, theta0.ravel(), jac=True, method="L-BFGS-B", options={"maxiter": 1000})
+    theta = np.asarray(r.x).reshape(2, d)
+    if nll(theta) > nll(buckets_theta):
+        theta = buckets_theta
+    params["theta"] = theta.tolist()
     return params
 
 
