@@ -738,7 +738,7 @@ class Index:
         ([4, 2], ['a', 'b'], [3, 2])
         """
         ids = self._ids(input_ids)
-        keys = ("suffix_len", "prompt_cnt", "distinct", "mode", "mode_cnt")
+        keys: tuple[str, ...] = ("suffix_len", "prompt_cnt", "distinct", "mode", "mode_cnt")
         keys += ("half_prompt_cnt", "half_cont_cnt")
         return dict(zip(keys, self._core.next_token_summaries(ids, self._eos), strict=True))
 

@@ -115,8 +115,8 @@ def _infgram_part(index: Index, ids: list[int]) -> dict[str, np.ndarray]:
     """The ∞-gram facts of one document; longer ones than the engine takes in one query are
     scored in pieces (each piece's context starts at the piece)."""
     step = _core.MAX_QUERY_TOKENS
-    keys = ("prob", "suffix_len", "prompt_cnt", "sole_next", "distinct", "mode", "mode_cnt")
-    keys += ("half_prompt_cnt", "half_cont_cnt")
+    keys: tuple[str, ...] = ("prob", "suffix_len", "prompt_cnt", "sole_next", "distinct")
+    keys += ("mode", "mode_cnt", "half_prompt_cnt", "half_cont_cnt")
     cols: dict[str, list[Any]] = {k: [] for k in keys}
     for start in range(0, len(ids), step):
         piece = ids[start : start + step]
