@@ -152,7 +152,7 @@ def run_interpolate(args: argparse.Namespace) -> int:
         f"{report['infgram_perplexity']:.1f} (floor {report['infgram_floor']:.3g})"
     )
     for s, r in report["mixtures"].items():
-        print(f"  {s:8} {r['perplexity']:.3f}  ({r['reduction']:+.1%} vs neural alone)")
+        print(f"  {s:8} {r['perplexity']:.3f}  ({-r['reduction']:+.1%} vs neural alone)")
     if args.save_mixture and "best" in report:
         mixtures[report["best"]].save(args.save_mixture)
         print(f"mixture ({report['best']}): {args.save_mixture}")
