@@ -256,3 +256,22 @@ def test_smollm2_matches_llama_cpp(tmp_path: Path) -> None:
         want = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True) if text else []
         assert encode(ref, text) == want, text
         assert ours.encode(text) == want, text
+
+
+def test_export_tokenizer_command_and_build_use_the_gguf_eos(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import anygram
+    from anygram.cli import main
+
+    out = tmp_path / "tok" / "tokenizer.json"
+    assert main(["export-tokenizer", str(write_gguf(tmp_path / "m.gguf")), str(out)]) == 0
+    assert "<|im_end|>" in capsys.readouterr().out
+    src = tmp_path / "c.jsonl"
+    src.write_text('{"text": "the hello"}\n{"text": "a 12 b345"}\n', encoding="utf-8")
+    anygram.build([src], tmp_path / "idx", tokenizer=out, quiet=True)
+    index = anygram.Index(tmp_path / "idx")
+    assert index.eos_token_id == 2  # from the tokenizer_config.json written beside it
+    last = index.tokenize("b345")[-1:]
+    assert 2 in index.ntd(last)["result_by_token_id"]
+    assert main(["export-tokenizer", str(tmp_path / "none.gguf"), str(out)]) == 2
