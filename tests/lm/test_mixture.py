@@ -313,3 +313,13 @@ def test_bad_input_is_refused(corpus: dict[str, Any]) -> None:
         index.generate("the", 3, neural=corpus["bigram"], mixture=1.5)
     with pytest.raises(InvalidArgumentError, match="window"):
         score_documents(index, corpus["bigram"], ["abc"], window=1, progress=False)
+    with pytest.raises(InvalidArgumentError, match="dev and a test"):
+        interpolation_report(index, corpus["bigram"], ["only one document"], progress=False)
+    f = score_documents(index, corpus["bigram"], corpus["held"][:4], progress=False)
+    broken = fit_mixture(f, "gated")
+    broken.params["theta"] = broken.params["theta"][:1]
+    with pytest.raises(InvalidArgumentError, match="shape"):
+        broken.logprob(f)
+    broken.params["columns"] = ["something else"]
+    with pytest.raises(InvalidArgumentError, match="different features"):
+        broken.logprob(f)

@@ -145,7 +145,13 @@ class Mixture:
     def component_weights(self, f: TokenFeatures) -> np.ndarray:
         """``(n, 3)`` weights of the ∞-gram, half-suffix ∞-gram and neural estimates."""
         if self.scheme == "gated":
-            return _softmax_weights(self._design(f), np.asarray(self.params["theta"]))
+            x = self._design(f)
+            theta = np.asarray(self.params["theta"], dtype=np.float64)
+            if theta.shape != (2, x.shape[1]):
+                raise InvalidArgumentError(
+                    f"a gated mixture needs θ of shape (2, {x.shape[1]}), not {theta.shape}"
+                )
+            return _softmax_weights(x, theta)
         lam = self._two_way(f)
         return np.stack([lam, np.zeros(len(f)), 1.0 - lam], axis=1)
 
@@ -173,8 +179,8 @@ class Mixture:
 
     def _design(self, f: TokenFeatures) -> np.ndarray:
         p = self.params
-        names, cols = _gate_columns(f, p["neural_stats"])
-        if names != p["columns"]:
+        names, cols = _gate_columns(f, bool(p.get("neural_stats")))
+        if names != p.get("columns"):
             raise InvalidArgumentError("the mixture was fitted on different features")
         z = (cols - np.asarray(p["mean"])) / np.asarray(p["scale"])
         return np.concatenate([_onehot(f), z], axis=1)

@@ -114,6 +114,11 @@ def interpolation_report(
         if s not in SCHEMES:
             raise InvalidArgumentError(f"unknown mixing scheme {s!r}; one of {', '.join(SCHEMES)}")
     dev_docs, test_docs = split_documents(documents, test_every)
+    if not dev_docs or not test_docs:
+        raise InvalidArgumentError(
+            f"{len(documents)} held-out documents: at least {test_every} are needed to have "
+            "both a dev and a test split"
+        )
     dev = score_documents(
         index, neural, dev_docs, window, max_dev_tokens, progress, "dev", max_doc_tokens
     )
