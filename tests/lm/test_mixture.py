@@ -323,3 +323,32 @@ def test_bad_input_is_refused(corpus: dict[str, Any]) -> None:
     broken.params["columns"] = ["something else"]
     with pytest.raises(InvalidArgumentError, match="different features"):
         broken.logprob(f)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([0.0, 0.0, 1.0, 0.5]) | st.floats(0, 1),
+            st.floats(1e-9, 1),
+            st.booleans(),
+            st.integers(0, 70),
+        ),
+        min_size=3,
+        max_size=80,
+    )
+)
+def test_every_scheme_fits_any_dev_set(rows: list[tuple[float, float, bool, int]]) -> None:
+    """Zeros, certainties and tiny neural probabilities included: weights are a distribution,
+    log-probabilities finite, and each richer scheme fits dev at least as well."""
+    f = _features(rows)
+    nll = {}
+    for scheme in ("paper", "buckets", "gated"):
+        m = fit_mixture(f, scheme)
+        w = m.component_weights(f)
+        assert (w >= 0).all() and np.allclose(w.sum(axis=1), 1.0)
+        lp = m.logprob(f)
+        assert np.isfinite(lp).all()
+        nll[scheme] = -float(lp.sum())
+    assert nll["buckets"] <= nll["paper"] + 1e-6 * abs(nll["paper"]) + 1e-9
+    assert nll["gated"] <= nll["buckets"] + 1e-6 * abs(nll["buckets"]) + 1e-9

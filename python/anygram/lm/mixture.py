@@ -262,16 +262,21 @@ def _gated(f: TokenFeatures, l2: float, min_group: int) -> dict[str, Any]:
     n, d = x.shape
     k = onehot.shape[1]
     # Start from the bucket weights with a small share for the half-suffix estimate.
-    start = Mixture("buckets", _buckets(f, min_group))
-    lam0 = np.clip(start.weights(f), 1e-4, 1 - 1e-4)
-    buckets_theta = np.zeros((2, d))
-    buckets_theta[1, :k] = -50.0  # no half-suffix share: exactly the bucket scheme
-    for j in range(k):
-        sel = onehot[:, j] > 0
-        if sel.any():
-            v = float(lam0[sel].mean())
-            buckets_theta[0, j] = math.log(v / (1 - v))
-    theta0 = buckets_theta.copy()
+    lam = Mixture("buckets", _buckets(f, min_group)).weights(f)
+
+    def bucket_logits(eps: float) -> np.ndarray:
+        """θ giving each bucket its λ (clipped to [eps, 1 - eps]) and no half-suffix share."""
+        theta = np.zeros((2, d))
+        theta[1, :k] = -80.0
+        for j in range(k):
+            sel = onehot[:, j] > 0
+            if sel.any():
+                v = float(np.clip(lam[sel].mean(), eps, 1 - eps))
+                theta[0, j] = math.log(v / (1 - v))
+        return theta
+
+    buckets_theta = bucket_logits(1e-15)  # the bucket scheme itself, to within 1e-15
+    theta0 = bucket_logits(1e-4)  # a start the optimizer can move from
     theta0[1, :k] = -3.0
     penalized = np.zeros((2, d))
     penalized[:, k:] = 1.0  # the bucket logits are free, the other inputs penalized
