@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -752,9 +753,14 @@ class Index:
         neural: Any = None,
         mixture: Any = None,
         window: int = 1024,
+        deadline: float | None = None,
     ) -> dict[str, Any]:
         """Sample a continuation of ``prompt`` from the ∞-gram model: each token is drawn from
         the exact :meth:`infgram_ntd` of everything so far (prompt and generated tokens).
+
+        ``deadline`` (a :func:`time.monotonic` value) stops generation between tokens once
+        passed, with ``"stop": "deadline"``: the server uses it so that a request that timed
+        out does not keep its thread.
 
         With a ``neural`` model (an :class:`anygram.lm.NeuralLM` returning whole distributions,
         e.g. :class:`anygram.lm.LlamaCppLM`) tokens are drawn from the interpolated model
@@ -768,7 +774,7 @@ class Index:
         (:attr:`eos_token_id`) is drawn; that id is not appended. The same ``seed`` gives the
         same tokens. Returns ``{"token_ids", "text", "suffix_len", "stop"}``: the new tokens,
         their decoding (``None`` if the index has no tokenizer), the back-off suffix length
-        behind each one, and ``"eos"`` or ``"length"``.
+        behind each one, and ``"eos"``, ``"length"`` or ``"deadline"``.
 
         Examples
         --------
@@ -807,7 +813,16 @@ class Index:
                     )
                 mixture = Mixture.constant(float(mixture))
             return generate_mixed(
-                self, prompt, max_new_tokens, neural, mixture, temperature, top_k, seed, window
+                self,
+                prompt,
+                max_new_tokens,
+                neural,
+                mixture,
+                temperature,
+                top_k,
+                seed,
+                window,
+                deadline,
             )
         rng = random.Random(seed)
         context = list(self._ids(prompt))
@@ -815,6 +830,9 @@ class Index:
         suffix_lens: list[int] = []
         stop = "length"
         for _ in range(max_new_tokens):
+            if deadline is not None and time.monotonic() >= deadline:
+                stop = "deadline"
+                break
             r = self._core.infgram_ntd(context, 1, True, self._eos)
             # Most frequent first, ties by id: the order top_k and temperature 0 rely on.
             items = sorted(

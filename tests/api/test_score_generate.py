@@ -93,6 +93,11 @@ def test_generate_deterministic_greedy_and_topk() -> None:
             assert index.infgram_prob(ctx, t)["cont_cnt"] > 0
             ctx.append(t)
     assert index.generate("the", 0)["token_ids"] == []
+    import time
+
+    late = index.generate("the ", 20, seed=7, deadline=time.monotonic() - 1)
+    assert late["token_ids"] == [] and late["stop"] == "deadline"
+    assert index.generate("the ", 20, seed=7, deadline=time.monotonic() + 60) == a
 
 
 def test_generate_bad_arguments() -> None:

@@ -67,10 +67,16 @@ class SlowIndex(anygram.Index):
             time.sleep(1.0)
         return super().count(input_ids)
 
+    #: What the last "slow" generate returned, after the request had timed out.
+    last_slow_generate: dict[str, Any] | None = None
+
     def generate(self, prompt: Any, max_new_tokens: int, **kwargs: Any) -> dict[str, Any]:
-        if list(prompt) == list(b"slow"):
-            time.sleep(1.0)
-        return super().generate(prompt, max_new_tokens, **kwargs)
+        if list(prompt) != list(b"slow"):
+            return super().generate(prompt, max_new_tokens, **kwargs)
+        time.sleep(1.0)
+        r = super().generate(prompt, max_new_tokens, **kwargs)
+        SlowIndex.last_slow_generate = r
+        return r
 
 
 @pytest.fixture(scope="session")

@@ -152,6 +152,24 @@ def test_timeout_is_504(strict: httpx.Client) -> None:
     assert ok(strict, query_type="generate", query="the ", max_new_tokens=2)["new_token_ids"]
 
 
+def test_timed_out_generate_stops_at_the_deadline(strict: httpx.Client) -> None:
+    """The thread of a request that timed out stops generating at the server's deadline
+    instead of running on to max_new_tokens."""
+    import time
+
+    from tests.server.conftest import SlowIndex
+
+    SlowIndex.last_slow_generate = None
+    err(strict, 504, query_type="generate", query="slow", max_new_tokens=5)
+    for _ in range(50):
+        if SlowIndex.last_slow_generate is not None:
+            break
+        time.sleep(0.05)
+    r = SlowIndex.last_slow_generate
+    # (the server has since moved the new tokens to new_token_ids)
+    assert r is not None and r["stop"] == "deadline" and r["suffix_len"] == []
+
+
 def test_openapi_schema(client: httpx.Client) -> None:
     spec = client.get("/openapi.json").json()
     schema = spec["components"]["schemas"]["QueryRequest"]

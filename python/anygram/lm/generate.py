@@ -4,6 +4,7 @@ whole context (:meth:`Index.infgram_ntd`) and the neural model's, mixed with the
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -96,6 +97,7 @@ def generate_mixed(
     top_k: int | None = None,
     seed: int | None = None,
     window: int = 1024,
+    deadline: float | None = None,
 ) -> dict[str, Any]:
     """:meth:`Index.generate` from the interpolated model (its arguments are checked there).
     Adds ``"weight"``: the λ used at each step."""
@@ -107,6 +109,9 @@ def generate_mixed(
     weights: list[float] = []
     stop = "length"
     for _ in range(max_new_tokens):
+        if deadline is not None and time.monotonic() >= deadline:
+            stop = "deadline"
+            break
         p, ntd, lam = mixed_distribution(index, neural, mixture, context, window)
         # Most probable first, ties by id: the order top_k and temperature 0 rely on.
         order = np.lexsort((np.arange(len(p)), -p))

@@ -42,6 +42,7 @@ from ..query_language import QueryLimits, parse_query
 from .queries import (
     CNF,
     CONT,
+    DEADLINE,
     IDS,
     NUMERIC_FIELDS,
     OPTIONAL_FIELDS,
@@ -454,6 +455,8 @@ class _Service:
                 kwargs[arg] = split_prompt(ids)[1]
             elif source == CNF:
                 kwargs[arg] = cnf
+            elif source == DEADLINE:
+                kwargs[arg] = time.monotonic() + self.config.timeout
             elif source in NUMERIC_FIELDS:
                 value = self._number(req, source)
                 if value is not None:

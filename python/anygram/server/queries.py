@@ -22,6 +22,7 @@ from ..tokenizers import ByteTokenizer
 __all__ = [
     "CNF",
     "CONT",
+    "DEADLINE",
     "IDS",
     "PROMPT",
     "QUERY_TYPES",
@@ -38,6 +39,9 @@ IDS = "<ids>"
 PROMPT = "<prompt>"
 CONT = "<cont>"
 CNF = "<cnf>"
+#: Not from the request: when the server's per-request timeout runs out (a ``time.monotonic``
+#: value), for methods that can stop early (``generate``) instead of keeping their thread.
+DEADLINE = "<deadline>"
 _FROM_QUERY = (IDS, PROMPT, CONT, CNF)
 
 #: Request fields that take numbers; a limit (see ``Limits``) may give them a default and a cap.
@@ -259,6 +263,7 @@ QUERY_TYPES: dict[str, QueryType] = {
             "temperature": "temperature",
             "top_k": "top_k",
             "seed": "seed",
+            "deadline": DEADLINE,
         },
         extra=_generate_extra,
         description="a continuation of the query sampled from the ∞-gram model (temperature, "
