@@ -58,7 +58,7 @@ def main() -> int:
     args = ap.parse_args()
 
     import anygram
-    from anygram.evaluate import read_heldout
+    from anygram.evaluate import default_floor, read_heldout
     from anygram.lm import LlamaCppLM, TokenFeatures, fit_and_report, score_documents
     from anygram.lm.report import split_documents
 
@@ -90,7 +90,7 @@ def main() -> int:
         timing[name] = time.perf_counter() - t0
         f.save(path)
         feats[name] = f
-    floor = 1.0 / max(1, index.num_tokens + index.num_docs)
+    floor = default_floor(index)
     t0 = time.perf_counter()
     report, _ = fit_and_report(feats["dev"], feats["test"], floor=floor)
     report["fit_seconds"] = time.perf_counter() - t0

@@ -21,10 +21,7 @@ from . import _core
 from .errors import InvalidArgumentError
 from .index import Index
 
-__all__ = ["buckets", "evaluate", "plot", "read_heldout"]
-
-#: Contexts this short repeat often; their argmax is cached.
-_CACHED_CONTEXT = 3
+__all__ = ["buckets", "default_floor", "evaluate", "plot", "read_heldout"]
 
 
 def read_heldout(paths: Sequence[str | Path], text_field: str = "text") -> list[str]:
@@ -46,16 +43,10 @@ def read_heldout(paths: Sequence[str | Path], text_field: str = "text") -> list[
     return docs
 
 
-def _argmax(index: Index, ctx: Sequence[int], cache: dict[tuple[int, ...], int]) -> int:
-    key = tuple(ctx)
-    if len(key) <= _CACHED_CONTEXT and key in cache:
-        return cache[key]
-    r = index.infgram_ntd(list(ctx), exact=True)
-    # Most frequent next token, ties to the smallest id; document ends under the eos id.
-    best = min(r["result_by_token_id"].items(), key=lambda kv: (-kv[1]["cont_cnt"], kv[0]))[0]
-    if len(key) <= _CACHED_CONTEXT:
-        cache[key] = best
-    return int(best)
+def default_floor(index: Index) -> float:
+    """The probability a zero-probability token counts with: one occurrence among all the
+    index's continuations, ``1 / (tokens + documents)``."""
+    return 1.0 / max(1, index.num_tokens + index.num_docs)
 
 
 def evaluate(
@@ -67,12 +58,13 @@ def evaluate(
     """Accuracy, accuracy by effective n and perplexity of the ∞-gram model on ``documents``
     (texts or token-id sequences); see the module docstring for the floor.
 
-    The argmax at a position is that of ``infgram_ntd`` of the whole preceding context, computed
-    on its longest occurring suffix only (the same distribution), so no call grows with the
-    document. Documents longer than the engine's query limit are scored in pieces.
+    The argmax at a position is the most frequent token of ``infgram_ntd`` of the whole
+    preceding context (:meth:`Index.next_token_summary`'s ``mode``: one engine call per
+    document, positions on the thread pool). Documents longer than the engine's query limit are
+    scored in pieces.
     """
     if floor is None:
-        floor = 1.0 / max(1, index.num_tokens + index.num_docs)
+        floor = default_floor(index)
     if not 0 < floor <= 1:
         raise InvalidArgumentError(f"floor must be in (0, 1], not {floor}")
     docs = [index.tokenize(d) if isinstance(d, str) else list(d) for d in documents]
@@ -82,15 +74,15 @@ def evaluate(
 
     from tqdm.auto import tqdm
 
-    cache: dict[tuple[int, ...], int] = {}
     by_n: dict[int, list[int]] = {}  # effective n -> [tokens, correct]
     correct = zeros = 0
     log_sum = log_sum_nonzero = 0.0
     with tqdm(total=total, unit="tok", disable=not progress, desc="eval") as bar:
         for ids in pieces:
             r = index.score(ids)
-            for i, (t, p, n) in enumerate(zip(ids, r["prob"], r["suffix_len"], strict=True)):
-                hit = _argmax(index, ids[i - n : i], cache) == t
+            modes = index.next_token_summary(ids)["mode"]
+            for t, p, n, mode in zip(ids, r["prob"], r["suffix_len"], modes, strict=True):
+                hit = mode == t
                 slot = by_n.setdefault(n + 1, [0, 0])
                 slot[0] += 1
                 slot[1] += hit

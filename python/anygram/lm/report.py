@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InvalidArgumentError
+from ..evaluate import default_floor
 from .features import TokenFeatures, score_documents
 from .mixture import BUCKET_EDGES, SCHEMES, Mixture, _bucket, fit_mixture, perplexity
 from .neural import NeuralLM
@@ -125,7 +126,7 @@ def interpolation_report(
     test = score_documents(
         index, neural, test_docs, window, max_test_tokens, progress, "test", max_doc_tokens
     )
-    floor = 1.0 / max(1, index.num_tokens + index.num_docs)
+    floor = default_floor(index)
     report, mixtures = fit_and_report(dev, test, schemes, floor)
     report["window"] = window
     report["max_doc_tokens"] = max_doc_tokens
