@@ -313,6 +313,11 @@ def test_bad_input_is_refused(corpus: dict[str, Any]) -> None:
         index.generate("the", 3, neural=corpus["bigram"], mixture=1.5)
     with pytest.raises(InvalidArgumentError, match="window"):
         score_documents(index, corpus["bigram"], ["abc"], window=1, progress=False)
+    from anygram.errors import TokenOutOfRangeError
+
+    with pytest.raises(TokenOutOfRangeError):
+        index.next_token_summary([1, 10**6])
+    assert index.next_token_summary([])["mode"] == []
     with pytest.raises(InvalidArgumentError, match="dev and a test"):
         interpolation_report(index, corpus["bigram"], ["only one document"], progress=False)
     f = score_documents(index, corpus["bigram"], corpus["held"][:4], progress=False)
