@@ -59,6 +59,25 @@ def brute_count(docs: Sequence[Sequence[int]], q: Sequence[int]) -> int:
     return sum(1 for d in docs for i in range(len(d) - n + 1) if list(d[i : i + n]) == q)
 
 
+def train_bpe(path: Path, texts: Sequence[str], vocab_size: int = 400) -> Path:
+    """A small byte-level BPE tokenizer.json (GPT-2 style: the space before a word is part of
+    the word's first token), trained on `texts`."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=["<|endoftext|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(list(texts) * 20, trainer=trainer)
+    tok.save(str(path))
+    return path
+
+
 def build_index(
     texts: Sequence[str], tokenizer: Any, max_shard_tokens: int | None = None, **open_args: Any
 ) -> anygram.Index:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
+import os
 import sys
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from . import cli_lm, contamination
+from .cli_args import Parser, UsageError, nonneg, nonneg_float, port, positive, positive_float
 from .errors import AnygramError, InvalidArgumentError
 
 __all__ = ["main"]
@@ -28,7 +29,7 @@ def _add_build(sub: Any) -> None:
         "--metadata-fields", nargs="*", default=None, help="fields kept as metadata (default: all)"
     )
     p.add_argument("--mem-budget", default="8GiB", help="memory for the build (default 8GiB)")
-    p.add_argument("--workers", type=int, default=None, help="threads (default: all cores)")
+    p.add_argument("--workers", type=positive, default=None, help="threads (default: all cores)")
     p.add_argument(
         "--on-error",
         choices=["fail", "skip"],
@@ -51,15 +52,48 @@ def _add_build(sub: Any) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
+#: The usage line of count and docs: options may come anywhere, the query is the last argument.
+_QUERY_USAGE = (
+    "%(prog)s [options] INDEX [INDEX ...] QUERY\n"
+    "       %(prog)s [options] INDEX [INDEX ...] --ids ID [ID ...]"
+)
+
+
 def _add_query_common(p: Any) -> None:
-    p.add_argument("index", nargs="+", help="index directory (several are queried together)")
+    p.add_argument(
+        "index",
+        nargs="+",
+        metavar="INDEX ... QUERY",
+        help="index directories (several are queried together), then the query (unless --ids)",
+    )
     kind = p.add_mutually_exclusive_group()
     kind.add_argument(
-        "--boolean", action="store_true", help="read the query as AND/OR (auto when it uses them)"
+        "--boolean",
+        action="store_const",
+        const=True,
+        default=None,
+        help="read the query as a boolean query (default: only when it uses AND or OR)",
     )
-    kind.add_argument("--phrase", action="store_true", help="read the query as one plain phrase")
-    p.add_argument("--load-to-ram", action="store_true")
+    kind.add_argument(
+        "--phrase",
+        dest="boolean",
+        action="store_const",
+        const=False,
+        help="read the query as the exact text typed, AND, OR, quotes and all",
+    )
+    p.add_argument(
+        "--exact-tokens",
+        action="store_true",
+        help="search only the tokens of the text as typed (default on BPE tokenizers: also the "
+        "form after a space, as words mid-sentence are tokenized)",
+    )
+    p.add_argument(
+        "--load-to-ram", action="store_true", help="read the index into memory instead of mmap"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--ids", type=int, nargs="+", default=None, metavar="ID", help="query as token ids"
+    )
 
 
 def _split_index_and_query(args: argparse.Namespace) -> tuple[list[str], str | list[int]]:
@@ -67,7 +101,7 @@ def _split_index_and_query(args: argparse.Namespace) -> tuple[list[str], str | l
     if args.ids is not None:
         return args.index, args.ids
     if len(args.index) < 2:
-        raise SystemExit("error: give an index and a query (or --ids)")
+        raise UsageError("give an index and a query (or --ids)")
     return args.index[:-1], args.index[-1]
 
 
@@ -91,17 +125,6 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-_BOOLEAN = re.compile(r"\b(AND|OR)\b|^\s*[\"(]")
-
-
-def _is_boolean(args: argparse.Namespace, query: str | list[int]) -> bool:
-    """A text query is boolean when it uses AND / OR or starts with a quote or a parenthesis
-    (``--phrase`` forces a plain phrase, ``--boolean`` the query language)."""
-    if not isinstance(query, str) or args.phrase:
-        return False
-    return bool(args.boolean or _BOOLEAN.search(query))
-
-
 def _highlight(index: Any, ids: list[int], spans: list[tuple[int, int]]) -> str:
     """The window's text with every span marked (bold red on a terminal, [[...]] otherwise)."""
     hl = sys.stdout.isatty()
@@ -117,50 +140,74 @@ def _highlight(index: Any, ids: list[int], spans: list[tuple[int, int]]) -> str:
     return "".join(out)
 
 
+def _describe(query: str | list[int], result: dict[str, Any]) -> str:
+    """How the query was read, when it is not simply the text typed: a boolean query, a quoted
+    phrase, or the forms of a phrase on a BPE index with each one's count."""
+    reading = result.get("reading")
+    variants = result.get("variants") or []
+    if reading is None:
+        return ""
+    if reading["kind"] == "phrase" and reading["text"] == query and len(variants) < 2:
+        return ""
+    lines = [f"  read as the {reading['description']}"]
+    for v in variants if len(variants) > 1 else []:
+        lines.append(f"  {json.dumps(v['text'], ensure_ascii=False)}: {v['count']}")
+    return "\n".join(lines)
+
+
 def _cmd_count(args: argparse.Namespace) -> int:
     from .index import Index
+    from .text_query import count_text
 
     paths, query = _split_index_and_query(args)
     index = Index(paths, load_to_ram=args.load_to_ram)
-    boolean = _is_boolean(args, query)
     t = time.perf_counter()
-    result = index.count_cnf(query) if boolean and isinstance(query, str) else index.count(query)
+    if isinstance(query, str):
+        result = count_text(index, query, boolean=args.boolean, exact_tokens=args.exact_tokens)
+    else:
+        result = index.count(query)
+        result["token_ids"] = list(query)
     result["latency_ms"] = round((time.perf_counter() - t) * 1e3, 3)
     if args.json:
-        if not boolean:
-            result["token_ids"] = index.tokenize(query) if isinstance(query, str) else list(query)
-        print(json.dumps(result))
-    else:
-        print(f"{result['count']}{' (approximate)' if result['approx'] else ''}")
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    print(f"{result['count']}{' (approximate)' if result['approx'] else ''}")
+    if text := _describe(query, result):
+        print(text)
     return 0
 
 
 def _cmd_docs(args: argparse.Namespace) -> int:
     from .index import Index
+    from .text_query import search_text
 
     paths, query = _split_index_and_query(args)
     index = Index(paths, load_to_ram=args.load_to_ram)
-    if _is_boolean(args, query) and isinstance(query, str):
-        found = index.search_docs_cnf(
+    if isinstance(query, str):
+        found = search_text(
+            index,
             query,
+            boolean=args.boolean,
+            exact_tokens=args.exact_tokens,
             maxnum=args.limit,
             max_disp_len=args.max_disp_len,
             offset=args.offset,
             seed=args.seed,
         )
-        spans_of = [[(a, b) for a, b, _ in d["spans"]] for d in found["documents"]]
     else:
         found = index.search_docs(query, maxnum=args.limit, max_disp_len=args.max_disp_len)
-        n = len(index.tokenize(query) if isinstance(query, str) else query)
-        spans_of = [[(d["needle_offset"], d["needle_offset"] + n)] for d in found["documents"]]
+        for doc in found["documents"]:
+            doc["spans"] = [(doc["needle_offset"], doc["needle_offset"] + len(query), 0)]
     if args.json:
         print(json.dumps(found, ensure_ascii=False))
         return 0
     approx = " (approximate)" if found.get("approx") else ""
     print(f"{found['cnt']} occurrence(s){approx}; showing {len(found['documents'])}")
-    for doc, spans in zip(found["documents"], spans_of, strict=True):
+    if text := _describe(query, found):
+        print(text)
+    for doc in found["documents"]:
         print(f"\n--- document {doc['doc_ix']} ({doc['doc_len']} tokens) {doc['metadata']}")
-        print(_highlight(index, doc["token_ids"], spans))
+        print(_highlight(index, doc["token_ids"], [(a, b) for a, b, _ in doc["spans"]]))
     return 0
 
 
@@ -205,18 +252,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    try:
-        from .server import Limits, ServerConfig, serve
-    except ImportError as e:
-        raise SystemExit(f"anygram: error: {e}") from None
+    from .server import Limits, ServerConfig, serve
 
     indexes: dict[str, str] = {}
     for spec in args.index:
         name, sep, path = spec.partition("=")
         if not sep or not name or not path:
-            raise SystemExit(f"anygram: error: --index takes NAME=PATH, not {spec!r}")
+            raise UsageError(f"--index takes NAME=PATH, not {spec!r}")
         if name in indexes:
-            raise SystemExit(f"anygram: error: index name {name!r} given twice")
+            raise UsageError(f"index name {name!r} given twice")
         indexes[name] = path
     caps = {
         k: v
@@ -252,10 +296,14 @@ def _add_lm(sub: Any) -> None:
     p = sub.add_parser("generate", help="sample a continuation from the ∞-gram model")
     p.add_argument("index", help="index directory")
     p.add_argument("prompt", help="text to continue")
-    p.add_argument("--max-new-tokens", type=int, default=50)
-    p.add_argument("--temperature", type=float, default=1.0, help="0: most frequent token")
-    p.add_argument("--top-k", type=int, default=None)
-    p.add_argument("--seed", type=int, default=None, help="same seed, same text")
+    p.add_argument(
+        "--max-new-tokens", type=positive, default=50, help="tokens to generate (default 50)"
+    )
+    p.add_argument("--temperature", type=nonneg_float, default=1.0, help="0: most frequent token")
+    p.add_argument(
+        "--top-k", type=positive, default=None, help="sample among the K most frequent tokens"
+    )
+    p.add_argument("--seed", type=nonneg, default=None, help="same seed, same text")
     p.add_argument("--json", action="store_true", help="token ids and suffix lengths too")
     cli_lm.add_neural_args(p, required=False)
     w = p.add_mutually_exclusive_group()
@@ -352,35 +400,68 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="anygram", description="Exact n-gram search over any text corpus."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+#: The extra that provides each optional module, for "pip install 'anygram[EXTRA]'" hints.
+_EXTRA_OF_MODULE = {
+    "numpy": "lm",
+    "scipy": "lm",
+    "matplotlib": "plot",
+    "pyarrow": "parquet",
+    "tokenizers": "hf",
+    "gguf": "gguf",
+    "fastapi": "server",
+    "uvicorn": "server",
+    "starlette": "server",
+    "pydantic": "server",
+}
+
+
+def _missing_extra(e: ImportError) -> str | None:
+    """What to install for an optional module that is missing (here or as the cause)."""
+    for err in (e, e.__cause__):
+        top = (getattr(err, "name", None) or "").partition(".")[0]
+        if isinstance(err, ModuleNotFoundError) and top in _EXTRA_OF_MODULE:
+            extra = _EXTRA_OF_MODULE[top]
+            return f"this needs {top}, from the [{extra}] extra: pip install 'anygram[{extra}]'"
+    return None
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = Parser(prog="anygram", description="Exact n-gram search over any text corpus.")
+    parser.add_argument("--version", action="version", version=f"anygram {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_build(sub)
 
     p = sub.add_parser(
-        "count", help="count an n-gram or a boolean query: anygram count INDEX 'a AND (b OR c)'"
+        "count",
+        usage=_QUERY_USAGE,
+        help="count a phrase or a boolean query: anygram count INDEX 'a AND (b OR c)'",
+        description="Count a phrase, or a boolean query when it uses AND / OR.",
     )
     _add_query_common(p)
-    p.add_argument("--ids", type=int, nargs="+", default=None, help="query as token ids")
 
-    p = sub.add_parser("docs", help="documents containing an n-gram")
+    p = sub.add_parser(
+        "docs", usage=_QUERY_USAGE, help="documents containing a phrase or a boolean query"
+    )
     _add_query_common(p)
-    p.add_argument("--ids", type=int, nargs="+", default=None, help="query as token ids")
-    p.add_argument("--limit", type=int, default=5, help="documents to show (default 5)")
-    p.add_argument("--max-disp-len", type=int, default=200, help="tokens shown around the match")
-    p.add_argument("--offset", type=int, default=0, help="boolean queries: skip this many hits")
-    p.add_argument("--seed", type=int, default=None, help="boolean queries: random sample order")
+    p.add_argument("--limit", type=positive, default=5, help="documents to show (default 5)")
+    p.add_argument(
+        "--max-disp-len", type=positive, default=200, help="tokens shown around the match"
+    )
+    p.add_argument("--offset", type=nonneg, default=0, help="skip this many hits")
+    p.add_argument("--seed", type=nonneg, default=None, help="random order of hits, fixed by SEED")
 
     p = sub.add_parser("info", help="tokens, documents, shards, sizes, tokenizer, format")
-    p.add_argument("index", nargs="+")
+    p.add_argument("index", nargs="+", help="index directories (several are described together)")
     p.add_argument("--verify", action="store_true", help="also check every file's checksum")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON")
 
     p = sub.add_parser("demo", help="index Python's standard library and run sample queries")
     p.add_argument("--out", default=None, help="where to put the demo index")
-    p.add_argument("--rebuild", action="store_true")
+    p.add_argument(
+        "--rebuild", action="store_true", help="build the demo index again even if it exists"
+    )
 
     p = sub.add_parser("serve", help="HTTP API (infini-gram's format) and web page")
     p.add_argument(
@@ -390,48 +471,89 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="NAME=PATH",
         help="serve the index at PATH as NAME (repeatable); clients see only NAME",
     )
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
-    p.add_argument("--threads", type=int, default=None, help="query threads per process")
-    p.add_argument("--timeout", type=float, default=10.0, help="seconds per request (504 after)")
-    p.add_argument("--max-body-bytes", type=int, default=1 << 20, help="request body cap")
-    p.add_argument("--max-query-tokens", type=int, default=1000, help="longest query")
-    p.add_argument("--max-clauses", type=int, default=4, help="AND clauses per boolean query")
-    p.add_argument("--max-terms-per-clause", type=int, default=4, help="OR terms per clause")
-    p.add_argument("--max-diff-tokens", type=int, default=None, help="cap on the AND window")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=port, default=8000, help="port to listen on (default 8000)")
+    p.add_argument("--workers", type=positive, default=1, help="server processes (default 1)")
+    p.add_argument("--threads", type=positive, default=None, help="query threads per process")
     p.add_argument(
-        "--max-clause-freq", type=int, default=None, help="cap on the sampling threshold"
+        "--timeout", type=positive_float, default=10.0, help="seconds per request (504 after)"
     )
     p.add_argument(
-        "--max-new-tokens", type=int, default=None, help="cap on generate's max_new_tokens"
+        "--max-body-bytes", type=positive, default=1 << 20, help="request body cap in bytes"
     )
-    p.add_argument("--load-to-ram", action="store_true")
-    p.add_argument("--no-access-log", action="store_true")
+    p.add_argument("--max-query-tokens", type=positive, default=1000, help="longest query")
+    p.add_argument("--max-clauses", type=positive, default=4, help="AND clauses per boolean query")
+    p.add_argument("--max-terms-per-clause", type=positive, default=4, help="OR terms per clause")
+    p.add_argument("--max-diff-tokens", type=positive, default=None, help="cap on the AND window")
+    p.add_argument(
+        "--max-clause-freq", type=positive, default=None, help="cap on the sampling threshold"
+    )
+    p.add_argument(
+        "--max-new-tokens", type=positive, default=None, help="cap on generate's max_new_tokens"
+    )
+    p.add_argument(
+        "--load-to-ram", action="store_true", help="read the indexes into memory instead of mmap"
+    )
+    p.add_argument("--no-access-log", action="store_true", help="do not log each request")
     _add_lm(sub)
 
     contamination.add_parser(sub)
     cli_lm.add_parsers(sub)
+    return parser
 
-    args = parser.parse_args(argv)
-    handlers = {
-        "build": _cmd_build,
-        "count": _cmd_count,
-        "docs": _cmd_docs,
-        "info": _cmd_info,
-        "demo": _cmd_demo,
-        "serve": _cmd_serve,
-        "contamination": contamination.run,
-        "generate": _cmd_generate,
-        "eval": _cmd_eval,
-        "interpolate": cli_lm.run_interpolate,
-        "export-tokenizer": cli_lm.run_export_tokenizer,
-    }
+
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    return next(a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """Options may come anywhere among a command's arguments (``count IDX --json "a b"``)."""
+    commands = _commands(parser)
+    if argv and argv[0] in commands:
+        args = commands[argv[0]].parse_intermixed_args(argv[1:])
+        args.command = argv[0]
+        return args
+    return parser.parse_args(argv)
+
+
+_HANDLERS = {
+    "build": _cmd_build,
+    "count": _cmd_count,
+    "docs": _cmd_docs,
+    "info": _cmd_info,
+    "demo": _cmd_demo,
+    "serve": _cmd_serve,
+    "contamination": contamination.run,
+    "generate": _cmd_generate,
+    "eval": _cmd_eval,
+    "interpolate": cli_lm.run_interpolate,
+    "export-tokenizer": cli_lm.run_export_tokenizer,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build_parser()
+    args = _parse(parser, list(sys.argv[1:] if argv is None else argv))
     try:
-        return handlers[args.command](args)
+        code = _HANDLERS[args.command](args)
+        sys.stdout.flush()  # a closed pipe raises here, inside the handler below
+        return code
+    except UsageError as e:
+        _commands(parser)[args.command].error(str(e))
     except AnygramError as e:
         print(f"anygram: error: {e}", file=sys.stderr)
         return 2
+    except ImportError as e:
+        hint = _missing_extra(e)
+        if hint is None:
+            raise
+        print(f"anygram: error: {hint}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, as a command killed by SIGPIPE does;
+        # stdout goes to /dev/null so Python's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         print("anygram: interrupted", file=sys.stderr)
         return 130

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .cli_args import nonneg, positive
 from .errors import AnygramFileNotFoundError, InvalidArgumentError
 
 __all__ = [
@@ -35,15 +36,17 @@ def add_neural_args(p: argparse.ArgumentParser, required: bool) -> None:
     )
     p.add_argument(
         "--bos-id",
-        type=int,
+        type=nonneg,
         default=None,
         help="token every neural call is conditioned on first (default: the model's BOS; "
         "0 for SmolLM2's <|endoftext|>)",
     )
-    p.add_argument("--n-ctx", type=int, default=2048, help="GGUF context size")
-    p.add_argument("--threads", type=int, default=None, help="GGUF threads (default: all cores)")
+    p.add_argument("--n-ctx", type=positive, default=2048, help="GGUF context size")
     p.add_argument(
-        "--window", type=int, default=1024, help="most tokens of context the neural model sees"
+        "--threads", type=positive, default=None, help="GGUF threads (default: all cores)"
+    )
+    p.add_argument(
+        "--window", type=positive, default=1024, help="most tokens of context the neural model sees"
     )
 
 
@@ -101,11 +104,18 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("heldout", nargs="+", help="JSONL files (or plain-text files, one document)")
     p.add_argument("--text-field", default="text", help="JSONL field holding the text")
     add_neural_args(p, required=True)
-    p.add_argument("--test-every", type=int, default=2, help="every k-th document is test")
-    p.add_argument("--max-dev-tokens", type=int, default=None)
-    p.add_argument("--max-test-tokens", type=int, default=None)
+    p.add_argument("--test-every", type=positive, default=2, help="every k-th document is test")
     p.add_argument(
-        "--max-doc-tokens", type=int, default=None, help="score only each document's first tokens"
+        "--max-dev-tokens", type=positive, default=None, help="fit on at most this many tokens"
+    )
+    p.add_argument(
+        "--max-test-tokens", type=positive, default=None, help="test on at most this many tokens"
+    )
+    p.add_argument(
+        "--max-doc-tokens",
+        type=positive,
+        default=None,
+        help="score only each document's first tokens",
     )
     p.add_argument(
         "--schemes", default="paper,buckets,gated", help="comma-separated: paper, buckets, gated"

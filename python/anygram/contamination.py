@@ -32,6 +32,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from .cli_args import nonneg, positive, share
 from .errors import InvalidArgumentError
 
 __all__ = [
@@ -295,7 +296,14 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "contamination",
         help="share of each benchmark item found verbatim in the corpus (clean/suspicious/dirty)",
-        description=(__doc__ or "").split("\n\n")[1],
+        description=(
+            "For every benchmark item (one JSONL line), the share of its windows found verbatim "
+            "in the corpus. A window is 50 characters on byte-level indexes and 13 tokens "
+            "otherwise, one every --stride units; an item shorter than a window is one window. "
+            "An item is dirty when the share is at least 0.8, suspicious from 0.2, and clean "
+            "below (infini-gram mini's thresholds; see --dirty and --suspicious). Dirty items "
+            "list their longest matched spans and the documents holding them."
+        ),
     )
     p.add_argument("index", help="index directory")
     p.add_argument("benchmark", help="JSONL file, one item per line")
@@ -307,16 +315,16 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--window",
-        type=int,
+        type=positive,
         default=None,
         help="window length: characters on byte-level indexes (default 50), else tokens (13)",
     )
-    p.add_argument("--stride", type=int, default=1, help="one window every STRIDE units")
-    p.add_argument("--dirty", type=float, default=DIRTY, help="dirty from this share (0.8)")
+    p.add_argument("--stride", type=positive, default=1, help="one window every STRIDE units")
+    p.add_argument("--dirty", type=share, default=DIRTY, help="dirty from this share (0.8)")
     p.add_argument(
-        "--suspicious", type=float, default=SUSPICIOUS, help="suspicious from this share (0.2)"
+        "--suspicious", type=share, default=SUSPICIOUS, help="suspicious from this share (0.2)"
     )
-    p.add_argument("--max-docs", type=int, default=3, help="matching documents per dirty item")
+    p.add_argument("--max-docs", type=nonneg, default=3, help="matching documents per dirty item")
     p.add_argument("--out", default=None, help="write the JSON report here")
     p.add_argument("--html", default=None, help="write the HTML report here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -22,10 +22,18 @@ are checked here too.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from .errors import QueryParseError
 
-__all__ = ["DEFAULT_LIMITS", "QueryLimits", "format_query", "parse_query"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "QueryLimits",
+    "QueryReading",
+    "format_query",
+    "parse_query",
+    "query_reading",
+]
 
 
 @dataclass(frozen=True)
@@ -229,11 +237,73 @@ def format_query(cnf: list[list[str]]) -> str:
     '"new york" AND ("city" OR "state")'
     """
 
-    def quote(term: str) -> str:
-        return '"' + term.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
     parts = []
     for clause in cnf:
-        inner = " OR ".join(quote(t) for t in clause)
+        inner = " OR ".join(_quote(t) for t in clause)
         parts.append(f"({inner})" if len(clause) > 1 else inner)
     return " AND ".join(parts)
+
+
+@dataclass(frozen=True)
+class QueryReading:
+    """How a text query is read: as a ``"boolean"`` query (this module's language) or as one
+    ``"phrase"`` (exact text). ``text`` is what is searched: the boolean query, or the phrase
+    (a quoted phrase without its quotes)."""
+
+    kind: Literal["boolean", "phrase"]
+    text: str
+
+    def describe(self) -> str:
+        """A short description for answers: ``boolean query "a" AND "b"``, ``phrase "x"``."""
+        if self.kind == "boolean":
+            return "boolean query " + format_query(parse_query(self.text, _NO_LIMITS))
+        return "phrase " + _quote(self.text)
+
+
+_NO_LIMITS = QueryLimits(None, None, None, None, None)
+
+
+def _has_operator(text: str) -> bool:
+    """Whether ``AND`` or ``OR`` occurs as an operator (outside quotes). An unterminated quote
+    counts as outside, so a mistyped boolean query is parsed and its error shown."""
+    try:
+        return any(t.kind in _OPERATORS for t in _lex(text))
+    except QueryParseError:
+        return any(w in _OPERATORS for w in text.replace("(", " ").replace(")", " ").split())
+
+
+def query_reading(text: str, boolean: bool | None = None) -> QueryReading:
+    """The one rule that says how a text query is read, for the API, the CLI and the server.
+
+    ``boolean=True`` reads the text as a boolean query, ``boolean=False`` as the phrase it is,
+    character for character. By default (``None``) a query is boolean only when it uses ``AND``
+    or ``OR`` outside quotes; a query that is one quoted phrase is that phrase; anything else is
+    the text as typed, parentheses and quotes included.
+
+    >>> query_reading("(self)")
+    QueryReading(kind='phrase', text='(self)')
+    >>> query_reading('"hello"')
+    QueryReading(kind='phrase', text='hello')
+    >>> query_reading('"quoted" text')
+    QueryReading(kind='phrase', text='"quoted" text')
+    >>> query_reading("cat AND (dog OR mouse)").kind
+    'boolean'
+    >>> query_reading('"cat AND dog"')
+    QueryReading(kind='phrase', text='cat AND dog')
+    >>> query_reading("self", boolean=True).kind
+    'boolean'
+    """
+    if boolean is True or (boolean is None and _has_operator(text)):
+        return QueryReading("boolean", text)
+    if boolean is None:
+        try:
+            toks = _lex(text)
+        except QueryParseError:
+            toks = []
+        if len(toks) == 1 and toks[0].kind == "phrase":
+            return QueryReading("phrase", toks[0].text)
+    return QueryReading("phrase", text)
+
+
+def _quote(term: str) -> str:
+    return '"' + term.replace("\\", "\\\\").replace('"', '\\"') + '"'

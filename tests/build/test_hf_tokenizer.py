@@ -9,7 +9,7 @@ import anygram
 import pytest
 from anygram.errors import TokenizerError
 
-from tests.conftest import brute_count, write_jsonl
+from tests.conftest import brute_count, train_bpe, write_jsonl
 
 tokenizers = pytest.importorskip("tokenizers")
 
@@ -23,20 +23,7 @@ TEXTS = [
 
 
 def _train(path: Path) -> Path:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=400,
-        special_tokens=["<|endoftext|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tok.train_from_iterator(TEXTS * 20, trainer=trainer)
-    tok.save(str(path))
-    return path
+    return train_bpe(path, TEXTS)
 
 
 def test_hf_tokenizer_index(tmp_path: Path) -> None:

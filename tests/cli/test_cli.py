@@ -75,9 +75,12 @@ def test_entry_point_runs(index: Path) -> None:
 
 def test_boolean_queries(index: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["count", str(index), "cat AND mat"]) == 0
-    assert capsys.readouterr().out.strip() == "1"
+    assert capsys.readouterr().out.splitlines() == [
+        "1",
+        '  read as the boolean query "cat" AND "mat"',
+    ]
     assert main(["count", str(index), "cat OR dog"]) == 0
-    assert capsys.readouterr().out.strip() == "2"
+    assert capsys.readouterr().out.splitlines()[0] == "2"
     assert main(["count", "--phrase", str(index), "cat AND mat"]) == 0
     assert capsys.readouterr().out.strip() == "0"
     assert main(["docs", str(index), '"the cat" AND mat']) == 0

@@ -45,7 +45,9 @@ def test_infini_gram_count_example(client: httpx.Client) -> None:
     """The request of infini-gram's API documentation, sent unchanged (but the index name)."""
     payload = {"index": "demo", "query_type": "count", "query": "University of Washington"}
     r = client.post("/", json=payload).json()
-    assert set(r) == {"count", "approx", "latency", "token_ids", "tokens"}
+    # infini-gram's fields, plus how the text was read and the forms searched (one, on bytes)
+    assert set(r) == {"count", "approx", "latency", "token_ids", "tokens", "reading", "variants"}
+    assert r["reading"]["kind"] == "phrase" and len(r["variants"]) == 1
     assert r["count"] == 1 and r["approx"] is False
     assert r["token_ids"] == list(b"University of Washington")
     assert "".join(r["tokens"]) == "University of Washington"
@@ -54,7 +56,7 @@ def test_infini_gram_count_example(client: httpx.Client) -> None:
 
 def test_infini_gram_find_and_get_doc_by_rank_example(client: httpx.Client) -> None:
     found = ok(client, query_type="find", query="natural language processing")
-    assert {"cnt", "segment_by_shard"} | COMMON == set(found)
+    assert {"cnt", "segment_by_shard", "reading"} | COMMON == set(found)
     assert found["cnt"] == 2
     lo, hi = found["segment_by_shard"][0]
     assert hi - lo == 2
@@ -67,7 +69,9 @@ def test_infini_gram_find_and_get_doc_by_rank_example(client: httpx.Client) -> N
 
 def test_infini_gram_search_docs_example(client: httpx.Client) -> None:
     r = ok(client, query_type="search_docs", query="natural language", maxnum=2)
-    assert {"cnt", "approx", "idxs", "documents", "message"} | COMMON == set(r)
+    assert {"cnt", "approx", "idxs", "documents", "message", "reading", "variants"} | COMMON == set(
+        r
+    )
     assert r["cnt"] == brute("natural language") == 3
     assert r["message"].startswith("3 occurrences found")
     assert len(r["documents"]) == 2

@@ -28,7 +28,8 @@ def test_infini_gram_cnf_count_example(client: httpx.Client) -> None:
     whose text has AND is a ``count_cnf``; token_ids and tokens are triply nested."""
     payload = {"index": "demo", "query_type": "count", "query": f"{NLP} AND {DL}"}
     r = client.post("/", json=payload).json()
-    assert set(r) == {"count", "approx", "latency", "token_ids", "tokens"}
+    assert set(r) == {"count", "approx", "latency", "token_ids", "tokens", "reading"}
+    assert r["reading"]["kind"] == "boolean"
     assert r["count"] == 1 and r["approx"] is False
     assert r["token_ids"] == nested([NLP], [DL])
     assert ["".join(t) for clause in r["tokens"] for t in clause] == [NLP, DL]

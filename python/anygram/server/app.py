@@ -13,7 +13,6 @@ import asyncio
 import json
 import logging
 import os
-import re
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -38,7 +37,8 @@ from ..errors import (
     QueryParseError,
 )
 from ..index import Index
-from ..query_language import QueryLimits, parse_query
+from ..query_language import QueryLimits, parse_query, query_reading
+from ..text_query import describe_reading, phrase_variants
 from .queries import (
     CNF,
     CONT,
@@ -142,7 +142,19 @@ class QueryRequest(BaseModel):
     query: str | None = Field(
         None,
         description="the query text, tokenized by the index; with AND/OR a boolean query "
-        '(OR binds tighter than AND; "quoted phrases", parentheses group ORs)',
+        '(OR binds tighter than AND; "quoted phrases", parentheses group ORs); a query that is '
+        "one quoted phrase is that phrase; anything else is the text as typed",
+    )
+    boolean: StrictBool | None = Field(
+        None,
+        description="count, find, search_docs, get_doc_by_*: true reads query as a boolean "
+        "query, false as the exact text typed; default: boolean only when it uses AND or OR",
+    )
+    exact_tokens: StrictBool | None = Field(
+        None,
+        description="count, search_docs: only the tokens of the phrase as typed; by default a "
+        "phrase also counts in the form after a space, as BPE tokenizers fold the space before "
+        "a word into its first token (the answer's variants list each form's count)",
     )
     query_ids: list[StrictInt] | list[list[list[StrictInt]]] | None = Field(
         None,
@@ -243,12 +255,8 @@ def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
-#: A text query is boolean when it has the word AND or OR (infini-gram's API: " AND ", " OR ").
-_OPERATOR = re.compile(r'(?<![^\s()"])(AND|OR)(?![^\s()"])')
-
-
-def is_boolean(text: str) -> bool:
-    return _OPERATOR.search(text) is not None
+#: Query types whose text phrase is also searched after a space on BPE indexes (text_query).
+_PHRASE_VARIANT_TYPES = {"count": "count", "search_docs": "cnt"}
 
 
 # --------------------------------------------------------------------------- middleware
@@ -404,9 +412,17 @@ class _Service:
         # is a count_cnf) or, for get_doc_by_*, marks every clause. Other types take AND and OR
         # in text as words; nested ids they cannot take.
         takes = qt.takes_cnf or qt.result == "doc" or (qt.cnf is not None and qt.cnf in self.types)
-        boolean = (
-            qt.takes_cnf or nested or (takes and req.query is not None and is_boolean(req.query))
-        )
+        reading = None
+        if takes and req.query is not None and not qt.takes_cnf:
+            reading = query_reading(req.query, req.boolean)
+        boolean = qt.takes_cnf or nested or (reading is not None and reading.kind == "boolean")
+        variants = None
+        if reading is not None and not boolean and req.query_type in _PHRASE_VARIANT_TYPES:
+            variants = phrase_variants(index, reading.text, bool(req.exact_tokens))
+            paged = req.offset is not None or req.seed is not None or len(variants) > 1
+            if req.query_type == "search_docs" and paged and qt.cnf in self.types:
+                # The forms are the terms of one OR clause: one engine call pages through all.
+                boolean = True
         if boolean and not takes:
             raise ApiError(
                 400,
@@ -420,10 +436,17 @@ class _Service:
         if boolean:
             if req.query is None and req.query_ids is None:
                 raise ApiError(400, "this query type needs query (text) or query_ids (token ids)")
-            cnf = self._cnf(index, req)
+            if variants is not None:
+                cnf = [[v["token_ids"] for v in variants]]
+            else:
+                cnf = self._cnf(index, req)
             n_tokens = sum(len(t) for clause in cnf for t in clause)
         else:
-            if req.query is not None:
+            if variants is not None:
+                ids = variants[0]["token_ids"]
+            elif reading is not None:
+                ids = index.tokenize(reading.text)
+            elif req.query is not None:
                 ids = index.tokenize(req.query)
             elif req.query_ids is not None:
                 ids = list(req.query_ids)  # type: ignore[arg-type]
@@ -478,6 +501,14 @@ class _Service:
             result["message"] = _message(result)
         if qt.extra is not None:
             qt.extra(index, ids, result)
+        if variants is not None:
+            for v in variants:
+                v["count"] = index.count(v["token_ids"])["count"]
+            result[_PHRASE_VARIANT_TYPES[req.query_type]] = sum(v["count"] for v in variants)
+            result["approx"] = False
+            result["variants"] = variants
+        if reading is not None:
+            result["reading"] = describe_reading(reading, variants)
         if qt.result != "doc":  # a document's token_ids are its own
             if cnf is not None:
                 result["token_ids"] = cnf

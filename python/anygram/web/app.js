@@ -92,12 +92,23 @@ function hideSections() {
   showError(null);
 }
 
+// How the server read the text (a boolean query, a phrase) and, on BPE indexes, the count of
+// each form of the phrase (at a word start, with and without the leading space).
+const textOptions = () => ($("exact-tokens").checked ? { exact_tokens: true } : {});
+
+function readingNote(r) {
+  if (!r.reading) return "";
+  const forms = (r.variants || []).length > 1
+    ? ": " + r.variants.map((v) => `${JSON.stringify(v.text)} ${fmt(v.count)}`).join(", ") : "";
+  return el("span", { class: "reading", id: "reading" }, ` · ${r.reading.description}${forms}`);
+}
+
 async function doCount() {
-  const r = await query("count");
+  const r = await query("count", textOptions());
   showTokens(r.tokens, r.token_ids);
   showResult(el("strong", { id: "count" }, fmt(r.count)),
              ` occurrence${r.count === 1 ? "" : "s"}${r.approx ? " (approx.)" : ""}`,
-             latency(r.latency));
+             readingNote(r), latency(r.latency));
 }
 
 // Documents of a query (an n-gram or AND/OR), a page at a time with search_docs_cnf: `offset`
@@ -124,14 +135,18 @@ async function showCnfPage() {
   const d = state.docs;
   const extra = { maxnum: PAGE, offset: d.page * PAGE, max_disp_len: DISP_LEN };
   if (d.seed !== undefined) extra.seed = d.seed;
-  const r = await post("./", { index: state.index, query_type: "search_docs_cnf", query: d.text, ...extra });
+  // search_docs reads the text as count does (boolean only with AND/OR) and pages through
+  // search_docs_cnf, a phrase's forms being the terms of one clause.
+  const r = await post("./", { index: state.index, query_type: "search_docs", query: d.text,
+                               ...textOptions(), ...extra });
   d.total = r.total;
   showTokens(r.tokens, r.token_ids);
   showLegend(r.tokens);
   showResult(el("strong", { id: "count" }, fmt(r.cnt)),
              ` ${r.token_ids.length > 1 ? "matches" : `occurrence${r.cnt === 1 ? "" : "s"}`}`,
              r.approx ? ` (approx.; ${fmt(r.total)} to page through)` : "",
-             d.seed !== undefined ? ` · random order, seed ${d.seed}` : "", latency(r.latency));
+             d.seed !== undefined ? ` · random order, seed ${d.seed}` : "", readingNote(r),
+             latency(r.latency));
   const first = r.offset;
   const last = first + r.documents.length;
   $("doc-list").replaceChildren(...r.documents.map(renderDoc));
