@@ -21,7 +21,8 @@ from .errors import (
     TokenizerError,
     TokenOutOfRangeError,
 )
-from .query_language import DEFAULT_LIMITS, QueryLimits, parse_query
+from .limits import DEFAULT_LIMITS, DEFAULTS, QueryLimits
+from .query_language import parse_query
 from .tokenizers import Tokenizer, from_manifest
 
 __all__ = ["Index", "Query"]
@@ -131,13 +132,13 @@ class Index:
         load_to_ram: bool = False,
         verify: bool = False,
         populate: bool = False,
-        max_disp_len: int = 1000,
+        max_disp_len: int = DEFAULTS["max_disp_len"],
         tokenizer: Tokenizer | None = None,
         token_dtype: str | None = None,
         eos_token_id: int | None = None,
-        max_support: int = 1000,
-        max_clause_freq: int = 50_000,
-        max_diff_tokens: int = 100,
+        max_support: int = DEFAULTS["max_support"],
+        max_clause_freq: int = DEFAULTS["max_clause_freq"],
+        max_diff_tokens: int = DEFAULTS["max_diff_tokens"],
         query_limits: QueryLimits = DEFAULT_LIMITS,
         **infini_gram_args: Any,
     ) -> None:
@@ -399,7 +400,7 @@ class Index:
         return [self._with_text(d) for d in docs]
 
     def search_docs(
-        self, input_ids: Query, maxnum: int = 1, max_disp_len: int | None = None
+        self, input_ids: Query, maxnum: int = DEFAULTS["maxnum"], max_disp_len: int | None = None
     ) -> dict[str, Any]:
         """Up to ``maxnum`` documents containing the n-gram (its first occurrences in suffix
         order), each windowed around the match: ``{"cnt", "approx", "idxs", "documents"}``."""
@@ -559,7 +560,7 @@ class Index:
     def search_docs_cnf(
         self,
         cnf: CnfQuery,
-        maxnum: int = 1,
+        maxnum: int = DEFAULTS["maxnum"],
         max_disp_len: int | None = None,
         max_clause_freq: int | None = None,
         max_diff_tokens: int | None = None,
@@ -614,7 +615,7 @@ class Index:
         enforce_bow: bool = False,
         *,
         bow_ids: Sequence[int] | None = None,
-        max_docs: int = 10,
+        max_docs: int = DEFAULTS["max_docs"],
         return_docs: bool = False,
         max_disp_len: int | None = None,
         rank_by: str = "position",

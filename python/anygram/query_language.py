@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .errors import QueryParseError
+from .limits import DEFAULT_LIMITS, QueryLimits
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -35,25 +36,6 @@ __all__ = [
     "query_reading",
 ]
 
-
-@dataclass(frozen=True)
-class QueryLimits:
-    """Bounds on a boolean query. ``None`` lifts a bound.
-
-    The defaults are those of infini-gram's public API server (``MAX_QUERY_CHARS``,
-    ``MAX_CLAUSES_PER_CNF``, ``MAX_TERMS_PER_CLAUSE``, and the largest ``max_clause_freq`` and
-    ``max_diff_tokens`` it accepts).
-    """
-
-    max_query_chars: int | None = 1000
-    max_clauses: int | None = 4
-    max_terms_per_clause: int | None = 4
-    max_clause_freq: int | None = 500_000
-    max_diff_tokens: int | None = 1000
-
-
-#: infini-gram's API limits.
-DEFAULT_LIMITS = QueryLimits()
 
 _OPERATORS = ("AND", "OR")
 
@@ -154,33 +136,56 @@ class _Parser:
         return terms
 
     def item(self) -> list[str]:
-        t = self.peek()
-        if t is None:
-            pos = self.end_pos()
-            raise QueryParseError(f"empty clause at position {pos}: a term is missing", pos)
-        if t.kind == "(":
-            self.i += 1
-            inner = self.peek()
-            if inner is not None and inner.kind == ")":
-                raise QueryParseError(f"empty parentheses at position {t.pos}", t.pos)
-            terms = self.item()
-            while (u := self.peek()) is not None and u.kind == "OR":
+        """One term, or parenthesized OR-ed terms (nested to any depth up to the limit).
+
+        Iterative: nesting is a stack of the open parentheses, never Python recursion, so no
+        input can exhaust the interpreter's stack."""
+        terms: list[str] = []
+        opens: list[_Tok] = []
+        while True:
+            t = self.peek()
+            if t is None:
+                pos = self.end_pos()
+                raise QueryParseError(f"empty clause at position {pos}: a term is missing", pos)
+            if t.kind == "(":
+                cap = self.limits.max_depth
+                if cap is not None and len(opens) >= cap:
+                    raise QueryParseError(
+                        f"parentheses nested deeper than {cap} (the limit) at position {t.pos}",
+                        t.pos,
+                    )
                 self.i += 1
-                terms.extend(self.item())
-            u = self.peek()
-            if u is None:
-                raise QueryParseError(f"unclosed parenthesis opened at position {t.pos}", t.pos)
-            if u.kind == "AND":
-                raise QueryParseError(
-                    f"AND inside parentheses at position {u.pos}: a query is clauses joined by "
-                    "AND, each clause terms joined by OR (OR binds tighter than AND), so "
-                    "parentheses may only group OR-ed terms",
-                    u.pos,
-                )
-            if u.kind != ")":  # pragma: no cover - item() stops only at operators or ')'
-                raise QueryParseError(f"expected ')' at position {u.pos}", u.pos)
-            self.i += 1
-            return terms
+                inner = self.peek()
+                if inner is not None and inner.kind == ")":
+                    raise QueryParseError(f"empty parentheses at position {t.pos}", t.pos)
+                opens.append(t)
+                continue
+            terms.append(self.term(t))
+            # After a term: inside parentheses, OR goes on to the next term and ')' closes one.
+            while opens:
+                u = self.peek()
+                if u is None:
+                    pos = opens[-1].pos
+                    raise QueryParseError(f"unclosed parenthesis opened at position {pos}", pos)
+                if u.kind == "OR":
+                    self.i += 1
+                    break
+                if u.kind == "AND":
+                    raise QueryParseError(
+                        f"AND inside parentheses at position {u.pos}: a query is clauses joined "
+                        "by AND, each clause terms joined by OR (OR binds tighter than AND), so "
+                        "parentheses may only group OR-ed terms",
+                        u.pos,
+                    )
+                if u.kind != ")":
+                    raise QueryParseError(f"expected ')' at position {u.pos}", u.pos)
+                self.i += 1
+                opens.pop()
+            else:
+                return terms
+
+    def term(self, t: _Tok) -> str:
+        """The phrase or run of bare words starting at ``t``."""
         if t.kind in _OPERATORS:
             raise QueryParseError(
                 f"empty clause at position {t.pos}: {t.kind} needs a term before it", t.pos
@@ -189,12 +194,12 @@ class _Parser:
             raise QueryParseError(f"unmatched ')' at position {t.pos}", t.pos)
         if t.kind == "phrase":
             self.i += 1
-            return [t.text]
+            return t.text
         words = []
         while (u := self.peek()) is not None and u.kind == "word":
             words.append(u.text)
             self.i += 1
-        return [" ".join(words)]
+        return " ".join(words)
 
 
 def parse_query(text: str, limits: QueryLimits = DEFAULT_LIMITS) -> list[list[str]]:

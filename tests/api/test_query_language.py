@@ -87,3 +87,41 @@ cnfs = st.lists(st.lists(terms, min_size=1, max_size=4), min_size=1, max_size=4)
 @given(cnfs)
 def test_format_then_parse_round_trips(cnf) -> None:
     assert parse_query(format_query(cnf)) == cnf
+
+
+def test_deep_nesting_is_refused_with_its_position_not_a_recursion_error() -> None:
+    """988 nested parentheses (within the server's 16,000 characters) once raised
+    RecursionError; now the depth limit answers, at the first parenthesis past it."""
+    text = "(" * 988 + "a" + ")" * 988
+    with pytest.raises(QueryParseError, match="nested deeper than 32") as e:
+        parse_query(text, QueryLimits(max_query_chars=None))
+    assert e.value.position == 32
+    assert parse_query("(" * 32 + "a" + ")" * 32) == [["a"]]
+
+
+def test_the_parser_is_iterative_without_a_depth_limit() -> None:
+    """No limit on depth: 100,000 levels parse (far past Python's recursion limit)."""
+    n = 100_000
+    text = "(" * n + "a OR b" + ")" * n + " AND c"
+    assert parse_query(text, QueryLimits(max_query_chars=None, max_depth=None)) == [
+        ["a", "b"],
+        ["c"],
+    ]
+    with pytest.raises(QueryParseError, match="unclosed parenthesis") as e:
+        parse_query("(" * n + "a", QueryLimits(max_query_chars=None, max_depth=None))
+    assert e.value.position == n - 1
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "words"),
+    [
+        ('(a "b")', 3, "expected ')'"),
+        ("((a) OR (b AND c))", 11, "AND inside parentheses"),
+        ("((a) OR )", 8, "unmatched ')'"),
+        ("(a OR (b OR", 11, "empty clause"),
+    ],
+)
+def test_nested_errors_name_the_position(text: str, position: int, words: str) -> None:
+    with pytest.raises(QueryParseError) as e:
+        parse_query(text)
+    assert (e.value.position, words in str(e.value)) == (position, True)
