@@ -13,6 +13,7 @@ from typing import Any
 from . import cli_lm, contamination
 from .cli_args import Parser, UsageError, nonneg, nonneg_float, port, positive, positive_float
 from .errors import AnygramError, InvalidArgumentError
+from .limits import DEFAULTS, MAX_CLAUSES, MAX_TERMS_PER_CLAUSE, SERVER
 
 __all__ = ["main"]
 
@@ -275,9 +276,17 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         max_query_tokens=args.max_query_tokens,
         max_clauses=args.max_clauses,
         max_terms_per_clause=args.max_terms_per_clause,
+        max_exact_clause_freq=args.max_exact_clause_freq,
         caps=caps,
     )
-    config = ServerConfig(limits=limits, timeout=args.timeout, max_body_bytes=args.max_body_bytes)
+    config = ServerConfig(
+        limits=limits,
+        timeout=args.timeout,
+        max_body_bytes=args.max_body_bytes,
+        cors_origins=args.cors_origin,
+        max_connections=args.max_connections,
+        request_read_timeout=args.request_read_timeout,
+    )
     if args.threads:
         config.threads = args.threads
     serve(
@@ -288,6 +297,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         config=config,
         load_to_ram=args.load_to_ram,
         access_log=not args.no_access_log,
+        forwarded_allow_ips=args.forwarded_allow_ips,
     )
     return 0
 
@@ -297,7 +307,10 @@ def _add_lm(sub: Any) -> None:
     p.add_argument("index", help="index directory")
     p.add_argument("prompt", help="text to continue")
     p.add_argument(
-        "--max-new-tokens", type=positive, default=50, help="tokens to generate (default 50)"
+        "--max-new-tokens",
+        type=positive,
+        default=DEFAULTS["max_new_tokens"],
+        help=f"tokens to generate (default {DEFAULTS['max_new_tokens']})",
     )
     p.add_argument("--temperature", type=nonneg_float, default=1.0, help="0: most frequent token")
     p.add_argument(
@@ -476,20 +489,62 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=positive, default=1, help="server processes (default 1)")
     p.add_argument("--threads", type=positive, default=None, help="query threads per process")
     p.add_argument(
-        "--timeout", type=positive_float, default=10.0, help="seconds per request (504 after)"
+        "--timeout",
+        type=positive_float,
+        default=SERVER.timeout,
+        help=f"seconds per request, queue wait included (504 after; default {SERVER.timeout:g})",
     )
     p.add_argument(
         "--max-body-bytes", type=positive, default=1 << 20, help="request body cap in bytes"
     )
-    p.add_argument("--max-query-tokens", type=positive, default=1000, help="longest query")
-    p.add_argument("--max-clauses", type=positive, default=4, help="AND clauses per boolean query")
-    p.add_argument("--max-terms-per-clause", type=positive, default=4, help="OR terms per clause")
+    p.add_argument(
+        "--max-query-tokens", type=positive, default=SERVER.max_query_tokens, help="longest query"
+    )
+    p.add_argument(
+        "--max-clauses", type=positive, default=MAX_CLAUSES, help="AND clauses per boolean query"
+    )
+    p.add_argument(
+        "--max-terms-per-clause",
+        type=positive,
+        default=MAX_TERMS_PER_CLAUSE,
+        help="OR terms per clause",
+    )
     p.add_argument("--max-diff-tokens", type=positive, default=None, help="cap on the AND window")
     p.add_argument(
         "--max-clause-freq", type=positive, default=None, help="cap on the sampling threshold"
     )
     p.add_argument(
+        "--max-exact-clause-freq",
+        type=positive,
+        default=SERVER.max_exact_clause_freq,
+        help="answer exact boolean queries only when no clause occurs more often",
+    )
+    p.add_argument(
         "--max-new-tokens", type=positive, default=None, help="cap on generate's max_new_tokens"
+    )
+    p.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="let web pages from ORIGIN call the API (repeatable; '*' for any); off by default",
+    )
+    p.add_argument(
+        "--max-connections",
+        type=positive,
+        default=SERVER.max_connections,
+        help="open connections at most (idle ones are closed first)",
+    )
+    p.add_argument(
+        "--request-read-timeout",
+        type=positive_float,
+        default=SERVER.request_read_timeout,
+        help="seconds a client has to send a whole request",
+    )
+    p.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        help="reverse proxies trusted for X-Forwarded-For (default 127.0.0.1)",
     )
     p.add_argument(
         "--load-to-ram", action="store_true", help="read the indexes into memory instead of mmap"

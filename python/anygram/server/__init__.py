@@ -85,15 +85,21 @@ def serve(
     config: ServerConfig | None = None,
     load_to_ram: bool = False,
     access_log: bool = True,
+    forwarded_allow_ips: str | None = None,
 ) -> None:
     """Opens the indexes (checking each once here, so a bad path fails before listening) and
-    serves them under their names until interrupted."""
+    serves them under their names until interrupted.
+
+    ``forwarded_allow_ips``: addresses of reverse proxies whose ``X-Forwarded-For`` names the
+    client (uvicorn's option; default: ``127.0.0.1``, a proxy on this machine). The fair queue
+    charges requests to that client; see the README's section on public deployments."""
     paths = {name: os.fspath(p) for name, p in indexes.items()}
     for name in paths:
         if not name or "/" in name:
             raise ValueError(f"bad index name {name!r}")
     _open(paths)  # fail early, with the engine's own error
     config = config or ServerConfig()
+    config.max_connections = _connection_cap(config.max_connections)
     os.environ[_ENV] = json.dumps(
         {"indexes": paths, "load_to_ram": load_to_ram, "config": asdict(config)}
     )
@@ -109,4 +115,24 @@ def serve(
         workers=workers,
         access_log=False,
         log_config=log_config,
+        # The protocol adds the request read deadline and idle-first eviction at the cap (see
+        # anygram.server.protocol); it reads its settings from the environment set above.
+        http="anygram.server.protocol:ServeProtocol",
+        limit_concurrency=config.max_connections,
+        timeout_keep_alive=max(1, round(config.keep_alive)),
+        forwarded_allow_ips=forwarded_allow_ips,
     )
+
+
+def _connection_cap(wanted: int) -> int:
+    """The connection cap, kept below the process's file-descriptor limit (index files, logs and
+    the listening socket need some), so the cap is reached before ``accept`` fails."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError):  # pragma: no cover - not POSIX
+        return wanted
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(16, min(wanted, soft - 64))

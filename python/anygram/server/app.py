@@ -14,8 +14,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Annotated, Any, Literal
@@ -24,8 +23,19 @@ from fastapi import Body, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+)
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
@@ -37,7 +47,15 @@ from ..errors import (
     QueryParseError,
 )
 from ..index import Index
-from ..query_language import QueryLimits, parse_query, query_reading
+from ..limits import (
+    CAPS,
+    DEFAULTS,
+    MAX_CLAUSES,
+    MAX_TERMS_PER_CLAUSE,
+    SERVER,
+    QueryLimits,
+)
+from ..query_language import parse_query, query_reading
 from ..text_query import describe_reading, phrase_variants
 from .queries import (
     CNF,
@@ -53,33 +71,14 @@ from .queries import (
     decode_tokens,
     spans,
     split_prompt,
+    takes_timeout,
 )
+from .scheduler import FairScheduler, QueueFull
 
 __all__ = ["Limits", "ServerConfig", "create_app"]
 
 access_log = logging.getLogger("anygram.access")
 error_log = logging.getLogger("anygram.server")
-
-
-_DEFAULTS = {
-    "maxnum": 1,
-    "max_disp_len": 1000,
-    "max_support": 1000,
-    "max_clause_freq": 50_000,
-    "max_diff_tokens": 100,
-    "max_docs": 10,
-    "max_new_tokens": 50,
-}
-_CAPS = {
-    "maxnum": 10,
-    "max_disp_len": 10000,
-    "max_support": 1000,
-    "max_clause_freq": 500_000,
-    "max_diff_tokens": 1000,
-    "max_docs": 100,
-    # generate: the engine call cannot be cancelled, so after a 504 it runs on to this length
-    "max_new_tokens": 1000,
-}
 
 
 @dataclass
@@ -92,19 +91,21 @@ class Limits:
     an :class:`~anygram.Index` handed to :func:`create_app` also applies its ``query_limits``
     (infini-gram's API limits unless it was opened with others)."""
 
-    max_query_tokens: int = 1000
-    max_batch: int = 64
-    max_clauses: int = 4
-    max_terms_per_clause: int = 4
+    max_query_tokens: int = SERVER.max_query_tokens
+    max_batch: int = SERVER.max_batch
+    max_clauses: int = MAX_CLAUSES
+    max_terms_per_clause: int = MAX_TERMS_PER_CLAUSE
     #: ``attribute`` with ``return_docs``: query tokens x max_docs x max_disp_len at most this.
     max_attribute_doc_tokens: int = 10_000_000
-    defaults: dict[str, int] = field(default_factory=lambda: dict(_DEFAULTS))
-    caps: dict[str, int] = field(default_factory=lambda: dict(_CAPS))
+    #: ``exact: true`` is answered only when no clause occurs more often than this.
+    max_exact_clause_freq: int = SERVER.max_exact_clause_freq
+    defaults: dict[str, int] = field(default_factory=lambda: dict(DEFAULTS))
+    caps: dict[str, int] = field(default_factory=lambda: dict(CAPS))
 
     def __post_init__(self) -> None:
         # a partial dict given by the caller keeps the other defaults and caps
-        self.defaults = {**_DEFAULTS, **self.defaults}
-        self.caps = {**_CAPS, **self.caps}
+        self.defaults = {**DEFAULTS, **self.defaults}
+        self.caps = {**CAPS, **self.caps}
 
     def query_limits(self) -> QueryLimits:
         """The bounds of the query language (text length is checked before parsing)."""
@@ -122,13 +123,46 @@ class ServerConfig:
     limits: Limits = field(default_factory=Limits)
     #: Largest request body in bytes (413 above).
     max_body_bytes: int = 1 << 20
-    #: Seconds a request may take (504 after; the engine call finishes in the background).
-    timeout: float = 10.0
+    #: Seconds a request may take, its wait in the queue included (504 after). Methods that
+    #: take ``timeout=`` get the time left, so the engine stops at the deadline too.
+    timeout: float = SERVER.timeout
     #: Threads running engine calls.
     threads: int = field(default_factory=lambda: 2 * (os.cpu_count() or 2))
+    #: Requests one client may have waiting for a thread (429 above); see ``scheduler``.
+    max_queued_per_client: int = SERVER.max_queued_per_client
+    #: Origins allowed to call the API from a browser (CORS); none by default, ``["*"]`` for all.
+    cors_origins: list[str] = field(default_factory=list)
+    #: Connections held open at most (``anygram serve``; idle ones are closed first).
+    max_connections: int = SERVER.max_connections
+    #: Seconds a client has to send a whole request (``anygram serve``).
+    request_read_timeout: float = SERVER.request_read_timeout
+    #: Seconds an idle keep-alive connection stays open (``anygram serve``).
+    keep_alive: float = SERVER.keep_alive
 
 
 # --------------------------------------------------------------------------- request models
+
+
+def _integral(v: Any, depth: int = 0) -> Any:
+    """``5.0`` is the integer 5 (JSON writers differ on integral numbers), inside the lists of
+    ``query_ids`` too; ``5.5``, strings and booleans stay what they are, for the strict type
+    check to refuse."""
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, list) and depth < 3:
+        return [_integral(x, depth + 1) for x in v]
+    return v
+
+
+def _real(v: Any) -> Any:
+    """An integer where a float is asked (``"temperature": 1``) is that float."""
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) <= 2**1023:
+        return float(v)
+    return v
+
+
+#: Fields of a float type; every other numeric field is an integer.
+_REAL_FIELDS = ("temperature", "span_density")
 
 
 class QueryRequest(BaseModel):
@@ -204,7 +238,7 @@ class QueryRequest(BaseModel):
     rank_by: Literal["position", "length", "unigram_logprob"] | None = Field(
         None, description="attribute: order of the spans"
     )
-    span_density: float | None = Field(
+    span_density: StrictFloat | None = Field(
         None, ge=0, le=1, description="attribute: keep ceil(span_density x tokens) spans"
     )
     max_spans: StrictInt | None = Field(None, ge=0, description="attribute: keep this many")
@@ -219,6 +253,13 @@ class QueryRequest(BaseModel):
     top_k: StrictInt | None = Field(
         None, ge=1, description="generate: sample among the k most frequent next tokens"
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers(cls, v: Any, info: ValidationInfo) -> Any:
+        """Integer fields take integral floats (``2.0``), float fields integers; strings and
+        booleans are refused by the strict types as before."""
+        return _real(v) if info.field_name in _REAL_FIELDS else _integral(v)
 
 
 class ErrorBody(BaseModel):
@@ -251,8 +292,20 @@ class ApiError(HTTPException):
     """An error answered as ``{"error": detail}`` with its status."""
 
 
-def _error(status: int, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": message, **extra}, status_code=status)
+def _error(
+    status: int, message: str, headers: Mapping[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
+
+
+def _allowed(app: FastAPI, scope: Scope) -> str:
+    """Every method some route takes at the request's path (the ``Allow`` of a 405)."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches(scope)
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
 
 
 #: Query types whose text phrase is also searched after a space on BPE indexes (text_query).
@@ -332,7 +385,7 @@ class Guard:
 
 
 class _Service:
-    """What the handlers share: the indexes, the query table, limits, the thread pool."""
+    """What the handlers share: the indexes, the query table, limits, the fair queue."""
 
     def __init__(self, indexes: Mapping[str, Index], config: ServerConfig) -> None:
         self.indexes = dict(indexes)
@@ -341,7 +394,7 @@ class _Service:
         self.types: dict[str, QueryType] = available(Index)
         for ix in self.indexes.values():  # all indexes must offer a type (subclasses may add)
             self.types.update(available(type(ix)))
-        self.pool = ThreadPoolExecutor(config.threads, thread_name_prefix="anygram-query")
+        self.queue = FairScheduler(config.threads, config.max_queued_per_client)
 
     def index(self, name: str) -> Index:
         ix = self.indexes.get(name)
@@ -349,12 +402,15 @@ class _Service:
             raise ApiError(404, f"unknown index {name!r} (see GET /indexes)")
         return ix
 
-    async def run(self, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        loop = asyncio.get_running_loop()
+    async def run(self, client: str, req: QueryRequest) -> dict[str, Any]:
+        """``req`` answered on a query thread when its client's turn comes, by the deadline."""
+        deadline = time.monotonic() + self.config.timeout
         try:
-            return await asyncio.wait_for(loop.run_in_executor(self.pool, fn), self.config.timeout)
-        except asyncio.TimeoutError:
+            return await self.queue.run(client, lambda: self.answer(req, deadline), deadline)
+        except TimeoutError:
             raise ApiError(504, f"query took longer than {self.config.timeout:g} s") from None
+        except QueueFull as e:
+            raise ApiError(429, f"too many requests waiting: {e}") from None
 
     def _number(self, req: QueryRequest, name: str) -> int | None:
         value = getattr(req, name)
@@ -394,8 +450,8 @@ class _Service:
                 )
         return cnf
 
-    def answer(self, req: QueryRequest) -> dict[str, Any]:
-        """One query, start to end (runs in the thread pool)."""
+    def answer(self, req: QueryRequest, deadline: float) -> dict[str, Any]:
+        """One query, start to end (runs on a query thread), by ``deadline`` (monotonic)."""
         t0 = time.perf_counter()
         qt = self.types.get(req.query_type)
         if qt is None:
@@ -479,14 +535,30 @@ class _Service:
             elif source == CNF:
                 kwargs[arg] = cnf
             elif source == DEADLINE:
-                kwargs[arg] = time.monotonic() + self.config.timeout
+                kwargs[arg] = deadline
             elif source in NUMERIC_FIELDS:
                 value = self._number(req, source)
                 if value is not None:
                     kwargs[arg] = value
             elif getattr(req, source) is not None:
                 kwargs[arg] = getattr(req, source)
-        result = getattr(index, qt.method)(**kwargs)
+        exact_capped = bool(kwargs.get("exact")) and "max_clause_freq" in kwargs
+        if exact_capped:
+            # Exact answers cost in clause counts: computed as a sampled query at the exact
+            # cap, which is exact exactly when nothing was sampled; otherwise refused below.
+            kwargs["exact"] = False
+            kwargs["max_clause_freq"] = self.limits.max_exact_clause_freq
+        method = getattr(index, qt.method)
+        if takes_timeout(method):
+            kwargs["timeout"] = max(1e-3, deadline - time.monotonic())
+        result = method(**kwargs)
+        if exact_capped and result.get("approx"):
+            raise ApiError(
+                400,
+                "exact: a clause occurs more than this server's limit of "
+                f"{self.limits.max_exact_clause_freq} times for an exact answer; leave exact "
+                "out for a sampled one",
+            )
         if qt.result == "doc":
             if cnf is not None:
                 result["spans"] = cnf_spans(index, result["token_ids"], None, cnf)
@@ -543,7 +615,7 @@ _EXAMPLES: list[dict[str, Any]] = [
         "scope": "document",
     },
     {"query_type": "find_cnf", "query_ids": [[[116, 104, 101]]], "max_diff_tokens": 5},
-    {"query_type": "count_cnf", "query": "a AND (b", "exact": True},
+    {"query_type": "count_cnf", "query": "cat AND (mat OR log)", "exact": True},
     {"query_type": "get_doc_by_ptr", "s": 0, "ptr": 3, "query_ids": [[[116]], [[104]]]},
     {"query_type": "creativity", "query": "the cat sat on a mat"},
     {
@@ -609,6 +681,13 @@ def _validation_message(e: RequestValidationError) -> str:
     return "invalid request: " + "; ".join(parts)
 
 
+def _client(request: Request) -> str:
+    """Whom a request is charged to in the fair queue: its peer's address (behind a trusted
+    reverse proxy, uvicorn's proxy-headers support puts the forwarded address here)."""
+    client = request.scope.get("client")
+    return str(client[0]) if client else "-"
+
+
 def _web_dir() -> str:
     return str(resources.files("anygram") / "web")
 
@@ -638,7 +717,12 @@ def create_app(indexes: Mapping[str, Index], config: ServerConfig | None = None)
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        return _error(exc.status_code, str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route on the path only; GET / (the
+            # page) and POST / (queries) are two routes.
+            headers["Allow"] = _allowed(app, request.scope)
+        return _error(exc.status_code, str(exc.detail), headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -649,10 +733,12 @@ def create_app(indexes: Mapping[str, Index], config: ServerConfig | None = None)
         status, body = _body(exc)
         return JSONResponse(body, status_code=status)
 
-    async def one(req: QueryRequest, log: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    async def one(
+        client: str, req: QueryRequest, log: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
         log.update(index=req.index, query_type=req.query_type)
         try:
-            return 200, await svc.run(lambda: svc.answer(req))
+            return 200, await svc.run(client, req)
         except Exception as e:
             return _body(e)
 
@@ -663,7 +749,7 @@ def create_app(indexes: Mapping[str, Index], config: ServerConfig | None = None)
         response_model=dict[str, Any],
     )
     async def query(request: Request, req: QueryRequest) -> JSONResponse:
-        status, body = await one(req, request.scope.setdefault("anygram", {}))
+        status, body = await one(_client(request), req, request.scope.setdefault("anygram", {}))
         return JSONResponse(body, status_code=status)
 
     @app.post(
@@ -680,7 +766,8 @@ def create_app(indexes: Mapping[str, Index], config: ServerConfig | None = None)
                 400, f"batch of {len(reqs)} is above the limit of {svc.limits.max_batch}"
             )
         request.scope.setdefault("anygram", {})["batch"] = len(reqs)
-        answers = await asyncio.gather(*(one(r, {}) for r in reqs))
+        client = _client(request)  # every query of a batch is charged to its client
+        answers = await asyncio.gather(*(one(client, r, {}) for r in reqs))
         return [body if status == 200 else {**body, "status": status} for status, body in answers]
 
     @app.get("/indexes", summary="The indexes served, by name", response_model=list[IndexInfo])
@@ -740,5 +827,13 @@ def create_app(indexes: Mapping[str, Index], config: ServerConfig | None = None)
         return FileResponse(os.path.join(web, "index.html"))
 
     app.mount("/static", StaticFiles(directory=web), name="static")
+    if config.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(config.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type"],
+            max_age=3600,
+        )
     app.add_middleware(Guard, max_body_bytes=config.max_body_bytes)
     return app

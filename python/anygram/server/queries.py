@@ -11,6 +11,8 @@ presentation fields (``tokens``, ``spans``, ``longest_suffix``, ...).
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -30,6 +32,7 @@ __all__ = [
     "available",
     "cnf_spans",
     "decode_tokens",
+    "takes_timeout",
 ]
 
 #: Argument sources that are not request fields: the query's token ids, all of them but the last
@@ -104,6 +107,19 @@ class QueryType:
     @property
     def takes_cnf(self) -> bool:
         return CNF in self.args.values()
+
+
+@functools.cache
+def _has_timeout(fn: Callable[..., Any]) -> bool:
+    try:
+        return "timeout" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return False
+
+
+def takes_timeout(method: Callable[..., Any]) -> bool:
+    """Whether an ``Index`` method takes ``timeout=`` (seconds; the engine stops at it)."""
+    return _has_timeout(getattr(method, "__func__", method))
 
 
 def decode_tokens(index: Index, ids: list[int]) -> list[str]:
