@@ -44,8 +44,11 @@ class GuardedH11Protocol(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._await_request()
-        if len(self.connections) > self.max_connections:
-            self._evict_idle(len(self.connections) - self.max_connections)
+        # uvicorn's limit_concurrency (the same cap) refuses a request once the connections
+        # reach the cap, this one included: keep one below it.
+        excess = len(self.connections) - self.max_connections + 1
+        if excess > 0:
+            self._evict_idle(excess)
 
     def _evict_idle(self, n: int) -> None:
         idle = [

@@ -3,11 +3,14 @@
 Every engine call is a job charged to a client (its IP address; behind a reverse proxy, the
 address the proxy forwards, see ``anygram serve --forwarded-allow-ips``). A ``/batch`` is one job
 per query, charged to its client like single requests. Jobs wait in one queue per client; a free
-thread takes the oldest job of the next client in turn (round robin), and a client may hold at
-most its share of the threads: ``(threads - 1) // active clients`` (at least one), so one thread
-is always left for a client that has none. Two clients flooding slow queries therefore hold two
-threads between them, and a third client's cheap query starts at once instead of waiting for
-theirs.
+thread takes the oldest job of the next client in turn (round robin).
+
+Half the threads are kept for clients that have nothing running: a client already running a
+query may start another only while fewer than ``threads - threads // 2`` are busy, and only up
+to its share of those (``busy // active clients``, at least one). The default thread count is
+twice the cores, so the clients running queries can still fill every core, while a newcomer
+always finds a free thread: two clients flooding slow queries hold about two threads, and a
+third client's cheap query starts at once instead of waiting for theirs.
 
 A job still queued when its request times out is dropped; one already running keeps its
 thread (and its client's share) until the engine returns, which it does by the deadline when
@@ -57,9 +60,21 @@ class FairScheduler:
         self.clients: OrderedDict[str, _Client] = OrderedDict()
         self.running = 0
 
+    @property
+    def busy_cap(self) -> int:
+        """Threads that clients already running a query may fill; the rest wait for newcomers."""
+        return self.threads - self.threads // 2
+
     def share(self) -> int:
-        """Threads one client may hold now."""
-        return max(1, (self.threads - 1) // max(1, len(self.clients)))
+        """Threads one client may hold now (a client with none may always take a free one)."""
+        return max(1, self.busy_cap // max(1, len(self.clients)))
+
+    def _may_start(self, c: _Client) -> bool:
+        if not c.queue:
+            return False
+        if c.running == 0:
+            return True
+        return self.running < self.busy_cap and c.running < self.share()
 
     async def run(self, client: str, fn: Callable[[], Any], deadline: float) -> Any:
         """``fn()``'s result, run on a thread when the client's turn comes; raises
@@ -98,12 +113,7 @@ class FairScheduler:
     def _dispatch(self) -> None:
         """Starts jobs while threads are free: the next client in turn under its share."""
         while self.running < self.threads:
-            share = self.share()
-            picked = None
-            for name, c in self.clients.items():
-                if c.queue and c.running < share:
-                    picked = name
-                    break
+            picked = next((n for n, c in self.clients.items() if self._may_start(c)), None)
             if picked is None:
                 return
             c = self.clients[picked]
