@@ -29,7 +29,7 @@ def _client(url: str, address: str) -> httpx.Client:
 
 def test_a_cheap_client_is_not_starved_by_two_flooding_clients(index_dir: Path) -> None:
     config = ServerConfig(limits=Limits(max_batch=32), timeout=2.0, threads=4)
-    slow = {"index": "demo", "query_type": "count", "query": "slow"}
+    slow = {"index": "demo", "query_type": "count", "query_ids": list(b"slow")}
     cheap = {"index": "demo", "query_type": "count", "query": "the"}
     with LiveServer(create_app({"demo": SlowIndex(index_dir)}, config)) as server:
         flood_answers: list[int] = []
@@ -85,7 +85,7 @@ def test_a_lone_client_uses_half_the_threads(index_dir: Path) -> None:
     """Alone, a client's batch runs half the threads' worth of queries at once (the other half
     stays free for newcomers): 4 one-second queries on 4 threads take two rounds, not four."""
     config = ServerConfig(limits=Limits(max_batch=8), timeout=10, threads=4)
-    slow = {"index": "demo", "query_type": "count", "query": "slow"}
+    slow = {"index": "demo", "query_type": "count", "query_ids": list(b"slow")}
     with LiveServer(create_app({"demo": SlowIndex(index_dir)}, config)) as server:
         t0 = time.perf_counter()
         r = httpx.post(server.url + "/batch", json=[slow] * 4, timeout=30)
