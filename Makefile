@@ -9,6 +9,7 @@ demo: install
 	anygram demo
 
 install:
+	@echo "compiling the Rust engine (about 5 minutes on 2 cores, the first time)..."
 	$(PIP) install -q -e .
 
 install-dev:

@@ -20,6 +20,7 @@ from typing import Any
 
 from . import _core
 from .errors import InvalidArgumentError, InvalidInputError
+from .progress import progress
 from .tokenizers import Tokenizer, load_tokenizer
 
 __all__ = ["InputFile", "build", "discover_inputs", "parse_size"]
@@ -72,17 +73,36 @@ def _kind(path: Path) -> str | None:
     return None
 
 
+INPUT_FORMATS = ("text", "jsonl", "parquet")
+
+
 def discover_inputs(
     inputs: Iterable[str | os.PathLike[str]],
     file_glob: str | None = None,
     exclude: Sequence[str] = (),
+    input_format: str | None = None,
 ) -> list[InputFile]:
     """Every input file, directories walked recursively in sorted order.
 
     In directories, files are taken by suffix (JSONL, plain/.gz/.zst; Parquet; .txt/.md/.rst)
     or, with ``file_glob``, every file whose name matches it (read as text unless its suffix
     says otherwise). A file named explicitly is read as text when its suffix is unknown.
+    ``input_format`` (``"text"``, ``"jsonl"`` or ``"parquet"``) reads every file taken in that
+    format, whatever its suffix.
     """
+    if input_format is not None and input_format not in INPUT_FORMATS:
+        raise InvalidArgumentError(
+            f"input format must be one of {', '.join(INPUT_FORMATS)}, not {input_format!r}"
+        )
+    files = _discover(inputs, file_glob, exclude)
+    if input_format is None:
+        return files
+    return [InputFile(f.path, f.display, input_format, f.size) for f in files]
+
+
+def _discover(
+    inputs: Iterable[str | os.PathLike[str]], file_glob: str | None, exclude: Sequence[str]
+) -> list[InputFile]:
     files: list[InputFile] = []
     for given in inputs:
         root = Path(given)
@@ -118,8 +138,14 @@ def _excluded(rel: str, patterns: Sequence[str]) -> bool:
 
 
 def _parquet_batches(
-    f: InputFile, text_field: str, metadata_fields: Sequence[str] | None
+    f: InputFile,
+    text_field: str,
+    metadata_fields: Sequence[str] | None,
+    skipped: list[str] | None,
 ) -> Iterator[tuple[list[str], list[str], int]]:
+    """Batches of (texts, metadata JSON, bytes) of a Parquet file. A row whose text is not a
+    string (a null cell) raises, or with ``skipped`` not None is described there and left
+    out."""
     try:
         import pyarrow.parquet as pq
     except ImportError as e:  # pragma: no cover - depends on the environment
@@ -138,11 +164,17 @@ def _parquet_batches(
     row = 0
     for batch in pf.iter_batches(batch_size=8192, columns=[text_field, *keep]):
         cols = batch.to_pydict()
-        texts = cols[text_field]
+        texts = []
         metas = []
-        for i in range(len(texts)):
-            if not isinstance(texts[i], str):
-                raise InvalidInputError(f"{f.path}: row {row + i}: {text_field!r} is not a string")
+        for i, text in enumerate(cols[text_field]):
+            if not isinstance(text, str):
+                what = "null" if text is None else type(text).__name__
+                problem = f"{f.path}: row {row + i}: {text_field!r} is {what}, not a string"
+                if skipped is None:
+                    raise InvalidInputError(problem)
+                skipped.append(problem)
+                continue
+            texts.append(text)
             meta = {k: cols[k][i] for k in keep}
             metas.append(
                 json.dumps(
@@ -151,23 +183,19 @@ def _parquet_batches(
                     default=str,
                 )
             )
-        row += len(texts)
+        row += batch.num_rows
         yield texts, metas, batch.nbytes
 
 
 def _progress(total: int, quiet: bool) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(
-        total=total,
+    return progress(
+        total,
+        "reading + tokenizing",
         unit="B",
+        quiet=quiet,
         unit_scale=True,
         unit_divisor=1024,
-        desc="reading + tokenizing",
-        disable=quiet,
-        dynamic_ncols=True,
         smoothing=0.1,
-        file=sys.stderr,
     )
 
 
@@ -201,17 +229,13 @@ def _finish_with_progress(builder: Any, info_json: str, quiet: bool) -> str:
         return str(builder.finish(info_json))
     from concurrent.futures import ThreadPoolExecutor
 
-    from tqdm.auto import tqdm
-
     with ThreadPoolExecutor(1) as pool:
         total = builder.shards_sealed + (1 if builder.docs_added else 0)
         future = pool.submit(builder.finish, info_json)
-        with tqdm(
-            total=max(total, builder.shards_sealed),
+        with progress(
+            max(total, builder.shards_sealed),
+            "sorting suffixes + writing",
             unit="shard",
-            desc="sorting suffixes + writing",
-            file=sys.stderr,
-            dynamic_ncols=True,
             bar_format="{desc}: {n}/{total} shards [{elapsed}]",
         ) as bar:
             while not future.done():
@@ -234,6 +258,7 @@ def build(
     overwrite: bool = False,
     file_glob: str | None = None,
     exclude: Sequence[str] = (),
+    input_format: str | None = None,
     max_shard_tokens: int | None = None,
     quiet: bool = False,
 ) -> dict[str, Any]:
@@ -259,6 +284,9 @@ def build(
     file_glob, exclude
         In directories, take only files whose name matches ``file_glob``; skip relative paths
         matching any ``exclude`` pattern (e.g. ``"site-packages"``).
+    input_format
+        ``"text"``, ``"jsonl"`` or ``"parquet"``: read every input file in this format, whatever
+        its suffix (default: by suffix; unknown suffixes are text).
     on_error
         ``"fail"`` stops at the first malformed document (naming file and line); ``"skip"``
         skips it and reports it at the end.
@@ -272,7 +300,7 @@ def build(
     # An index written inside an input directory must never be read back as input.
     files = [
         f
-        for f in discover_inputs(inputs, file_glob, exclude)
+        for f in discover_inputs(inputs, file_glob, exclude, input_format)
         if not f.path.resolve().is_relative_to(out.resolve())
     ]
     if not files:
@@ -290,6 +318,7 @@ def build(
         mem_budget=budget,
         workers=n_workers,
         max_shard_tokens=max_shard_tokens,
+        input_format=input_format,
     )
     builder = _core.IndexBuilder(
         str(out),
@@ -319,7 +348,9 @@ def build(
             _postfix(bar, builder, loop_start, f.display)
             done_before = bar.n
             if f.kind == "parquet":
-                for texts, metas, nbytes in _parquet_batches(f, text_field, metadata_fields):
+                bad: list[str] | None = [] if on_error == "skip" else None
+                batches = _parquet_batches(f, text_field, metadata_fields, bad)
+                for texts, metas, nbytes in batches:
                     if encoder == "external":
                         builder.add_token_documents(tok.encode_batch(texts), metas)
                     else:
@@ -327,6 +358,8 @@ def build(
                     text_bytes += sum(len(t) for t in texts)
                     bar.update(min(nbytes, max(0, f.size - (bar.n - done_before))))
                 bar.update(f.size - (bar.n - done_before))
+                n_skipped += len(bad or [])
+                skipped.extend((bad or [])[: max(0, 100 - len(skipped))])
                 continue
             reader = _core.DocumentReader(
                 str(f.path), f.display, f.kind, text_field, metadata_fields, on_error
@@ -348,6 +381,17 @@ def build(
             bar.update(f.size - (bar.n - done_before))
             n_skipped += reader.skipped
             skipped.extend(reader.skipped_examples[: max(0, 100 - len(skipped))])
+    except InvalidInputError as e:
+        skip = (
+            "skip malformed documents with --on-error skip (on_error='skip'), "
+            if on_error == "fail"
+            else ""
+        )
+        raise InvalidInputError(
+            f"{e}\nThe unfinished index was left at {out}: run the same build again once the "
+            f"input is fixed (a build resumes where it can and never opens unfinished), {skip}"
+            f"or delete {out}."
+        ) from e
     finally:
         bar.close()
     info = {
@@ -365,6 +409,7 @@ def build(
             "mem_budget": parse_size(mem_budget),
             "workers": n_workers,
             "on_error": on_error,
+            "input_format": input_format,
         },
         "anygram_version": _core.__version__,
     }
@@ -381,8 +426,8 @@ def build(
             f"in {seconds:.1f} s ({mb / max(seconds, 1e-9):,.1f} MB/s)",
             file=sys.stderr,
         )
-        if n_skipped:
-            print(f"skipped {n_skipped} malformed document(s), e.g.:", file=sys.stderr)
-            for s in skipped[:5]:
-                print(f"  {s}", file=sys.stderr)
+    if n_skipped:  # even with quiet: data left out is never silent
+        print(f"anygram: skipped {n_skipped} malformed document(s), e.g.:", file=sys.stderr)
+        for s in skipped[:5]:
+            print(f"  {s}", file=sys.stderr)
     return manifest

@@ -12,7 +12,7 @@ from typing import Any
 
 from . import cli_lm, contamination
 from .cli_args import Parser, UsageError, nonneg, nonneg_float, port, positive, positive_float
-from .errors import AnygramError, InvalidArgumentError
+from .errors import AnygramError, IndexExistsError, InvalidArgumentError
 from .limits import DEFAULTS, MAX_CLAUSES, MAX_TERMS_PER_CLAUSE, SERVER
 
 __all__ = ["main"]
@@ -49,8 +49,23 @@ def _add_build(sub: Any) -> None:
         default=(),
         help="skip paths (relative to an input directory) matching these patterns",
     )
-    p.add_argument("--overwrite", action="store_true", help="replace an existing index")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument(
+        "--format",
+        choices=["text", "jsonl", "parquet"],
+        default=None,
+        help="read every input file in this format (default: by suffix; unknown suffixes are "
+        "text, one document per file)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing index (or a directory left by a build that did not finish)",
+    )
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress output (a summary of skipped documents is still printed)",
+    )
 
 
 #: The usage line of count and docs: options may come anywhere, the query is the last argument.
@@ -109,36 +124,27 @@ def _split_index_and_query(args: argparse.Namespace) -> tuple[list[str], str | l
 def _cmd_build(args: argparse.Namespace) -> int:
     from .build import build
 
-    build(
-        args.inputs,
-        args.output,
-        tokenizer=args.tokenizer,
-        text_field=args.text_field,
-        metadata_fields=args.metadata_fields,
-        mem_budget=args.mem_budget,
-        workers=args.workers,
-        on_error=args.on_error,
-        overwrite=args.overwrite,
-        file_glob=args.file_glob,
-        exclude=args.exclude,
-        quiet=args.quiet,
-    )
+    try:
+        build(
+            args.inputs,
+            args.output,
+            tokenizer=args.tokenizer,
+            text_field=args.text_field,
+            metadata_fields=args.metadata_fields,
+            mem_budget=args.mem_budget,
+            workers=args.workers,
+            on_error=args.on_error,
+            overwrite=args.overwrite,
+            file_glob=args.file_glob,
+            exclude=args.exclude,
+            input_format=args.format,
+            quiet=args.quiet,
+        )
+    except IndexExistsError:
+        raise IndexExistsError(
+            f"{args.output} already holds an index: add --overwrite to replace it"
+        ) from None
     return 0
-
-
-def _highlight(index: Any, ids: list[int], spans: list[tuple[int, int]]) -> str:
-    """The window's text with every span marked (bold red on a terminal, [[...]] otherwise)."""
-    hl = sys.stdout.isatty()
-    out, at = [], 0
-    for start, end in sorted(spans):
-        if start < at:
-            continue
-        match = index.decode(ids[start:end])
-        out.append(index.decode(ids[at:start]))
-        out.append(f"\x1b[1;31m{match}\x1b[0m" if hl else f"[[{match}]]")
-        at = end
-    out.append(index.decode(ids[at:]))
-    return "".join(out)
 
 
 def _describe(query: str | list[int], result: dict[str, Any]) -> str:
@@ -180,6 +186,7 @@ def _cmd_count(args: argparse.Namespace) -> int:
 
 def _cmd_docs(args: argparse.Namespace) -> int:
     from .index import Index
+    from .snippet import snippet
     from .text_query import search_text
 
     paths, query = _split_index_and_query(args)
@@ -208,7 +215,8 @@ def _cmd_docs(args: argparse.Namespace) -> int:
         print(text)
     for doc in found["documents"]:
         print(f"\n--- document {doc['doc_ix']} ({doc['doc_len']} tokens) {doc['metadata']}")
-        print(_highlight(index, doc["token_ids"], [(a, b) for a, b, _ in doc["spans"]]))
+        spans = [(a, b) for a, b, _ in doc["spans"]]
+        print(snippet(index, doc, spans, color=sys.stdout.isatty()))
     return 0
 
 
@@ -557,7 +565,7 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+def _commands(parser: argparse.ArgumentParser) -> dict[str, Parser]:
     return next(a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 
 
@@ -588,13 +596,17 @@ _HANDLERS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
-    args = _parse(parser, list(sys.argv[1:] if argv is None else argv))
+    try:
+        args = _parse(parser, list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as e:  # --help, --version, usage errors: the code, for in-process callers
+        return e.code if isinstance(e.code, int) else 2
     try:
         code = _HANDLERS[args.command](args)
         sys.stdout.flush()  # a closed pipe raises here, inside the handler below
         return code
     except UsageError as e:
-        _commands(parser)[args.command].error(str(e))
+        _commands(parser)[args.command].report(str(e))
+        return 2
     except AnygramError as e:
         print(f"anygram: error: {e}", file=sys.stderr)
         return 2

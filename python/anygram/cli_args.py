@@ -28,10 +28,15 @@ class Parser(argparse.ArgumentParser):
     """Usage errors as ``anygram: error: COMMAND: ...`` with exit code 2, like every other
     error of the command line."""
 
-    def error(self, message: str) -> NoReturn:
+    def report(self, message: str) -> None:
+        """The usage line, then the error."""
         self.print_usage(sys.stderr)
         command = self.prog.removeprefix("anygram").strip()
-        self.exit(2, f"anygram: error: {command + ': ' if command else ''}{message}\n")
+        print(f"anygram: error: {command + ': ' if command else ''}{message}", file=sys.stderr)
+
+    def error(self, message: str) -> NoReturn:
+        self.report(message)
+        self.exit(2)
 
 
 def _number(kind: Callable[[str], Any], low: float, strict: bool, what: str) -> Any:

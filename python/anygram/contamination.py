@@ -34,6 +34,7 @@ from typing import Any
 
 from .cli_args import nonneg, positive, share
 from .errors import InvalidArgumentError
+from .progress import progress as progress_bar
 
 __all__ = [
     "DEFAULT_FIELDS",
@@ -147,9 +148,7 @@ def check(
         raise InvalidArgumentError(
             f"thresholds must satisfy 0 <= suspicious <= dirty <= 1 (got {suspicious}, {dirty})"
         )
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=len(items), unit="item", disable=not progress, desc="contamination")
+    bar = progress_bar(len(items), "contamination", unit="item", quiet=not progress)
     rows: list[dict[str, Any]] = []
     try:
         for chunk in _batches(items, batch_size):

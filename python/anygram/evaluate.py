@@ -20,6 +20,7 @@ from typing import Any
 from . import _core
 from .errors import InvalidArgumentError
 from .index import Index
+from .progress import progress as progress_bar
 
 __all__ = ["buckets", "default_floor", "evaluate", "plot", "read_heldout"]
 
@@ -72,12 +73,10 @@ def evaluate(
     pieces = [d[i : i + step] for d in docs for i in range(0, len(d), step)]
     total = sum(map(len, pieces))
 
-    from tqdm.auto import tqdm
-
     by_n: dict[int, list[int]] = {}  # effective n -> [tokens, correct]
     correct = zeros = 0
     log_sum = log_sum_nonzero = 0.0
-    with tqdm(total=total, unit="tok", disable=not progress, desc="eval") as bar:
+    with progress_bar(total, "eval", unit="tok", quiet=not progress) as bar:
         for ids in pieces:
             r = index.score(ids)
             modes = index.next_token_summary(ids)["mode"]

@@ -23,7 +23,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from . import _core
-from .errors import TokenizerError, UnknownTokenizerError, UnsupportedTokenizerError
+from .errors import (
+    AnygramFileNotFoundError,
+    TokenizerError,
+    UnknownTokenizerError,
+    UnsupportedTokenizerError,
+)
 
 __all__ = [
     "ByteTokenizer",
@@ -285,6 +290,8 @@ def load_tokenizer(spec: str | os.PathLike[str] | Tokenizer) -> Tokenizer:
     if pattern in TIKTOKEN_PATTERNS and rest:
         return TiktokenTokenizer(rest, pattern)
     p = Path(s)
+    if not p.exists() and (os.sep in s or p.suffix in (".json", ".tiktoken")):
+        raise AnygramFileNotFoundError(f"tokenizer file {s}: no such file")
     if not p.exists():
         raise UnknownTokenizerError(
             f"unknown tokenizer {s!r}: use 'bytes', a tokenizer.json path or a .tiktoken file"

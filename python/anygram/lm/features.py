@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import _core
 from ..errors import InvalidArgumentError
+from ..progress import progress as progress_bar
 from .neural import NeuralLM, neural_rows, row_stats
 
 if TYPE_CHECKING:
@@ -196,11 +197,9 @@ def score_documents(
     for name, v in (("max_tokens", max_tokens), ("max_doc_tokens", max_doc_tokens)):
         if v is not None and v < 0:
             raise InvalidArgumentError(f"{name} must be >= 0, not {v}")
-    from tqdm.auto import tqdm
-
     parts: list[TokenFeatures] = []
     total = 0
-    with tqdm(unit="tok", disable=not progress, desc=desc, total=max_tokens) as bar:
+    with progress_bar(max_tokens, desc, unit="tok", quiet=not progress) as bar:
         for k, ids in enumerate(_documents(index, documents)):
             if max_doc_tokens is not None:
                 ids = ids[:max_doc_tokens]
