@@ -23,6 +23,7 @@ pub mod contamination;
 pub mod creativity;
 pub mod docs;
 pub mod error;
+pub mod fm;
 pub mod format;
 pub mod index;
 pub mod lm;

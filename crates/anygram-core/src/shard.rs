@@ -62,6 +62,46 @@ pub fn prefix_len_for(vocab_size: u64) -> u32 {
     }
 }
 
+/// Opens a file the manifest lists (`entry`) in `dir`, checking its size and, when asked, its
+/// checksum: a missing, truncated or replaced file is `CorruptIndex`.
+pub fn open_listed(
+    dir: &Path,
+    name: &str,
+    entry: &format::FileEntry,
+    opts: OpenOptions,
+) -> Result<FileBytes> {
+    let path = dir.join(name);
+    let bytes = match FileBytes::open(&path, opts.load_to_ram, opts.populate) {
+        Err(AnygramError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Err(AnygramError::corrupt(
+                &path,
+                "file listed in the manifest is missing",
+            ))
+        }
+        other => other?,
+    };
+    if bytes.len() as u64 != entry.size {
+        return Err(AnygramError::corrupt(
+            &path,
+            format!(
+                "file has {} bytes, the manifest says {} (truncated or replaced?)",
+                bytes.len(),
+                entry.size
+            ),
+        ));
+    }
+    if opts.verify_checksums {
+        let sum = format::checksum(bytes.as_bytes());
+        if sum != entry.xxh3 {
+            return Err(AnygramError::corrupt(
+                &path,
+                format!("checksum {sum} differs from the manifest's {}", entry.xxh3),
+            ));
+        }
+    }
+    Ok(bytes)
+}
+
 impl<T: Token> Shard<T> {
     pub fn open(
         index_dir: &Path,
@@ -70,41 +110,7 @@ impl<T: Token> Shard<T> {
         opts: OpenOptions,
     ) -> Result<Shard<T>> {
         let dir = index_dir.join(&m.dir);
-        let open = |name: &str| -> Result<FileBytes> {
-            let path = dir.join(name);
-            let entry = &m.files[name];
-            let bytes = match FileBytes::open(&path, opts.load_to_ram, opts.populate) {
-                Err(AnygramError::Io { source, .. })
-                    if source.kind() == std::io::ErrorKind::NotFound =>
-                {
-                    return Err(AnygramError::corrupt(
-                        &path,
-                        "file listed in the manifest is missing",
-                    ))
-                }
-                other => other?,
-            };
-            if bytes.len() as u64 != entry.size {
-                return Err(AnygramError::corrupt(
-                    &path,
-                    format!(
-                        "file has {} bytes, the manifest says {} (truncated or replaced?)",
-                        bytes.len(),
-                        entry.size
-                    ),
-                ));
-            }
-            if opts.verify_checksums {
-                let sum = format::checksum(bytes.as_bytes());
-                if sum != entry.xxh3 {
-                    return Err(AnygramError::corrupt(
-                        &path,
-                        format!("checksum {sum} differs from the manifest's {}", entry.xxh3),
-                    ));
-                }
-            }
-            Ok(bytes)
-        };
+        let open = |name: &str| open_listed(&dir, name, &m.files[name], opts);
         let shard = Shard {
             tokens: open(format::TOKENS_FILE)?,
             sa: open(format::SA_FILE)?,

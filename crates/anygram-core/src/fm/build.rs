@@ -1,0 +1,256 @@
+//! Building one shard's FM-index from its token stream: reverse the stream, sort its suffixes
+//! (libsais, as the suffix-array kind), read the BWT and the samples off the suffix array in one
+//! pass, then encode the BWT as a Huffman-shaped wavelet tree over RRR bit vectors.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use super::rrr::RrrParts;
+use super::sections::SectionWriter;
+use super::wavelet::{huffman_lengths, Shape};
+use super::{FmManifest, FmParams, BWT_FILE, ISA_FILE, SA_FILE};
+use crate::build::shard_writer::PhaseTimes;
+use crate::error::{AnygramError, Result};
+use crate::format;
+use crate::packed;
+use crate::suffix_array::{self, SuffixArray};
+use crate::token::Token;
+
+/// Dense ids of the symbols of a stream, in numeric order (the separator, the width's largest
+/// value, last).
+pub(super) struct Alphabet {
+    /// The symbols, ascending.
+    pub symbols: Vec<u32>,
+    /// Occurrences of each.
+    pub counts: Vec<u64>,
+    /// Symbol value to dense id (`u32::MAX` for absent symbols), for narrow widths and small
+    /// vocabularies; else `sparse`.
+    dense: Vec<u32>,
+    sparse: HashMap<u32, u32>,
+}
+
+/// Widest dense symbol table: 16 MB.
+const DENSE_TABLE_MAX: u64 = 1 << 22;
+
+impl Alphabet {
+    pub fn of<T: Token>(stream: &[T], vocab_size: u64) -> Alphabet {
+        // Symbol value -> count, as a table over `0..=vocab` (separator at `vocab`) when small.
+        let table_len = vocab_size + 1;
+        let counts: BTreeMap<u32, u64> = if table_len <= DENSE_TABLE_MAX {
+            let table = stream
+                .par_chunks(1 << 20)
+                .map(|chunk| {
+                    let mut t = vec![0u64; table_len as usize];
+                    for &x in chunk {
+                        let i = if x == T::SEPARATOR {
+                            vocab_size
+                        } else {
+                            x.to_u32() as u64
+                        };
+                        t[i.min(vocab_size) as usize] += 1;
+                    }
+                    t
+                })
+                .reduce(
+                    || vec![0u64; table_len as usize],
+                    |mut a, b| {
+                        a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                        a
+                    },
+                );
+            table
+                .iter()
+                .enumerate()
+                .filter(|(_, &c)| c > 0)
+                .map(|(i, &c)| {
+                    let sym = if i as u64 == vocab_size {
+                        T::SEPARATOR.to_u32()
+                    } else {
+                        i as u32
+                    };
+                    (sym, c)
+                })
+                .collect()
+        } else {
+            let mut m = BTreeMap::new();
+            for &x in stream {
+                *m.entry(x.to_u32()).or_insert(0u64) += 1;
+            }
+            m
+        };
+        Alphabet::from_counts(counts.into_iter().unzip())
+    }
+
+    pub fn from_counts((symbols, counts): (Vec<u32>, Vec<u64>)) -> Alphabet {
+        let max = symbols.last().copied().unwrap_or(0) as u64;
+        let (dense, sparse) = if max < DENSE_TABLE_MAX {
+            let mut d = vec![u32::MAX; max as usize + 1];
+            for (i, &s) in symbols.iter().enumerate() {
+                d[s as usize] = i as u32;
+            }
+            (d, HashMap::new())
+        } else {
+            let m = symbols
+                .iter()
+                .enumerate()
+                .map(|(i, &s)| (s, i as u32))
+                .collect();
+            (Vec::new(), m)
+        };
+        Alphabet {
+            symbols,
+            counts,
+            dense,
+            sparse,
+        }
+    }
+
+    /// The dense id of a symbol, `None` if it does not occur.
+    #[inline]
+    pub fn id(&self, symbol: u32) -> Option<u32> {
+        if self.sparse.is_empty() {
+            match self.dense.get(symbol as usize) {
+                Some(&i) if i != u32::MAX => Some(i),
+                _ => None,
+            }
+        } else {
+            self.sparse.get(&symbol).copied()
+        }
+    }
+}
+
+/// Writes the FM files of one shard whose stream is `stream` (`SEP doc0 SEP ... SEP`) into
+/// `dir`, which must exist.
+pub fn write<T: Token>(
+    dir: &Path,
+    stream: &[T],
+    vocab_size: u64,
+    params: FmParams,
+    workers: usize,
+    times: &mut PhaseTimes,
+) -> Result<FmManifest> {
+    params.check()?;
+    let n = stream.len() as u64;
+    if n < 2 || stream[0] != T::SEPARATOR || stream[stream.len() - 1] != T::SEPARATOR {
+        return Err(AnygramError::InvalidArgument(
+            "an FM-index needs a stream that starts and ends with a separator".into(),
+        ));
+    }
+
+    let clock = Instant::now();
+    let alphabet = Alphabet::of(stream, vocab_size);
+    let reversed: Vec<T> = stream.par_iter().rev().copied().collect();
+    times.add("fm_alphabet", clock.elapsed().as_secs_f64());
+
+    let clock = Instant::now();
+    let sa = suffix_array::build(&reversed, vocab_size, n, workers)?;
+    times.add("suffix_sort", clock.elapsed().as_secs_f64());
+
+    let clock = Instant::now();
+    let from_sa = read_suffix_array(&sa, &reversed, params);
+    drop(sa);
+    drop(reversed);
+    let (bwt, primary, sa_samples, isa_samples) = from_sa?;
+    times.add("fm_bwt", clock.elapsed().as_secs_f64());
+
+    let clock = Instant::now();
+    let lengths = huffman_lengths(&alphabet.counts);
+    let shape = Shape::new(&lengths, &alphabet.counts).ok_or_else(|| {
+        AnygramError::InvalidArgument("symbol counts too skewed for a 63-bit Huffman code".into())
+    })?;
+    let sep = alphabet.id(T::SEPARATOR.to_u32()).unwrap_or(0);
+    let bits = shape.fill(n, |r| alphabet.id(bwt[r as usize].to_u32()).unwrap_or(sep));
+    drop(bwt);
+    let rrr = RrrParts::build(&bits);
+    drop(bits);
+    times.add("fm_wavelet", clock.elapsed().as_secs_f64());
+
+    let clock = Instant::now();
+    let mut w = SectionWriter::default();
+    w.push_u64s(&[
+        n,
+        primary,
+        rrr.len,
+        rrr.rank_bits as u64,
+        rrr.ptr_bits as u64,
+    ]);
+    w.push(bytemuck::cast_slice(&alphabet.symbols).to_vec());
+    w.push_u64s(&alphabet.counts);
+    w.push(lengths);
+    w.push(rrr.classes);
+    w.push(rrr.ranks);
+    w.push(rrr.ptrs);
+    w.push_u64s(&rrr.offsets);
+    let sample_bits = packed::bits_for(n - 1);
+    let mut files = BTreeMap::new();
+    let mut put = |name: &str, bytes: &[u8]| -> Result<()> {
+        files.insert(
+            name.to_string(),
+            format::write_file_entry(&dir.join(name), bytes)?,
+        );
+        Ok(())
+    };
+    put(BWT_FILE, &w.finish())?;
+    put(SA_FILE, &packed::pack(&sa_samples, sample_bits, |v| v))?;
+    put(ISA_FILE, &packed::pack(&isa_samples, sample_bits, |v| v))?;
+    times.add("write", clock.elapsed().as_secs_f64());
+    Ok(FmManifest {
+        stream_len: n,
+        sa_sample: params.sa_sample,
+        isa_sample: params.isa_sample,
+        sample_bits,
+        files,
+    })
+}
+
+/// Results of the pass over the suffix array.
+type FromSa<T> = (Vec<T>, u64, Vec<u64>, Vec<u64>);
+
+/// One pass over the suffix array of the reversed stream: the BWT (the
+/// separator standing in for the end-of-text row, `primary`), the suffix-array samples at every
+/// `sa_sample`-th rank and the inverse samples at every `isa_sample`-th text position.
+fn read_suffix_array<T: Token>(
+    sa: &SuffixArray,
+    reversed: &[T],
+    params: FmParams,
+) -> Result<FromSa<T>> {
+    let n = reversed.len();
+    let at = |r: usize| -> u64 {
+        match sa {
+            SuffixArray::I32(v) => v[r] as u64,
+            SuffixArray::I64(v) => v[r] as u64,
+        }
+    };
+    if sa.len() != n {
+        return Err(AnygramError::InvalidArgument(
+            "suffix array length differs from the stream".into(),
+        ));
+    }
+    let bwt: Vec<T> = (0..n)
+        .into_par_iter()
+        .map(|r| match at(r) {
+            0 => T::SEPARATOR,
+            i => reversed[i as usize - 1],
+        })
+        .collect();
+    let primary = (0..n)
+        .into_par_iter()
+        .find_any(|&r| at(r) == 0)
+        .unwrap_or(0) as u64;
+    let sa_samples: Vec<u64> = (0..n)
+        .into_par_iter()
+        .step_by(params.sa_sample as usize)
+        .map(at)
+        .collect();
+    let mut isa_samples = vec![0u64; (n as u64).div_ceil(params.isa_sample) as usize];
+    for r in 0..n {
+        let i = at(r);
+        if i % params.isa_sample == 0 {
+            isa_samples[(i / params.isa_sample) as usize] = r as u64;
+        }
+    }
+    Ok((bwt, primary, sa_samples, isa_samples))
+}

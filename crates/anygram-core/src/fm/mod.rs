@@ -1,0 +1,549 @@
+//! The FM-index kind: one shard's token stream kept only as a compressed, searchable BWT.
+//!
+//! **Reversed stream.** The index is built over the stream read backwards, `R = reverse(S)`. A
+//! backward-search step on `R` puts a symbol in front of the pattern in `R`, which is appending
+//! it in `S`: patterns grow to the right, one LF step per token (`find`, `extend`), as the
+//! ∞-gram and the next-token queries need. A row of the BWT is a suffix `R[i..]`, i.e. the part
+//! of `S` that ends at `n - i`; its BWT symbol `R[i - 1] = S[n - i]` is the token that follows
+//! there. So the next tokens of a pattern's occurrences are the BWT symbols of its range
+//! (range counting on the wavelet tree), locating a row gives where the occurrence *ends*, and
+//! LF steps walk `S` forwards (extraction).
+//!
+//! **Rows.** Rows are the `n` suffixes of `R` in libsais' order (an implicit end-of-text smaller
+//! than every symbol, the separator the largest symbol). The row of `R[0..]` has no preceding
+//! symbol (`primary`): its BWT slot stores the separator, and every rank of the separator is
+//! corrected for it. The end-of-text row itself (`R[n..]`, whose BWT symbol would be `S[0]`, the
+//! leading separator) is not a row, so a step by the separator starts one row further.
+//!
+//! **Files** (per shard): `fm.bwt` (alphabet, symbol counts, Huffman code lengths, and the
+//! wavelet tree's RRR vector: classes, rank samples, offsets), `fm.sa` (bit-packed suffix-array
+//! samples at every `sa_sample`-th row), `fm.isa` (bit-packed rows of every `isa_sample`-th
+//! position of `R`). All are mapped; only the alphabet tables and the tree's node table (linear
+//! in the alphabet) are built in memory at open.
+
+pub mod build;
+mod rrr;
+mod sections;
+mod wavelet;
+
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AnygramError, Result};
+use crate::format::FileEntry;
+use crate::packed::{self, PackedSlice};
+use crate::query::Segment;
+use crate::shard::{open_listed, OpenOptions};
+use crate::storage::FileBytes;
+use crate::token::Token;
+use build::Alphabet;
+use rrr::Rrr;
+use wavelet::Shape;
+
+pub const BWT_FILE: &str = "fm.bwt";
+pub const SA_FILE: &str = "fm.sa";
+pub const ISA_FILE: &str = "fm.isa";
+pub const FM_FILES: [&str; 3] = [BWT_FILE, SA_FILE, ISA_FILE];
+
+/// Sampling rates: larger is smaller and slower to locate (`sa_sample`) and extract
+/// (`isa_sample`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FmParams {
+    pub sa_sample: u64,
+    pub isa_sample: u64,
+}
+
+impl Default for FmParams {
+    fn default() -> Self {
+        FmParams {
+            sa_sample: 32,
+            isa_sample: 64,
+        }
+    }
+}
+
+impl FmParams {
+    pub fn check(&self) -> Result<()> {
+        for (name, v) in [
+            ("sa_sample", self.sa_sample),
+            ("isa_sample", self.isa_sample),
+        ] {
+            if !(1..=1 << 20).contains(&v) {
+                return Err(AnygramError::InvalidArgument(format!(
+                    "{name} must be between 1 and 2^20, not {v}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the manifest records of one shard's FM files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FmManifest {
+    /// Length of the stream, separators included.
+    pub stream_len: u64,
+    pub sa_sample: u64,
+    pub isa_sample: u64,
+    /// Bits per sample (`ceil(log2 stream_len)`).
+    pub sample_bits: u32,
+    pub files: BTreeMap<String, FileEntry>,
+}
+
+/// Sections of `fm.bwt`, in order.
+const SEC_HEADER: usize = 0;
+const SEC_SYMBOLS: usize = 1;
+const SEC_COUNTS: usize = 2;
+const SEC_LENGTHS: usize = 3;
+const SEC_CLASSES: usize = 4;
+const SEC_RANKS: usize = 5;
+const SEC_PTRS: usize = 6;
+const SEC_OFFSETS: usize = 7;
+const SECTIONS: usize = 8;
+
+/// One shard's FM-index, opened. Read-only, so `Send + Sync`.
+pub struct FmIndex<T: Token> {
+    dir: PathBuf,
+    bwt: FileBytes,
+    sa: FileBytes,
+    isa: FileBytes,
+    sections: Vec<Range<usize>>,
+    n: u64,
+    primary: u64,
+    rrr_len: u64,
+    rank_bits: u32,
+    ptr_bits: u32,
+    shape: Shape,
+    alphabet: Alphabet,
+    /// Per dense symbol: occurrences of smaller symbols.
+    smaller: Vec<u64>,
+    /// Dense id of the separator (the largest symbol, so the last).
+    sep: u32,
+    params: FmParams,
+    sample_bits: u32,
+    _token: PhantomData<T>,
+}
+
+impl<T: Token> FmIndex<T> {
+    /// Opens the FM files of the shard directory `dir` and checks them against `m` and each
+    /// other (linear in the alphabet, never in tokens).
+    pub fn open(dir: &Path, m: &FmManifest, opts: OpenOptions) -> Result<FmIndex<T>> {
+        let entry = |name: &str| {
+            m.files
+                .get(name)
+                .ok_or_else(|| AnygramError::corrupt(dir, format!("the manifest lists no {name}")))
+        };
+        let bwt = open_listed(dir, BWT_FILE, entry(BWT_FILE)?, opts)?;
+        let sa = open_listed(dir, SA_FILE, entry(SA_FILE)?, opts)?;
+        let isa = open_listed(dir, ISA_FILE, entry(ISA_FILE)?, opts)?;
+        let bad = |file: &str, detail: &str| AnygramError::corrupt(dir.join(file), detail);
+        let bytes = bwt.as_bytes();
+        let sections = sections::read_sections(bytes, SECTIONS)
+            .ok_or_else(|| bad(BWT_FILE, "bad section table"))?;
+        let u64s = |s: usize| -> Result<&[u64]> {
+            bytemuck::try_cast_slice(&bytes[sections[s].clone()])
+                .map_err(|_| bad(BWT_FILE, "misaligned section"))
+        };
+        let header = u64s(SEC_HEADER)?;
+        let &[n, primary, rrr_len, rank_bits, ptr_bits] = header else {
+            return Err(bad(BWT_FILE, "bad header"));
+        };
+        if n != m.stream_len || n < 2 || primary >= n {
+            return Err(bad(BWT_FILE, "stream length or primary row out of range"));
+        }
+        let symbols: Vec<u32> =
+            bytemuck::try_cast_slice::<u8, u32>(&bytes[sections[SEC_SYMBOLS].clone()])
+                .map_err(|_| bad(BWT_FILE, "misaligned alphabet"))?
+                .to_vec();
+        let counts = u64s(SEC_COUNTS)?.to_vec();
+        let lengths = &bytes[sections[SEC_LENGTHS].clone()];
+        if symbols.is_empty()
+            || symbols.last() != Some(&T::SEPARATOR.to_u32())
+            || symbols.windows(2).any(|w| w[0] >= w[1])
+            || counts.len() != symbols.len()
+            || counts.contains(&0)
+            || counts.iter().try_fold(0u64, |a, &c| a.checked_add(c)) != Some(n)
+            || !matches!(counts.last(), Some(&c) if c >= 2)
+        {
+            return Err(bad(BWT_FILE, "alphabet or symbol counts are inconsistent"));
+        }
+        let shape = Shape::new(lengths, &counts)
+            .filter(|s| s.total_bits() == rrr_len)
+            .ok_or_else(|| bad(BWT_FILE, "code lengths do not form the wavelet tree"))?;
+        let mut smaller = Vec::with_capacity(counts.len());
+        let mut acc = 0u64;
+        for &c in &counts {
+            smaller.push(acc);
+            acc += c;
+        }
+        let sample_bits = packed::bits_for(n - 1);
+        if m.sample_bits != sample_bits {
+            return Err(bad(SA_FILE, "bad sample width"));
+        }
+        let params = FmParams {
+            sa_sample: m.sa_sample,
+            isa_sample: m.isa_sample,
+        };
+        params
+            .check()
+            .map_err(|_| bad(SA_FILE, "bad sampling rates"))?;
+        let fm = FmIndex {
+            dir: dir.to_path_buf(),
+            sep: (symbols.len() - 1) as u32,
+            alphabet: Alphabet::from_counts((symbols, counts)),
+            bwt,
+            sa,
+            isa,
+            sections,
+            n,
+            primary,
+            rrr_len,
+            rank_bits: rank_bits as u32,
+            ptr_bits: ptr_bits as u32,
+            shape,
+            smaller,
+            params,
+            sample_bits,
+            _token: PhantomData,
+        };
+        if rank_bits > packed::MAX_BITS as u64
+            || ptr_bits > packed::MAX_BITS as u64
+            || fm.bits().is_none()
+        {
+            return Err(bad(BWT_FILE, "wavelet tree bits are truncated"));
+        }
+        if fm.sa_samples().is_none() {
+            return Err(bad(SA_FILE, "size does not match the stream length"));
+        }
+        if fm.isa_samples().is_none() {
+            return Err(bad(ISA_FILE, "size does not match the stream length"));
+        }
+        Ok(fm)
+    }
+
+    fn section(&self, s: usize) -> &[u8] {
+        self.bwt
+            .as_bytes()
+            .get(self.sections[s].clone())
+            .unwrap_or(&[])
+    }
+
+    fn bits(&self) -> Option<Rrr<'_>> {
+        Rrr::new(
+            self.rrr_len,
+            self.section(SEC_CLASSES),
+            self.section(SEC_RANKS),
+            self.rank_bits,
+            self.section(SEC_PTRS),
+            self.ptr_bits,
+            bytemuck::try_cast_slice(self.section(SEC_OFFSETS)).ok()?,
+        )
+    }
+
+    fn sa_samples(&self) -> Option<PackedSlice<'_>> {
+        let len = self.n.div_ceil(self.params.sa_sample);
+        PackedSlice::new(self.sa.as_bytes(), self.sample_bits, len)
+            .filter(|_| self.sa.len() as u64 == packed::packed_len(len, self.sample_bits))
+    }
+
+    fn isa_samples(&self) -> Option<PackedSlice<'_>> {
+        let len = self.n.div_ceil(self.params.isa_sample);
+        PackedSlice::new(self.isa.as_bytes(), self.sample_bits, len)
+            .filter(|_| self.isa.len() as u64 == packed::packed_len(len, self.sample_bits))
+    }
+
+    /// Length of the stream (separators included).
+    pub fn stream_len(&self) -> u64 {
+        self.n
+    }
+
+    /// Real tokens.
+    pub fn num_tokens(&self) -> u64 {
+        self.n - self.separators()
+    }
+
+    /// Documents: every separator but the leading one ends one.
+    pub fn num_docs(&self) -> u64 {
+        self.separators() - 1
+    }
+
+    fn separators(&self) -> u64 {
+        self.alphabet.counts[self.sep as usize]
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn params(&self) -> FmParams {
+        self.params
+    }
+
+    /// Occurrences of dense symbol `d` in the BWT rows `[0, i)`, the end-of-text row excluded.
+    #[inline]
+    fn rank(&self, bits: &Rrr, d: u32, i: u64) -> u64 {
+        let r = self.shape.rank(bits, d, i);
+        r - (d == self.sep && self.primary < i && r > 0) as u64
+    }
+
+    /// First row of the suffixes that start with `d`, as counted by the LF mapping: the
+    /// end-of-text row that is not stored would be the first separator-preceded one.
+    #[inline]
+    fn base(&self, d: u32) -> u64 {
+        self.smaller[d as usize] + (d == self.sep) as u64
+    }
+
+    /// The rows of `d·P` given the rows `[lo, hi)` of `P` (as patterns of `R`).
+    #[inline]
+    fn step(&self, bits: &Rrr, d: u32, lo: u64, hi: u64) -> Segment {
+        let base = self.base(d);
+        Segment {
+            lo: base.wrapping_add(self.rank(bits, d, lo)),
+            hi: base.wrapping_add(self.rank(bits, d, hi)),
+        }
+    }
+
+    /// The row of `R[i - 1..]` given the row `r` of `R[i..]` (`None` for `R[0..]`), and the
+    /// symbol `R[i - 1]`.
+    #[inline]
+    fn lf(&self, bits: &Rrr, r: u64) -> Option<(u32, u64)> {
+        if r == self.primary || r >= self.n {
+            return None;
+        }
+        let (d, rank) = self.shape.access_rank(bits, r);
+        let rank = rank - (d == self.sep && self.primary < r && rank > 0) as u64;
+        Some((d, self.base(d).wrapping_add(rank)))
+    }
+
+    fn symbol(&self, d: u32) -> T {
+        T::from_u32(self.alphabet.symbols.get(d as usize).copied().unwrap_or(0))
+    }
+
+    /// The rows of the occurrences of `q` (real tokens). The empty pattern gives the rows of
+    /// the `num_tokens` suffixes of `R` that start with a real token.
+    pub fn find(&self, q: &[T]) -> Segment {
+        if q.is_empty() {
+            return Segment {
+                lo: 0,
+                hi: self.num_tokens(),
+            };
+        }
+        let Some(bits) = self.bits() else {
+            return Segment::default();
+        };
+        let mut seg = Segment { lo: 0, hi: self.n };
+        for &t in q {
+            let Some(d) = self.alphabet.id(t.to_u32()) else {
+                return Segment { lo: 0, hi: 0 };
+            };
+            seg = self.step(&bits, d, seg.lo, seg.hi);
+            if seg.is_empty() {
+                return Segment {
+                    lo: seg.lo,
+                    hi: seg.lo,
+                };
+            }
+        }
+        seg
+    }
+
+    /// The rows of `P·t` given the rows `seg` of a pattern `P` of `m` tokens (`t` may be the
+    /// separator: occurrences that end their document). With `m == 0`, `find(&[t])`.
+    pub fn extend(&self, seg: Segment, m: usize, t: T) -> Segment {
+        if m == 0 {
+            return if t == T::SEPARATOR {
+                Segment { lo: 0, hi: 0 }
+            } else {
+                self.find(&[t])
+            };
+        }
+        let (Some(bits), Some(d)) = (self.bits(), self.alphabet.id(t.to_u32())) else {
+            return Segment {
+                lo: seg.lo,
+                hi: seg.lo,
+            };
+        };
+        if seg.is_empty() {
+            return seg;
+        }
+        let out = self.step(&bits, d, seg.lo, seg.hi.min(self.n));
+        if out.is_empty() {
+            Segment {
+                lo: out.lo,
+                hi: out.lo,
+            }
+        } else {
+            out
+        }
+    }
+
+    /// The next-token symbols of rows `seg` with their counts (dense ids, unordered).
+    fn next_symbols(&self, seg: Segment) -> Vec<(u32, u64)> {
+        let mut out = Vec::new();
+        let Some(bits) = self.bits() else {
+            return out;
+        };
+        let hi = seg.hi.min(self.n);
+        self.shape.distinct(&bits, seg.lo, hi, &mut out);
+        if (seg.lo..hi).contains(&self.primary) {
+            // The end-of-text row has no next token.
+            for e in out.iter_mut().filter(|e| e.0 == self.sep) {
+                e.1 -= 1;
+            }
+            out.retain(|e| e.1 > 0);
+        }
+        out
+    }
+
+    /// Smallest and largest token after the occurrences in `seg` (a pattern of `m` tokens),
+    /// the separator (document end) being the largest.
+    pub fn next_bounds(&self, seg: Segment, m: usize) -> Option<(T, T)> {
+        if m == 0 {
+            // The empty pattern's rows start with real tokens (see `find`).
+            let real = &self.alphabet.symbols[..self.sep as usize];
+            return Some((T::from_u32(*real.first()?), T::from_u32(*real.last()?)));
+        }
+        let syms = self.next_symbols(seg);
+        let lo = syms.iter().map(|e| e.0).min()?;
+        let hi = syms.iter().map(|e| e.0).max()?;
+        Some((self.symbol(lo), self.symbol(hi)))
+    }
+
+    /// Exact counts of the token after each occurrence in `seg` (a pattern of `m > 0` tokens),
+    /// sorted by id; document ends as `crate::merge::DOC_END`, last. For `m == 0`, the counts
+    /// of every real token.
+    pub fn next_token_counts(&self, seg: Segment, m: usize) -> Vec<(u32, u64)> {
+        if m == 0 {
+            return self.unigram_counts();
+        }
+        let mut out: Vec<(u32, u64)> = self
+            .next_symbols(seg)
+            .into_iter()
+            .map(|(d, c)| {
+                let label = if d == self.sep {
+                    crate::merge::DOC_END
+                } else {
+                    self.alphabet.symbols[d as usize]
+                };
+                (label, c)
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Count of every real token, sorted by id.
+    pub fn unigram_counts(&self) -> Vec<(u32, u64)> {
+        let a = &self.alphabet;
+        (0..self.sep as usize)
+            .map(|d| (a.symbols[d], a.counts[d]))
+            .collect()
+    }
+
+    /// Where in the stream the occurrence of row `rank` ends (one past its last token).
+    pub fn locate_end(&self, rank: u64) -> Option<u64> {
+        if rank >= self.n {
+            return None;
+        }
+        let bits = self.bits()?;
+        let samples = self.sa_samples()?;
+        let s = self.params.sa_sample;
+        let mut r = rank;
+        // Ranks are computed with wrapping arithmetic: on a corrupt index they are garbage, never
+        // a panic. Every LF chain reaches the primary row within n steps; the bound only matters on a
+        // corrupt index.
+        for steps in 0..self.n {
+            if r >= self.n {
+                return None;
+            }
+            let i = if r == self.primary {
+                Some(0)
+            } else if r % s == 0 {
+                Some(samples.get(r / s))
+            } else {
+                None
+            };
+            if let Some(i) = i {
+                return self.n.checked_sub(i.checked_add(steps)?);
+            }
+            r = self.lf(&bits, r)?.1;
+        }
+        None
+    }
+
+    /// Where in the stream the occurrence of row `rank` of a pattern of `m` tokens starts.
+    pub fn locate(&self, rank: u64, m: usize) -> Option<u64> {
+        self.locate_end(rank)?.checked_sub(m as u64)
+    }
+
+    /// The stream's tokens `[from, to)` (clipped to the stream), walked forwards from the
+    /// nearest inverse sample at or after `from`.
+    pub fn extract(&self, from: u64, to: u64) -> Vec<T> {
+        let to = to.min(self.n);
+        let mut out = Vec::with_capacity(to.saturating_sub(from) as usize);
+        let mut from = from;
+        if from >= to {
+            return out;
+        }
+        if from == 0 {
+            out.push(T::SEPARATOR);
+            from = 1;
+        }
+        let (Some(bits), Some(isa)) = (self.bits(), self.isa_samples()) else {
+            return out;
+        };
+        // Row of R[n - from..]: from the next sampled position of R, walking LF down to it.
+        let target = self.n - from;
+        let t = self.params.isa_sample;
+        let j = target.div_ceil(t);
+        let (mut pos, mut row) = if j * t < self.n {
+            (j * t, isa.get(j))
+        } else {
+            // R[n - 1..] is the lone separator, the first separator row.
+            (self.n - 1, self.smaller[self.sep as usize])
+        };
+        while pos > target {
+            match self.lf(&bits, row) {
+                Some((_, r)) => row = r,
+                None => return out,
+            }
+            pos -= 1;
+        }
+        for _ in from..to {
+            match self.lf(&bits, row) {
+                Some((d, r)) => {
+                    out.push(self.symbol(d));
+                    row = r;
+                }
+                None => break,
+            }
+        }
+        out
+    }
+
+    /// Bytes per component, for size reports.
+    pub fn size_breakdown(&self) -> Vec<(&'static str, u64)> {
+        let sec = |s: usize| self.sections[s].len() as u64;
+        let bwt_total = self.bwt.len() as u64;
+        let parts = [
+            ("bwt_rrr_classes", sec(SEC_CLASSES)),
+            ("bwt_rrr_offsets", sec(SEC_OFFSETS)),
+            ("bwt_rrr_samples", sec(SEC_RANKS) + sec(SEC_PTRS)),
+        ];
+        let in_parts: u64 = parts.iter().map(|p| p.1).sum();
+        let mut out = parts.to_vec();
+        out.push(("bwt_tables", bwt_total - in_parts));
+        out.push(("sa_samples", self.sa.len() as u64));
+        out.push(("isa_samples", self.isa.len() as u64));
+        out
+    }
+
+    /// Bytes of the FM files.
+    pub fn size_bytes(&self) -> u64 {
+        (self.bwt.len() + self.sa.len() + self.isa.len()) as u64
+    }
+}
