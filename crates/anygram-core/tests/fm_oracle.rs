@@ -75,7 +75,7 @@ fn patterns(docs: &[Vec<u32>], vocab: u32) -> Vec<Vec<u32>> {
 
 fn build_fm<T: Token>(dir: &std::path::Path, s: &[T], vocab: u64, p: FmParams) -> FmIndex<T> {
     let mut times = Default::default();
-    let m = build::write(dir, s, vocab, p, 1, &mut times).unwrap();
+    let m = build::write(dir, s.to_vec(), vocab, p, 1, &mut times).unwrap();
     let opts = OpenOptions {
         verify_checksums: true,
         ..Default::default()
@@ -269,7 +269,7 @@ fn corrupt_files_are_errors_never_panics() {
         sa_sample: 4,
         isa_sample: 8,
     };
-    let m = build::write(tmp.path(), &s, 255, p, 1, &mut times).unwrap();
+    let m = build::write(tmp.path(), s.clone(), 255, p, 1, &mut times).unwrap();
     let opts = OpenOptions::default();
     let exercise = |fm: &FmIndex<u8>| {
         for q in [&[0u8][..], &[1, 2], &[0, 0, 0], &[4, 3, 2, 1]] {

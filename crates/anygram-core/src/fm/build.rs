@@ -123,10 +123,11 @@ impl Alphabet {
 }
 
 /// Writes the FM files of one shard whose stream is `stream` (`SEP doc0 SEP ... SEP`) into
-/// `dir`, which must exist.
+/// `dir`, which must exist. The stream is taken by value and reversed in place; the suffix
+/// array's buffer then receives the BWT, so the peak is the stream plus its suffix array.
 pub fn write<T: Token>(
     dir: &Path,
-    stream: &[T],
+    mut stream: Vec<T>,
     vocab_size: u64,
     params: FmParams,
     workers: usize,
@@ -141,19 +142,29 @@ pub fn write<T: Token>(
     }
 
     let clock = Instant::now();
-    let alphabet = Alphabet::of(stream, vocab_size);
-    let reversed: Vec<T> = stream.par_iter().rev().copied().collect();
+    let alphabet = Alphabet::of(&stream, vocab_size);
+    stream.reverse();
     times.add("fm_alphabet", clock.elapsed().as_secs_f64());
 
     let clock = Instant::now();
-    let sa = suffix_array::build(&reversed, vocab_size, n, workers)?;
+    let mut sa = suffix_array::build(&stream, vocab_size, n, workers)?;
     times.add("suffix_sort", clock.elapsed().as_secs_f64());
 
     let clock = Instant::now();
-    let from_sa = read_suffix_array(&sa, &reversed, params);
-    drop(sa);
-    drop(reversed);
-    let (bwt, primary, sa_samples, isa_samples) = from_sa?;
+    if sa.len() as u64 != n {
+        return Err(AnygramError::InvalidArgument(
+            "suffix array length differs from the stream".into(),
+        ));
+    }
+    let (primary, sa_samples, isa_samples) = match &sa {
+        SuffixArray::I32(v) => samples(v, params),
+        SuffixArray::I64(v) => samples(v, params),
+    };
+    match &mut sa {
+        SuffixArray::I32(v) => bwt_in_place(v, &stream, &alphabet),
+        SuffixArray::I64(v) => bwt_in_place(v, &stream, &alphabet),
+    }
+    drop(stream);
     times.add("fm_bwt", clock.elapsed().as_secs_f64());
 
     let clock = Instant::now();
@@ -161,28 +172,22 @@ pub fn write<T: Token>(
     let shape = Shape::new(&lengths, &alphabet.counts).ok_or_else(|| {
         AnygramError::InvalidArgument("symbol counts too skewed for a 63-bit Huffman code".into())
     })?;
-    let sep = alphabet.id(T::SEPARATOR.to_u32()).unwrap_or(0);
-    let bits = shape.fill(n, |r| alphabet.id(bwt[r as usize].to_u32()).unwrap_or(sep));
-    drop(bwt);
+    let bits = match &sa {
+        SuffixArray::I32(v) => shape.fill(n, |r| v[r as usize] as u32),
+        SuffixArray::I64(v) => shape.fill(n, |r| v[r as usize] as u32),
+    };
+    drop(sa);
     let rrr = RrrParts::build(&bits);
     drop(bits);
     times.add("fm_wavelet", clock.elapsed().as_secs_f64());
 
     let clock = Instant::now();
     let mut w = SectionWriter::default();
-    w.push_u64s(&[
-        n,
-        primary,
-        rrr.len,
-        rrr.rank_bits as u64,
-        rrr.ptr_bits as u64,
-    ]);
+    w.push_u64s(&[n, primary, rrr.len]);
     w.push(bytemuck::cast_slice(&alphabet.symbols).to_vec());
     w.push_u64s(&alphabet.counts);
     w.push(lengths);
-    w.push(rrr.classes);
-    w.push(rrr.ranks);
-    w.push(rrr.ptrs);
+    w.push_u64s(&rrr.records);
     w.push_u64s(&rrr.offsets);
     let sample_bits = packed::bits_for(n - 1);
     let mut files = BTreeMap::new();
@@ -206,51 +211,60 @@ pub fn write<T: Token>(
     })
 }
 
-/// Results of the pass over the suffix array.
-type FromSa<T> = (Vec<T>, u64, Vec<u64>, Vec<u64>);
+/// Suffix-array entries as i32 or i64.
+trait SaEntry: Copy + Send + Sync {
+    fn get(self) -> u64;
+    fn put(v: u32) -> Self;
+}
 
-/// One pass over the suffix array of the reversed stream: the BWT (the
-/// separator standing in for the end-of-text row, `primary`), the suffix-array samples at every
-/// `sa_sample`-th rank and the inverse samples at every `isa_sample`-th text position.
-fn read_suffix_array<T: Token>(
-    sa: &SuffixArray,
-    reversed: &[T],
-    params: FmParams,
-) -> Result<FromSa<T>> {
-    let n = reversed.len();
-    let at = |r: usize| -> u64 {
-        match sa {
-            SuffixArray::I32(v) => v[r] as u64,
-            SuffixArray::I64(v) => v[r] as u64,
-        }
-    };
-    if sa.len() != n {
-        return Err(AnygramError::InvalidArgument(
-            "suffix array length differs from the stream".into(),
-        ));
+impl SaEntry for i32 {
+    fn get(self) -> u64 {
+        self as u64
     }
-    let bwt: Vec<T> = (0..n)
-        .into_par_iter()
-        .map(|r| match at(r) {
-            0 => T::SEPARATOR,
-            i => reversed[i as usize - 1],
-        })
-        .collect();
-    let primary = (0..n)
-        .into_par_iter()
-        .find_any(|&r| at(r) == 0)
-        .unwrap_or(0) as u64;
-    let sa_samples: Vec<u64> = (0..n)
-        .into_par_iter()
+    fn put(v: u32) -> Self {
+        v as i32
+    }
+}
+
+impl SaEntry for i64 {
+    fn get(self) -> u64 {
+        self as u64
+    }
+    fn put(v: u32) -> Self {
+        v as i64
+    }
+}
+
+/// The row of the whole reversed stream (`primary`), the suffix-array samples at every
+/// `sa_sample`-th row and the rows of every `isa_sample`-th position.
+fn samples<E: SaEntry>(sa: &[E], params: FmParams) -> (u64, Vec<u64>, Vec<u64>) {
+    let primary = sa.par_iter().position_any(|e| e.get() == 0).unwrap_or(0) as u64;
+    let sa_samples = sa
+        .par_iter()
         .step_by(params.sa_sample as usize)
-        .map(at)
+        .map(|e| e.get())
         .collect();
-    let mut isa_samples = vec![0u64; (n as u64).div_ceil(params.isa_sample) as usize];
-    for r in 0..n {
-        let i = at(r);
+    let mut isa_samples = vec![0u64; (sa.len() as u64).div_ceil(params.isa_sample) as usize];
+    for (r, e) in sa.iter().enumerate() {
+        let i = e.get();
         if i % params.isa_sample == 0 {
             isa_samples[(i / params.isa_sample) as usize] = r as u64;
         }
     }
-    Ok((bwt, primary, sa_samples, isa_samples))
+    (primary, sa_samples, isa_samples)
+}
+
+/// Replaces every suffix-array entry by the dense id of the BWT symbol of its row (the
+/// separator's for the row without one).
+fn bwt_in_place<E: SaEntry, T: Token>(sa: &mut [E], reversed: &[T], alphabet: &Alphabet) {
+    let sep = alphabet.id(T::SEPARATOR.to_u32()).unwrap_or(0);
+    sa.par_iter_mut().for_each(|e| {
+        let d = match e.get() {
+            0 => sep,
+            i => alphabet
+                .id(reversed[i as usize - 1].to_u32())
+                .unwrap_or(sep),
+        };
+        *e = E::put(d);
+    });
 }

@@ -16,15 +16,15 @@
 //! leading separator) is not a row, so a step by the separator starts one row further.
 //!
 //! **Files** (per shard): `fm.bwt` (alphabet, symbol counts, Huffman code lengths, and the
-//! wavelet tree's RRR vector: classes, rank samples, offsets), `fm.sa` (bit-packed suffix-array
+//! wavelet tree's RRR vector: records of classes and rank samples, offsets), `fm.sa` (bit-packed suffix-array
 //! samples at every `sa_sample`-th row), `fm.isa` (bit-packed rows of every `isa_sample`-th
 //! position of `R`). All are mapped; only the alphabet tables and the tree's node table (linear
 //! in the alphabet) are built in memory at open.
 
 pub mod build;
-mod rrr;
+pub mod rrr;
 mod sections;
-mod wavelet;
+pub mod wavelet;
 
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
@@ -99,11 +99,9 @@ const SEC_HEADER: usize = 0;
 const SEC_SYMBOLS: usize = 1;
 const SEC_COUNTS: usize = 2;
 const SEC_LENGTHS: usize = 3;
-const SEC_CLASSES: usize = 4;
-const SEC_RANKS: usize = 5;
-const SEC_PTRS: usize = 6;
-const SEC_OFFSETS: usize = 7;
-const SECTIONS: usize = 8;
+const SEC_RECORDS: usize = 4;
+const SEC_OFFSETS: usize = 5;
+const SECTIONS: usize = 6;
 
 /// One shard's FM-index, opened. Read-only, so `Send + Sync`.
 pub struct FmIndex<T: Token> {
@@ -115,8 +113,6 @@ pub struct FmIndex<T: Token> {
     n: u64,
     primary: u64,
     rrr_len: u64,
-    rank_bits: u32,
-    ptr_bits: u32,
     shape: Shape,
     alphabet: Alphabet,
     /// Per dense symbol: occurrences of smaller symbols.
@@ -149,7 +145,7 @@ impl<T: Token> FmIndex<T> {
                 .map_err(|_| bad(BWT_FILE, "misaligned section"))
         };
         let header = u64s(SEC_HEADER)?;
-        let &[n, primary, rrr_len, rank_bits, ptr_bits] = header else {
+        let &[n, primary, rrr_len] = header else {
             return Err(bad(BWT_FILE, "bad header"));
         };
         if n != m.stream_len || n < 2 || primary >= n {
@@ -202,18 +198,13 @@ impl<T: Token> FmIndex<T> {
             n,
             primary,
             rrr_len,
-            rank_bits: rank_bits as u32,
-            ptr_bits: ptr_bits as u32,
             shape,
             smaller,
             params,
             sample_bits,
             _token: PhantomData,
         };
-        if rank_bits > packed::MAX_BITS as u64
-            || ptr_bits > packed::MAX_BITS as u64
-            || fm.bits().is_none()
-        {
+        if fm.bits().is_none() {
             return Err(bad(BWT_FILE, "wavelet tree bits are truncated"));
         }
         if fm.sa_samples().is_none() {
@@ -235,11 +226,7 @@ impl<T: Token> FmIndex<T> {
     fn bits(&self) -> Option<Rrr<'_>> {
         Rrr::new(
             self.rrr_len,
-            self.section(SEC_CLASSES),
-            self.section(SEC_RANKS),
-            self.rank_bits,
-            self.section(SEC_PTRS),
-            self.ptr_bits,
+            bytemuck::try_cast_slice(self.section(SEC_RECORDS)).ok()?,
             bytemuck::try_cast_slice(self.section(SEC_OFFSETS)).ok()?,
         )
     }
@@ -283,10 +270,10 @@ impl<T: Token> FmIndex<T> {
         self.params
     }
 
-    /// Occurrences of dense symbol `d` in the BWT rows `[0, i)`, the end-of-text row excluded.
+    /// `r`, the stored occurrences of dense symbol `d` in rows `[0, i)`, without the separator
+    /// that stands in the end-of-text row.
     #[inline]
-    fn rank(&self, bits: &Rrr, d: u32, i: u64) -> u64 {
-        let r = self.shape.rank(bits, d, i);
+    fn uncount_primary(&self, d: u32, r: u64, i: u64) -> u64 {
         r - (d == self.sep && self.primary < i && r > 0) as u64
     }
 
@@ -301,9 +288,10 @@ impl<T: Token> FmIndex<T> {
     #[inline]
     fn step(&self, bits: &Rrr, d: u32, lo: u64, hi: u64) -> Segment {
         let base = self.base(d);
+        let (rlo, rhi) = self.shape.rank_pair(bits, d, lo, hi);
         Segment {
-            lo: base.wrapping_add(self.rank(bits, d, lo)),
-            hi: base.wrapping_add(self.rank(bits, d, hi)),
+            lo: base.wrapping_add(self.uncount_primary(d, rlo, lo)),
+            hi: base.wrapping_add(self.uncount_primary(d, rhi, hi)),
         }
     }
 
@@ -315,8 +303,10 @@ impl<T: Token> FmIndex<T> {
             return None;
         }
         let (d, rank) = self.shape.access_rank(bits, r);
-        let rank = rank - (d == self.sep && self.primary < r && rank > 0) as u64;
-        Some((d, self.base(d).wrapping_add(rank)))
+        Some((
+            d,
+            self.base(d).wrapping_add(self.uncount_primary(d, rank, r)),
+        ))
     }
 
     fn symbol(&self, d: u32) -> T {
@@ -530,9 +520,8 @@ impl<T: Token> FmIndex<T> {
         let sec = |s: usize| self.sections[s].len() as u64;
         let bwt_total = self.bwt.len() as u64;
         let parts = [
-            ("bwt_rrr_classes", sec(SEC_CLASSES)),
+            ("bwt_rrr_records", sec(SEC_RECORDS)),
             ("bwt_rrr_offsets", sec(SEC_OFFSETS)),
-            ("bwt_rrr_samples", sec(SEC_RANKS) + sec(SEC_PTRS)),
         ];
         let in_parts: u64 = parts.iter().map(|p| p.1).sum();
         let mut out = parts.to_vec();

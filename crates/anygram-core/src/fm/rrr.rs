@@ -4,18 +4,20 @@
 //! little. Over the nodes of a Huffman-shaped wavelet tree this makes the BWT's size track its
 //! higher-order entropy (Mäkinen & Navarro's implicit compression boosting).
 //!
-//! Every `SUPER` blocks a sample stores the rank before it and where its offsets start; a rank
-//! sums the classes and offset widths of at most `SUPER - 1` blocks after the sample, then
-//! decodes one block. 63-bit blocks keep every binomial coefficient in a u64.
-
-use crate::packed::{self, PackedSlice};
+//! Blocks are grouped by `SUPER` = 64 into 64-byte records — the rank before the group, where
+//! its offsets start, and its 64 classes — so a rank reads one record (one cache line when the
+//! mapping is aligned) and one spot of the offset stream: it sums the classes and offset widths
+//! of the blocks before its own in the record, then decodes that block. 63-bit blocks keep
+//! every binomial coefficient in a u64.
 
 /// Bits per block.
 pub const BLOCK: u64 = 63;
-/// Blocks per rank sample.
-pub const SUPER: u64 = 32;
+/// Blocks per record.
+pub const SUPER: u64 = 64;
 /// Bits of a stored class (0..=63).
-pub const CLASS_BITS: u32 = 6;
+const CLASS_BITS: u64 = 6;
+/// u64 words per record: rank, offset position, 64 classes of 6 bits.
+pub const RECORD_WORDS: usize = 8;
 
 /// `BINOM[n][k]` = C(n, k) for n, k ≤ 63.
 static BINOM: [[u64; 64]; 64] = binomials();
@@ -113,14 +115,8 @@ fn read_bits(words: &[u64], pos: u64, w: u32) -> u64 {
 /// The stored parts of an RRR vector.
 pub struct RrrParts {
     pub len: u64,
-    /// One class per block, `CLASS_BITS` bits each (packed).
-    pub classes: Vec<u8>,
-    /// Rank before each sample, `rank_bits` each (packed).
-    pub ranks: Vec<u8>,
-    pub rank_bits: u32,
-    /// Offset-stream position of each sample, `ptr_bits` each (packed).
-    pub ptrs: Vec<u8>,
-    pub ptr_bits: u32,
+    /// `RECORD_WORDS` words per group of `SUPER` blocks, plus a closing record.
+    pub records: Vec<u64>,
     /// The offsets, concatenated.
     pub offsets: Vec<u64>,
 }
@@ -147,136 +143,173 @@ impl BitBuf {
     fn block(&self, b: u64) -> u64 {
         read_bits(&self.words, b * BLOCK, BLOCK as u32)
     }
+
+    /// Appends the low `w` bits of `v`.
+    fn push(&mut self, v: u64, w: u32) {
+        if w == 0 {
+            return;
+        }
+        let sh = (self.len % 64) as u32;
+        if sh == 0 {
+            self.words.push(v);
+        } else {
+            if let Some(last) = self.words.last_mut() {
+                *last |= v << sh;
+            }
+            if sh + w > 64 {
+                self.words.push(v >> (64 - sh));
+            }
+        }
+        self.len += w as u64;
+    }
+}
+
+/// Records of a vector of `len` bits (the last one may cover no block).
+pub fn num_records(len: u64) -> u64 {
+    len.div_ceil(BLOCK) / SUPER + 1
 }
 
 impl RrrParts {
     pub fn build(bits: &BitBuf) -> RrrParts {
         let num_blocks = bits.len.div_ceil(BLOCK);
-        let mut classes = Vec::with_capacity(num_blocks as usize);
-        let mut ranks = Vec::with_capacity((num_blocks / SUPER + 1) as usize);
-        let mut ptrs = Vec::with_capacity(ranks.capacity());
+        let mut records = vec![0u64; num_records(bits.len) as usize * RECORD_WORDS];
         let mut offsets = BitBuf {
             words: Vec::with_capacity((bits.len / 128) as usize),
             len: 0,
         };
         let mut rank = 0u64;
-        for b in 0..num_blocks {
+        for b in 0..=num_blocks {
+            let rec = &mut records[(b / SUPER) as usize * RECORD_WORDS..][..RECORD_WORDS];
             if b % SUPER == 0 {
-                ranks.push(rank);
-                ptrs.push(offsets.len);
+                rec[0] = rank;
+                rec[1] = offsets.len;
+            }
+            if b == num_blocks {
+                break;
             }
             let block = bits.block(b);
-            let k = block.count_ones() as usize;
-            classes.push(k as u8);
-            rank += k as u64;
-            push_bits(&mut offsets, encode(block), WIDTH[k] as u32);
+            let k = block.count_ones() as u64;
+            let at = (b % SUPER) * CLASS_BITS;
+            rec[2 + (at / 64) as usize] |= k << (at % 64);
+            if at % 64 + CLASS_BITS > 64 {
+                rec[3 + (at / 64) as usize] |= k >> (64 - at % 64);
+            }
+            rank += k;
+            offsets.push(encode(block), WIDTH[k as usize] as u32);
         }
-        if num_blocks % SUPER == 0 {
-            ranks.push(rank);
-            ptrs.push(offsets.len);
-        }
-        let rank_bits = packed::bits_for(rank);
-        let ptr_bits = packed::bits_for(offsets.len);
         offsets.words.push(0);
         RrrParts {
             len: bits.len,
-            classes: packed::pack(&classes, CLASS_BITS, |c| c as u64),
-            ranks: packed::pack(&ranks, rank_bits, |r| r),
-            rank_bits,
-            ptrs: packed::pack(&ptrs, ptr_bits, |p| p),
-            ptr_bits,
+            records,
             offsets: offsets.words,
         }
     }
-
-    /// Rank samples of a vector of `len` bits.
-    pub fn num_samples(len: u64) -> u64 {
-        len.div_ceil(BLOCK) / SUPER + 1
-    }
-}
-
-fn push_bits(buf: &mut BitBuf, v: u64, w: u32) {
-    if w == 0 {
-        return;
-    }
-    let sh = (buf.len % 64) as u32;
-    if sh == 0 {
-        buf.words.push(v);
-    } else {
-        if let Some(last) = buf.words.last_mut() {
-            *last |= v << sh;
-        }
-        if sh + w > 64 {
-            buf.words.push(v >> (64 - sh));
-        }
-    }
-    buf.len += w as u64;
 }
 
 /// A read-only RRR vector over stored parts.
 #[derive(Clone, Copy)]
 pub struct Rrr<'a> {
     len: u64,
-    classes: PackedSlice<'a>,
-    ranks: PackedSlice<'a>,
-    ptrs: PackedSlice<'a>,
+    records: &'a [u64],
     offsets: &'a [u64],
 }
 
+/// Where a rank stands after walking a record up to a block.
+#[derive(Clone, Copy)]
+struct Walk {
+    blk: u64,
+    rank: u64,
+    pos: u64,
+}
+
 impl<'a> Rrr<'a> {
-    /// `None` when the arrays are too short for `len` bits.
-    pub fn new(
-        len: u64,
-        classes: &'a [u8],
-        ranks: &'a [u8],
-        rank_bits: u32,
-        ptrs: &'a [u8],
-        ptr_bits: u32,
-        offsets: &'a [u64],
-    ) -> Option<Rrr<'a>> {
-        let samples = RrrParts::num_samples(len);
+    /// `None` when the records are too few for `len` bits.
+    pub fn new(len: u64, records: &'a [u64], offsets: &'a [u64]) -> Option<Rrr<'a>> {
+        if (records.len() as u64) != num_records(len) * RECORD_WORDS as u64 {
+            return None;
+        }
         Some(Rrr {
             len,
-            classes: PackedSlice::new(classes, CLASS_BITS, len.div_ceil(BLOCK))?,
-            ranks: PackedSlice::new(ranks, rank_bits, samples)?,
-            ptrs: PackedSlice::new(ptrs, ptr_bits, samples)?,
+            records,
             offsets,
         })
     }
 
-    /// Walks from the sample before block `blk` to it: (ones before the block, its offset
-    /// position).
     #[inline]
-    fn walk_to_block(&self, blk: u64) -> (u64, u64) {
-        let sb = blk / SUPER;
-        let mut rank = self.ranks.get(sb);
-        let mut pos = self.ptrs.get(sb);
-        for b in sb * SUPER..blk {
-            let k = (self.classes.get(b) & 63) as usize;
-            rank = rank.wrapping_add(k as u64);
-            pos = pos.wrapping_add(WIDTH[k] as u64);
-        }
-        (rank, pos)
+    fn record(&self, blk: u64) -> &[u64] {
+        let at = (blk / SUPER) as usize * RECORD_WORDS;
+        self.records
+            .get(at..at + RECORD_WORDS)
+            .unwrap_or(&[0; RECORD_WORDS])
     }
 
+    /// Start of the record of block `blk`.
     #[inline]
-    fn block_bits(&self, blk: u64, pos: u64) -> u64 {
-        let k = (self.classes.get(blk) & 63) as usize;
-        decode(read_bits(self.offsets, pos, WIDTH[k] as u32), k)
+    fn start(&self, blk: u64) -> Walk {
+        let rec = self.record(blk);
+        Walk {
+            blk: blk / SUPER * SUPER,
+            rank: rec[0],
+            pos: rec[1],
+        }
+    }
+
+    /// Advances `w` to block `blk` of the same record.
+    #[inline]
+    fn advance(&self, mut w: Walk, blk: u64) -> Walk {
+        let rec = self.record(w.blk);
+        while w.blk < blk {
+            let k = class(rec, w.blk);
+            w.rank = w.rank.wrapping_add(k as u64);
+            w.pos = w.pos.wrapping_add(WIDTH[k] as u64);
+            w.blk += 1;
+        }
+        w
+    }
+
+    /// The bits of the block `w` stands at.
+    #[inline]
+    fn bits_at(&self, w: Walk) -> u64 {
+        let k = class(self.record(w.blk), w.blk);
+        decode(read_bits(self.offsets, w.pos, WIDTH[k] as u32), k)
     }
 
     /// Ones in `[0, i)`, `i ≤ len` (larger `i`, only seen on a corrupt index, count as `len`).
     #[inline]
     pub fn rank1(&self, i: u64) -> u64 {
         let i = i.min(self.len);
-        let blk = i / BLOCK;
-        let rem = i % BLOCK;
-        let (rank, pos) = self.walk_to_block(blk);
+        let w = self.advance(self.start(i / BLOCK), i / BLOCK);
+        ones_before(w, self.bits_at_if(w, i % BLOCK), i % BLOCK)
+    }
+
+    #[inline]
+    fn bits_at_if(&self, w: Walk, rem: u64) -> u64 {
         if rem == 0 {
-            return rank;
+            0
+        } else {
+            self.bits_at(w)
         }
-        let bits = self.block_bits(blk, pos);
-        rank.wrapping_add((bits & ((1u64 << rem) - 1)).count_ones() as u64)
+    }
+
+    /// `(rank1(i), rank1(j))` for `i ≤ j`, sharing the record walk and the block decode when
+    /// both fall in the same record or block (a narrow range of a backward search).
+    #[inline]
+    pub fn rank1_pair(&self, i: u64, j: u64) -> (u64, u64) {
+        let (i, j) = (i.min(self.len), j.min(self.len));
+        let (bi, bj) = (i / BLOCK, j / BLOCK);
+        if bi / SUPER != bj / SUPER || j < i {
+            return (self.rank1(i), self.rank1(j));
+        }
+        let wi = self.advance(self.start(bi), bi);
+        let wj = self.advance(wi, bj);
+        let (ri, rj) = (i % BLOCK, j % BLOCK);
+        let bits_i = self.bits_at_if(wi, ri);
+        let bits_j = if bi == bj && ri != 0 {
+            bits_i
+        } else {
+            self.bits_at_if(wj, rj)
+        };
+        (ones_before(wi, bits_i, ri), ones_before(wj, bits_j, rj))
     }
 
     /// The bit at `i < len` and the ones before it, with one block decode (`i` is clamped, as
@@ -284,13 +317,24 @@ impl<'a> Rrr<'a> {
     #[inline]
     pub fn access_rank1(&self, i: u64) -> (bool, u64) {
         let i = i.min(self.len.saturating_sub(1));
-        let blk = i / BLOCK;
+        let w = self.advance(self.start(i / BLOCK), i / BLOCK);
+        let bits = self.bits_at(w);
         let rem = i % BLOCK;
-        let (rank, pos) = self.walk_to_block(blk);
-        let bits = self.block_bits(blk, pos);
-        let before = (bits & ((1u64 << rem) - 1)).count_ones() as u64;
-        ((bits >> rem) & 1 == 1, rank.wrapping_add(before))
+        ((bits >> rem) & 1 == 1, ones_before(w, bits, rem))
     }
+}
+
+/// Class of block `blk` in its record.
+#[inline]
+fn class(rec: &[u64], blk: u64) -> usize {
+    let at = (blk % SUPER) * CLASS_BITS;
+    (read_bits(rec.get(2..).unwrap_or(&[]), at, CLASS_BITS as u32) & 63) as usize
+}
+
+#[inline]
+fn ones_before(w: Walk, bits: u64, rem: u64) -> u64 {
+    w.rank
+        .wrapping_add((bits & ((1u64 << rem) - 1)).count_ones() as u64)
 }
 
 #[cfg(test)]
@@ -317,8 +361,10 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
         #[test]
-        fn rank_and_access_match_a_plain_vector(bits in proptest::collection::vec(prop_oneof![3 => Just(false), 1 => Just(true)], 0..3000), runs in any::<bool>()) {
+        fn rank_and_access_match_a_plain_vector(bits in proptest::collection::vec(prop_oneof![3 => Just(false), 1 => Just(true)], 0..5000), runs in any::<bool>()) {
             // Long runs of ones as well as scattered ones.
             let bits: Vec<bool> = if runs { bits.iter().enumerate().map(|(i, b)| *b || (i / 200) % 2 == 1).collect() } else { bits };
             let mut buf = BitBuf::zeros(bits.len() as u64);
@@ -326,14 +372,21 @@ mod tests {
                 if b { buf.set(i as u64) }
             }
             let p = RrrParts::build(&buf);
-            let r = Rrr::new(p.len, &p.classes, &p.ranks, p.rank_bits, &p.ptrs, p.ptr_bits, &p.offsets).unwrap();
-            let mut ones = 0u64;
+            let r = Rrr::new(p.len, &p.records, &p.offsets).unwrap();
+            let mut ones = vec![0u64];
             for (i, &b) in bits.iter().enumerate() {
-                prop_assert_eq!(r.rank1(i as u64), ones);
-                prop_assert_eq!(r.access_rank1(i as u64), (b, ones));
-                ones += b as u64;
+                prop_assert_eq!(r.rank1(i as u64), ones[i]);
+                prop_assert_eq!(r.access_rank1(i as u64), (b, ones[i]));
+                ones.push(ones[i] + b as u64);
             }
-            prop_assert_eq!(r.rank1(bits.len() as u64), ones);
+            prop_assert_eq!(r.rank1(bits.len() as u64), ones[bits.len()]);
+            for i in (0..=bits.len()).step_by(13) {
+                for j in (i..=bits.len()).step_by(29) {
+                    prop_assert_eq!(r.rank1_pair(i as u64, j as u64), (ones[i], ones[j]));
+                }
+                let j = (i + 5).min(bits.len());
+                prop_assert_eq!(r.rank1_pair(i as u64, j as u64), (ones[i], ones[j]));
+            }
         }
     }
 }

@@ -1,11 +1,13 @@
 //! A file of several arrays ("sections"): a header naming each section's byte range, every
-//! section starting on an 8-byte boundary so that a mapped file can be viewed as u64s in place.
+//! section starting on a 64-byte boundary, so that a mapped file can be viewed as u64s in place
+//! and cache-line-sized records stay within one line.
 //! Reading checks every range against the file, so a truncated or corrupt file is an error at
 //! open, never an out-of-bounds access later.
 
 use std::ops::Range;
 
 const MAGIC: u64 = u64::from_le_bytes(*b"AGFMSEC1");
+const ALIGN: usize = 64;
 
 /// Lays out sections into one byte buffer.
 #[derive(Default)]
@@ -22,16 +24,16 @@ impl SectionWriter {
         self.push(bytemuck::cast_slice(values).to_vec());
     }
 
-    /// Header (magic, count, then `(offset, len)` per section), then the sections, each padded
-    /// to a multiple of 8 bytes.
+    /// Header (magic, count, then `(offset, len)` per section), then the sections, each starting
+    /// at a multiple of `ALIGN` bytes; the file ends where the last section does.
     pub fn finish(self) -> Vec<u8> {
-        let header = 16 + 16 * self.parts.len();
+        let header = (16 + 16 * self.parts.len()).next_multiple_of(ALIGN);
         let mut out = Vec::with_capacity(
             header
                 + self
                     .parts
                     .iter()
-                    .map(|p| p.len().next_multiple_of(8))
+                    .map(|p| p.len().next_multiple_of(ALIGN))
                     .sum::<usize>(),
         );
         out.extend_from_slice(&MAGIC.to_le_bytes());
@@ -40,18 +42,21 @@ impl SectionWriter {
         for p in &self.parts {
             out.extend_from_slice(&(offset as u64).to_le_bytes());
             out.extend_from_slice(&(p.len() as u64).to_le_bytes());
-            offset += p.len().next_multiple_of(8);
+            offset += p.len().next_multiple_of(ALIGN);
         }
-        for p in &self.parts {
+        out.resize(header, 0);
+        for (i, p) in self.parts.iter().enumerate() {
             out.extend_from_slice(p);
-            out.resize(out.len().next_multiple_of(8), 0);
+            if i + 1 < self.parts.len() {
+                out.resize(out.len().next_multiple_of(ALIGN), 0);
+            }
         }
         out
     }
 }
 
 /// The byte ranges of a file's sections; `None` when the header does not describe `expect`
-/// in-bounds, aligned, non-overlapping sections.
+/// aligned, non-overlapping sections of which the last ends the file.
 pub fn read_sections(bytes: &[u8], expect: usize) -> Option<Vec<Range<usize>>> {
     let word = |i: usize| -> Option<u64> {
         let b = bytes.get(8 * i..8 * i + 8)?;
@@ -72,7 +77,7 @@ pub fn read_sections(bytes: &[u8], expect: usize) -> Option<Vec<Range<usize>>> {
         prev_end = end;
         ranges.push(start..end);
     }
-    Some(ranges)
+    (prev_end == bytes.len()).then_some(ranges)
 }
 
 #[cfg(test)]
@@ -94,7 +99,7 @@ mod tests {
         );
         assert!(r[2].is_empty());
         assert!(read_sections(&bytes, 2).is_none());
-        assert!(read_sections(&bytes[..bytes.len() - 9], 3).is_none());
+        assert!(read_sections(&bytes[..bytes.len() - 1], 3).is_none());
         let mut bad = bytes.clone();
         bad[0] ^= 1;
         assert!(read_sections(&bad, 3).is_none());

@@ -208,6 +208,34 @@ impl Shape {
         i
     }
 
+    /// Occurrences of symbol `s` in `[0, i)` and in `[0, j)`, `i ≤ j`: one walk down the tree,
+    /// each node's two ranks sharing their RRR record when close.
+    #[inline]
+    pub fn rank_pair(&self, bits: &Rrr, s: u32, mut i: u64, mut j: u64) -> (u64, u64) {
+        let Some(&(c, l)) = self.codes.get(s as usize) else {
+            return (0, 0);
+        };
+        let mut node = 0usize;
+        for d in 0..l {
+            let Some(n) = self.nodes.get(node) else {
+                return (0, 0);
+            };
+            let bit = ((c >> (l - 1 - d)) & 1) as usize;
+            let (ri, rj) = bits.rank1_pair(n.start.wrapping_add(i), n.start.wrapping_add(j));
+            let (ri, rj) = (
+                ri.wrapping_sub(n.ones_before),
+                rj.wrapping_sub(n.ones_before),
+            );
+            if bit == 1 {
+                (i, j) = (ri, rj);
+            } else {
+                (i, j) = (i.wrapping_sub(ri), j.wrapping_sub(rj));
+            }
+            node = (n.child[bit] & !LEAF) as usize;
+        }
+        (i, j)
+    }
+
     /// The symbol at `i` and its occurrences in `[0, i)`.
     #[inline]
     pub fn access_rank(&self, bits: &Rrr, mut i: u64) -> (u32, u64) {
@@ -268,6 +296,8 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
         #[test]
         fn rank_access_distinct_match_a_scan(seq in proptest::collection::vec(0u32..12, 1..600), skew in 0u32..4) {
             // Skewed alphabets give long codes.
@@ -284,11 +314,20 @@ mod tests {
             let shape = Shape::new(&huffman_lengths(&counts), &counts).unwrap();
             let bits = shape.fill(seq.len() as u64, |i| seq[i as usize]);
             let p = RrrParts::build(&bits);
-            let r = Rrr::new(p.len, &p.classes, &p.ranks, p.rank_bits, &p.ptrs, p.ptr_bits, &p.offsets).unwrap();
+            let r = Rrr::new(p.len, &p.records, &p.offsets).unwrap();
             let mut before = vec![0u64; sigma];
             for i in 0..=seq.len() {
                 for s in 0..sigma as u32 {
                     prop_assert_eq!(shape.rank(&r, s, i as u64), before[s as usize]);
+                }
+                if i % 11 == 0 {
+                    let mut after = before.clone();
+                    for j in i..=seq.len() {
+                        for s in (0..sigma as u32).filter(|_| j % 7 == 0 || j == seq.len()) {
+                            prop_assert_eq!(shape.rank_pair(&r, s, i as u64, j as u64), (before[s as usize], after[s as usize]));
+                        }
+                        if j < seq.len() { after[seq[j] as usize] += 1; }
+                    }
                 }
                 if i < seq.len() {
                     let s = seq[i];
