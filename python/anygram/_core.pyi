@@ -14,9 +14,17 @@ __all__ = [
     "Index",
     "IndexBuilder",
     "__version__",
+    "_error_examples",
+    "_error_variants",
+    "_raise_error_example",
 ]
 __version__: str
 FORMAT_VERSION: int
+
+def _error_examples() -> list[tuple[str, str]]: ...
+def _raise_error_example(i: int) -> None: ...
+def _error_variants() -> tuple[int, int]: ...
+
 MAX_QUERY_TOKENS: int
 
 @final
@@ -24,26 +32,24 @@ class Index:
     def __new__(
         cls,
         paths: Sequence[str | PathLike[str]],
+        *,
         load_to_ram: bool = False,
         verify: bool = False,
         populate: bool = False,
     ) -> Self: ...
     def count(self, ids: Sequence[int]) -> int: ...
-    def find(self, ids: Sequence[int]) -> tuple[int, list[tuple[int, int]]]: ...
-    def count_many(self, queries: Sequence[Sequence[int]]) -> list[int]: ...
+    def find(self, ids: Sequence[int]) -> dict[str, Any]: ...
     @property
     def default_eos_token_id(self) -> int: ...
-    def prob(
-        self, prompt: Sequence[int], cont_id: int, eos_token_id: int
-    ) -> tuple[int, int, float]: ...
+    def prob(self, prompt: Sequence[int], cont_id: int, *, eos_token_id: int) -> dict[str, Any]: ...
     def ntd(
-        self, prompt: Sequence[int], max_support: int, exact: bool, eos_token_id: int
+        self, prompt: Sequence[int], *, max_support: int, exact: bool, eos_token_id: int
     ) -> dict[str, Any]: ...
     def infgram_prob(
-        self, prompt: Sequence[int], cont_id: int, eos_token_id: int
-    ) -> tuple[int, int, float, int]: ...
+        self, prompt: Sequence[int], cont_id: int, *, eos_token_id: int
+    ) -> dict[str, Any]: ...
     def infgram_ntd(
-        self, prompt: Sequence[int], max_support: int, exact: bool, eos_token_id: int
+        self, prompt: Sequence[int], *, max_support: int, exact: bool, eos_token_id: int
     ) -> dict[str, Any]: ...
     def get_doc_by_rank(self, s: int, rank: int, max_disp_len: int) -> dict[str, Any]: ...
     def get_doc_by_ptr(self, s: int, ptr: int, max_disp_len: int) -> dict[str, Any]: ...
@@ -74,51 +80,68 @@ class Index:
     def count_cnf(
         self,
         cnf: Sequence[Sequence[Sequence[int]]],
+        *,
         max_clause_freq: int,
         max_diff_tokens: int,
         exact: bool,
         document_scope: bool,
-    ) -> tuple[int, bool]: ...
+        seed: int | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]: ...
     def find_cnf(
         self,
         cnf: Sequence[Sequence[Sequence[int]]],
+        *,
         max_clause_freq: int,
         max_diff_tokens: int,
         exact: bool,
         document_scope: bool,
-    ) -> tuple[int, bool, list[list[int]]]: ...
+        seed: int | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]: ...
     def search_docs_cnf(
         self,
         cnf: Sequence[Sequence[Sequence[int]]],
+        *,
         max_clause_freq: int,
         max_diff_tokens: int,
         exact: bool,
         document_scope: bool,
         offset: int,
         limit: int,
-        seed: int | None,
+        page_seed: int | None,
         max_disp_len: int,
+        seed: int | None = None,
+        timeout: float | None = None,
     ) -> dict[str, Any]: ...
-    def creativity(self, ids: Sequence[int]) -> list[int]: ...
+    def creativity(self, ids: Sequence[int], *, timeout: float | None = None) -> list[int]: ...
     def score(
-        self, ids: Sequence[int], eos_token_id: int
-    ) -> tuple[list[float], list[int], list[int], list[int], list[int]]: ...
+        self, ids: Sequence[int], *, eos_token_id: int, timeout: float | None = None
+    ) -> dict[str, list[Any]]: ...
     def next_token_summaries(
-        self, ids: Sequence[int], eos_token_id: int
-    ) -> tuple[list[int], list[int], list[int], list[int], list[int], list[int], list[int]]: ...
+        self, ids: Sequence[int], *, eos_token_id: int, timeout: float | None = None
+    ) -> dict[str, list[int]]: ...
     def attribute(
         self,
         ids: Sequence[int],
+        *,
         min_len: int,
         max_cnt: int,
         delim_ids: Sequence[int],
         word_starts: bytes | None,
         bow_ids: Sequence[int] | None,
         max_docs: int,
+        timeout: float | None = None,
     ) -> list[dict[str, Any]]: ...
     def coverage_many(
-        self, items: Sequence[Sequence[int]], window: int, stride: int, chars: bool
-    ) -> list[tuple[int, int, int]]: ...
+        self,
+        items: Sequence[Sequence[int]],
+        *,
+        window: int,
+        stride: int,
+        chars: bool,
+        timeout: float | None = None,
+    ) -> list[dict[str, int]]: ...
 
 @final
 class DocumentReader:

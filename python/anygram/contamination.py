@@ -153,8 +153,9 @@ def check(
     try:
         for chunk in _batches(items, batch_size):
             ids = index.tokenizer.encode_batch([it["text"] for it in chunk])
-            cov = index._core.coverage_many(ids, window, stride, chars)
-            for it, toks, (n, found, longest) in zip(chunk, ids, cov, strict=True):
+            cov = index._core.coverage_many(ids, window=window, stride=stride, chars=chars)
+            for it, toks, c in zip(chunk, ids, cov, strict=True):
+                n, found, longest = c["windows"], c["found"], c["longest"]
                 share = found / n if n else 0.0
                 row: dict[str, Any] = {
                     "line": it["line"],

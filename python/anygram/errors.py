@@ -17,10 +17,12 @@ __all__ = [
     "IndexExistsError",
     "IndexMismatchError",
     "IndexNotFoundError",
+    "InternalError",
     "InvalidArgumentError",
     "InvalidInputError",
     "InvalidQueryError",
     "QueryParseError",
+    "QueryTimeoutError",
     "TokenOutOfRangeError",
     "TokenizerError",
     "UnknownTokenizerError",
@@ -91,6 +93,14 @@ class UnsupportedTokenizerError(TokenizerError):
 
 class UnknownTokenizerError(TokenizerError):
     """The tokenizer named is neither ``bytes`` nor a tokenizer file anygram can read."""
+
+
+class QueryTimeoutError(AnygramError, TimeoutError):
+    """A query ran past its time budget (``timeout=``); the engine stopped its work."""
+
+
+class InternalError(AnygramError, RuntimeError):
+    """A broken invariant inside anygram: a bug, please report it."""
 
 
 class QueryParseError(InvalidQueryError):

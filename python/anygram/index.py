@@ -71,6 +71,13 @@ def _check_u32(name: str, v: Any) -> int:
     return v
 
 
+def _with_interval(out: dict[str, Any], r: dict[str, Any]) -> dict[str, Any]:
+    """Adds the 95% interval of an estimated boolean count (``approx``) to its answer."""
+    if r["approx"]:
+        out["interval"] = list(r["cnt_interval"])
+    return out
+
+
 def _check_support(v: Any) -> int:
     if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
         raise InvalidQueryError(f"max_support must be a positive integer, not {v!r}")
@@ -236,8 +243,9 @@ class Index:
         ``segment_by_shard[s] = (start, end)`` is half-open: ranks ``start..end-1`` of shard
         ``s`` are the occurrences, usable with :meth:`get_doc_by_rank`.
         """
-        cnt, segments = self._core.find(self._ids(input_ids))
-        return {"cnt": cnt, "segment_by_shard": segments}
+        r = self._core.find(self._ids(input_ids))
+        segments = [(seg["lo"], seg["hi"]) for seg in r["segment_by_shard"]]
+        return {"cnt": r["cnt"], "segment_by_shard": segments}
 
     # ----------------------------------------------------------------- language model
 
@@ -277,8 +285,8 @@ class Index:
         {'prob': 0.6666666666666666, 'prompt_cnt': 3, 'cont_cnt': 2}
         """
         ids, cont = self._ids(prompt_ids), self._cont(cont_id)
-        prompt_cnt, cont_cnt, prob = self._core.prob(ids, cont, self._eos)
-        return {"prob": prob, "prompt_cnt": prompt_cnt, "cont_cnt": cont_cnt}
+        r = self._core.prob(ids, cont, eos_token_id=self._eos)
+        return {"prob": r["prob"], "prompt_cnt": r["prompt_cnt"], "cont_cnt": r["cont_cnt"]}
 
     def ntd(
         self, prompt_ids: Query, max_support: int | None = None, exact: bool = False
@@ -303,7 +311,9 @@ class Index:
         (2, {0: 1, 97: 1})
         """
         ids = self._ids(prompt_ids)
-        return self._core.ntd(ids, self._support(max_support), bool(exact), self._eos)
+        return self._core.ntd(
+            ids, max_support=self._support(max_support), exact=bool(exact), eos_token_id=self._eos
+        )
 
     def infgram_prob(self, prompt_ids: Query, cont_id: int | str) -> dict[str, Any]:
         """:meth:`prob` of the longest suffix of the prompt that occurs in the index (every
@@ -311,13 +321,13 @@ class Index:
         ``{"prob", "prompt_cnt", "cont_cnt", "suffix_len", "suffix_ids"}``. The effective n
         is ``suffix_len + 1``; ``suffix_ids`` is that suffix itself."""
         ids, cont = self._ids(prompt_ids), self._cont(cont_id)
-        prompt_cnt, cont_cnt, prob, suffix_len = self._core.infgram_prob(ids, cont, self._eos)
+        r = self._core.infgram_prob(ids, cont, eos_token_id=self._eos)
         return {
-            "prob": prob,
-            "prompt_cnt": prompt_cnt,
-            "cont_cnt": cont_cnt,
-            "suffix_len": suffix_len,
-            "suffix_ids": _suffix(ids, suffix_len),
+            "prob": r["prob"],
+            "prompt_cnt": r["prompt_cnt"],
+            "cont_cnt": r["cont_cnt"],
+            "suffix_len": r["suffix_len"],
+            "suffix_ids": _suffix(ids, r["suffix_len"]),
         }
 
     def infgram_ntd(
@@ -326,7 +336,9 @@ class Index:
         """:meth:`ntd` of the longest suffix of the prompt that occurs in the index, plus
         ``suffix_len`` and the suffix itself, ``suffix_ids``."""
         ids = self._ids(prompt_ids)
-        r = self._core.infgram_ntd(ids, self._support(max_support), bool(exact), self._eos)
+        r = self._core.infgram_ntd(
+            ids, max_support=self._support(max_support), exact=bool(exact), eos_token_id=self._eos
+        )
         r["suffix_ids"] = _suffix(ids, r["suffix_len"])
         return r
 
@@ -495,18 +507,18 @@ class Index:
         max_diff_tokens: int | None,
         exact: bool,
         scope: str,
-    ) -> tuple[list[list[Any]], int, int, bool, bool]:
+    ) -> tuple[list[list[Any]], dict[str, Any]]:
         if scope not in ("window", "document"):
             raise InvalidQueryError(f"scope must be 'window' or 'document', not {scope!r}")
         freq = self.max_clause_freq if max_clause_freq is None else max_clause_freq
         diff = self.max_diff_tokens if max_diff_tokens is None else max_diff_tokens
-        return (
-            self._cnf(cnf),
-            self._cnf_limit("max_clause_freq", freq),
-            self._cnf_limit("max_diff_tokens", diff),
-            bool(exact),
-            scope == "document",
-        )
+        options = {
+            "max_clause_freq": self._cnf_limit("max_clause_freq", freq),
+            "max_diff_tokens": self._cnf_limit("max_diff_tokens", diff),
+            "exact": bool(exact),
+            "document_scope": scope == "document",
+        }
+        return self._cnf(cnf), options
 
     def count_cnf(
         self,
@@ -537,9 +549,9 @@ class Index:
         >>> index.count_cnf('"new york" AND (city OR state)')
         {'count': 1, 'approx': False}
         """
-        args = self._cnf_args(cnf, max_clause_freq, max_diff_tokens, exact, scope)
-        count, approx = self._core.count_cnf(*args)
-        return {"count": count, "approx": approx}
+        cnf_ids, options = self._cnf_args(cnf, max_clause_freq, max_diff_tokens, exact, scope)
+        r = self._core.count_cnf(cnf_ids, **options)
+        return _with_interval({"count": r["cnt"], "approx": r["approx"]}, r)
 
     def find_cnf(
         self,
@@ -553,9 +565,11 @@ class Index:
         ``ptrs_by_shard[s]`` lists, in stream order, the pointer where each matched window
         starts (``scope="document"``: the first occurrence of the rarest clause in each
         matching document), usable with :meth:`get_doc_by_ptr`."""
-        args = self._cnf_args(cnf, max_clause_freq, max_diff_tokens, exact, scope)
-        cnt, approx, ptrs = self._core.find_cnf(*args)
-        return {"cnt": cnt, "approx": approx, "ptrs_by_shard": ptrs}
+        cnf_ids, options = self._cnf_args(cnf, max_clause_freq, max_diff_tokens, exact, scope)
+        r = self._core.find_cnf(cnf_ids, **options)
+        out = _with_interval({"cnt": r["cnt"], "approx": r["approx"]}, r)
+        out["ptrs_by_shard"] = r["ptrs_by_shard"]
+        return out
 
     def search_docs_cnf(
         self,
@@ -583,8 +597,18 @@ class Index:
         self._nonneg(maxnum=maxnum, offset=offset)
         if seed is not None:
             self._nonneg(seed=seed)
-        args = self._cnf_args(cnf, max_clause_freq, max_diff_tokens, exact, scope)
-        r = self._core.search_docs_cnf(*args, offset, maxnum, seed, self._disp(max_disp_len))
+        cnf_ids, options = self._cnf_args(cnf, max_clause_freq, max_diff_tokens, exact, scope)
+        r = self._core.search_docs_cnf(
+            cnf_ids,
+            **options,
+            offset=offset,
+            limit=maxnum,
+            page_seed=seed,
+            max_disp_len=self._disp(max_disp_len),
+        )
+        interval = r.pop("cnt_interval")
+        if r["approx"]:
+            r["interval"] = list(interval)
         r["documents"] = [self._with_text(d) for d in r["documents"]]
         r["offset"] = offset
         return r
@@ -671,7 +695,13 @@ class Index:
                     self._word_start_ids = cached
                 bow = cached
         spans = self._core.attribute(
-            ids, min_len, max_cnt, list(delim_ids or []), word_starts, bow, max_docs
+            ids,
+            min_len=min_len,
+            max_cnt=max_cnt,
+            delim_ids=list(delim_ids or []),
+            word_starts=word_starts,
+            bow_ids=bow,
+            max_docs=max_docs,
         )
         spans = rank_spans(spans, len(ids), rank_by, span_density, max_spans)
         if return_docs:
@@ -707,17 +737,7 @@ class Index:
         ([1, 2, 3], [3, 2, 0], [8, 3, 2])
         """
         ids = self._ids(input_ids)
-        prob, suffix_len, prompt_cnt, cont_cnt, sole_next = self._core.score(ids, self._eos)
-        return {
-            "token_ids": list(ids),
-            "prob": prob,
-            "effective_n": [n + 1 for n in suffix_len],
-            "suffix_len": suffix_len,
-            "prompt_cnt": prompt_cnt,
-            "cont_cnt": cont_cnt,
-            "sparse": [t >= 0 for t in sole_next],
-            "sole_next": sole_next,
-        }
+        return {"token_ids": list(ids), **self._core.score(ids, eos_token_id=self._eos)}
 
     def next_token_summary(self, input_ids: Query) -> dict[str, Any]:
         """The shape of the ∞-gram next-token distribution at every position, exactly:
@@ -740,9 +760,7 @@ class Index:
         ([4, 2], ['a', 'b'], [3, 2])
         """
         ids = self._ids(input_ids)
-        keys: tuple[str, ...] = ("suffix_len", "prompt_cnt", "distinct", "mode", "mode_cnt")
-        keys += ("half_prompt_cnt", "half_cont_cnt")
-        return dict(zip(keys, self._core.next_token_summaries(ids, self._eos), strict=True))
+        return self._core.next_token_summaries(ids, eos_token_id=self._eos)
 
     def generate(
         self,
@@ -834,7 +852,7 @@ class Index:
             if deadline is not None and time.monotonic() >= deadline:
                 stop = "deadline"
                 break
-            r = self._core.infgram_ntd(context, 1, True, self._eos)
+            r = self._core.infgram_ntd(context, max_support=1, exact=True, eos_token_id=self._eos)
             # Most frequent first, ties by id: the order top_k and temperature 0 rely on.
             items = sorted(
                 ((tok, v["cont_cnt"]) for tok, v in r["result_by_token_id"].items()),

@@ -16,11 +16,12 @@
 //! when it could still be kept (its end is beyond the last kept one): infini-gram instead runs
 //! a full search per position, then a second one per candidate, one thread each.
 
+use crate::deadline::Deadline;
 use crate::error::{AnygramError, Result};
-use crate::index::{Index, ShardSet};
+use crate::index::Index;
+use crate::merge::merge_creativity;
 use crate::query::Segment;
-use crate::shard::Shard;
-use crate::token::{checked_tokens, Token};
+use crate::request::{ShardRequest, ShardResponse};
 
 /// Options of [`Index::attribute`].
 #[derive(Debug, Clone)]
@@ -73,27 +74,15 @@ pub fn word_starts_from_ids(ids: &[u32], bow_ids: &[u32]) -> Vec<bool> {
 /// Log-probability infini-gram gives a token that does not occur.
 pub const ABSENT_LOGPROB: f64 = -10000.0;
 
-fn attribute_shards<T: Token + Sync>(
+fn attribute_parts(
     index: &Index,
-    shards: &[Shard<T>],
     ids: &[u32],
     opts: &AttributeOptions,
+    deadline: Deadline,
 ) -> Result<Vec<AttributionSpan>> {
-    let vocab = index.vocab_size();
-    let q: Vec<T> = checked_tokens(ids, vocab)?;
-    let n = q.len();
-    let parts: Vec<(Vec<usize>, Vec<Segment>)> = if shards.len() >= 4 {
-        use rayon::prelude::*;
-        shards
-            .par_iter()
-            .map(|s| s.creativity_segments(&q))
-            .collect()
-    } else {
-        shards.iter().map(|s| s.creativity_segments(&q)).collect()
-    };
-    let rs: Vec<usize> = (0..n)
-        .map(|l| parts.iter().map(|p| p.0[l]).max().unwrap_or(l))
-        .collect();
+    let n = ids.len();
+    let parts = index.creativity_parts(ids, deadline)?;
+    let rs = merge_creativity(&parts);
 
     // Next delimiter at or after each position (n: none).
     let mut next_delim = vec![n; n + 1];
@@ -121,15 +110,15 @@ fn attribute_shards<T: Token + Sync>(
     // Unigram log-probabilities of the input's tokens (a prefix-table lookup each).
     let total = index.num_tokens() as f64;
     let mut logprob = std::collections::HashMap::new();
-    for &t in &q {
-        logprob.entry(t.to_u32()).or_insert_with(|| {
-            let c: u64 = shards.iter().map(|s| s.find(&[t]).count()).sum();
-            if c == 0 || total == 0.0 {
+    for &t in ids {
+        if let std::collections::hash_map::Entry::Vacant(e) = logprob.entry(t) {
+            let c = index.count(&[t])?;
+            e.insert(if c == 0 || total == 0.0 {
                 ABSENT_LOGPROB
             } else {
                 (c as f64 / total).ln()
-            }
-        });
+            });
+        }
     }
 
     let min_len = opts.min_len.max(1);
@@ -152,36 +141,28 @@ fn attribute_shards<T: Token + Sync>(
         if r - l < min_len || r <= last_r {
             continue;
         }
+        deadline.check()?;
         let segs: Vec<Segment> = if r == r0 {
+            // The walk left the range of every shard's own longest prefix from `l`.
             parts
                 .iter()
                 .map(|p| {
-                    if p.0[l] == r0 {
-                        p.1[l]
+                    if p.rs[l] == r0 {
+                        p.segs[l]
                     } else {
-                        Segment { lo: 0, hi: 0 }
+                        Segment::empty_at(0)
                     }
                 })
                 .collect()
         } else {
-            shards.iter().map(|s| s.find(&q[l..r])).collect()
+            index.find_segments(&ids[l..r])?
         };
         let count: u64 = segs.iter().map(Segment::count).sum();
         if count > opts.max_cnt {
             continue;
         }
         last_r = r;
-        let mut docs = Vec::new();
-        'outer: for (s, seg) in segs.iter().enumerate() {
-            for rank in seg.lo..seg.hi {
-                if docs.len() >= opts.max_docs {
-                    break 'outer;
-                }
-                if let Some(p) = shards[s].pointer(rank) {
-                    docs.push((s, p));
-                }
-            }
-        }
+        let docs = index.locate_first(&segs, opts.max_docs)?;
         let unigram_logprob_sum = ids[l..r]
             .iter()
             .map(|t| logprob.get(t).copied().unwrap_or(ABSENT_LOGPROB))
@@ -198,8 +179,40 @@ fn attribute_shards<T: Token + Sync>(
 }
 
 impl Index {
+    /// The first `max` occurrences of per-shard ranges, in rank order shard by shard, as
+    /// (shard, stream position).
+    pub(crate) fn locate_first(&self, segs: &[Segment], max: usize) -> Result<Vec<(usize, u64)>> {
+        let mut left = max as u64;
+        let reqs = segs
+            .iter()
+            .map(|&seg| {
+                let take = seg.count().min(left);
+                left -= take;
+                (take > 0).then_some(ShardRequest::Locate { seg, limit: take })
+            })
+            .collect();
+        let ptrs = self.run_each(reqs, Deadline::NONE, ShardResponse::into_ptrs)?;
+        Ok(ptrs
+            .into_iter()
+            .enumerate()
+            .flat_map(|(s, p)| p.unwrap_or_default().into_iter().map(move |x| (s, x)))
+            .collect())
+    }
+}
+
+impl Index {
     /// The maximal spans of `ids` that occur in the index (see the module documentation).
     pub fn attribute(&self, ids: &[u32], opts: &AttributeOptions) -> Result<Vec<AttributionSpan>> {
+        self.attribute_until(ids, opts, Deadline::NONE)
+    }
+
+    /// [`Index::attribute`], stopped with `Cancelled` past `deadline`.
+    pub fn attribute_until(
+        &self,
+        ids: &[u32],
+        opts: &AttributeOptions,
+        deadline: Deadline,
+    ) -> Result<Vec<AttributionSpan>> {
         if let Some(ws) = &opts.word_starts {
             if ws.len() != ids.len() {
                 return Err(AnygramError::InvalidQuery(format!(
@@ -209,10 +222,6 @@ impl Index {
                 )));
             }
         }
-        match self.shard_set() {
-            ShardSet::U8(s) => attribute_shards(self, s, ids, opts),
-            ShardSet::U16(s) => attribute_shards(self, s, ids, opts),
-            ShardSet::U32(s) => attribute_shards(self, s, ids, opts),
-        }
+        attribute_parts(self, ids, opts, deadline)
     }
 }

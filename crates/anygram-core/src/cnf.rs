@@ -19,41 +19,45 @@
 //! document (reported by the first occurrence of the anchor clause in it), the count is the
 //! number of documents.
 //!
-//! **Sampling.** Unless `exact`, a clause occurring more than `ceil(max_clause_freq / shards)`
-//! times in a shard is subsampled there as infini-gram does: each term keeps a random
-//! contiguous sub-range of its suffix-array range, `ceil(len · cap / count)` long (fixed seed,
-//! so answers repeat). The shard's hits are scaled by the product of its clauses'
-//! `count / kept` ratios and `approx` is set — exactly when some clause was subsampled
-//! (infini-gram truncates the ratio to an integer and reports `approx = false` when it rounds
-//! to 1). One clause in window scope is counted exactly without sampling by `count_cnf`: its
-//! count is the sum of its terms' counts.
+//! **Sampling.** Unless `exact`, when the anchor (the rarest clause) occurs more than
+//! `max_clause_freq` times in the whole index, each of its occurrences is kept with probability
+//! `rate = max_clause_freq / count`, decided by a seeded hash of the occurrence's identity: its
+//! term and its position in the stream of one shard holding every document (in document
+//! scope, the document's global number). Nothing in that decision depends on how the corpus
+//! was cut into shards, so one shard, seven, or shards on seven machines give the same answer.
+//! Every other clause is located exactly. Each anchor occurrence yields at most one hit, so
+//! the count is estimated without bias from the kept ones ([`merge_cnf`]: a ratio estimator in
+//! window scope, Horvitz–Thompson over documents), never above the anchor's count, with a 95%
+//! interval (`cnt_interval`). infini-gram instead subsamples every frequent clause per shard
+//! and multiplies the ratios, which can exceed any possible count. One clause in window scope
+//! is counted exactly without sampling by `count_cnf`: the sum of its terms' counts.
 //!
-//! **Cost.** The anchor's occurrences are the only suffix-array entries always read. A further
-//! clause is located either by reading and sorting its occurrences (`Sorted`, cost in its
-//! count) or by scanning the token stream around each window for its terms (`Scan`, cost in
-//! windows × `2D` × terms, independent of the clause's count); `Auto` picks the cheaper by
-//! estimate. Both give identical answers (the oracle tests force each).
+//! **Cost.** The anchor's occurrences are the only positions always read (sequentially: one
+//! range per term). A further clause is located either by reading and sorting its
+//! occurrences (`Sorted`, cost in its count) or by scanning the stream around each window for
+//! its terms (`Scan`, cost in windows × `2D` × terms, independent of the clause's count);
+//! `Auto` picks the cheaper by estimate. Both give identical answers (the oracle tests force
+//! each).
 
 use std::collections::HashMap;
 
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
+use crate::deadline::Deadline;
 use crate::docs::DocResult;
 use crate::error::{AnygramError, Result};
-use crate::index::{Index, ShardSet};
-use crate::merge::{merge_cnf, CnfResult, ShardCnf};
+use crate::index::Index;
+use crate::merge::{merge_cnf, CnfResult, CnfSampling, ShardCnf};
 use crate::query::Segment;
-use crate::shard::Shard;
-use crate::token::{checked_tokens, Token};
+use crate::request::{narrow_ids, ShardRequest, ShardResponse};
+use crate::shard_index::ShardIndex;
 
-/// Shards beyond which per-shard work fans out over the thread pool (as for `find`).
-const PARALLEL_SHARDS: usize = 4;
-
-/// Seed of the subsampling (infini-gram's fixed seed; the generator differs).
+/// Default seed of the anchor's sampling.
 pub const SAMPLING_SEED: u64 = 19_260_817;
 
 /// What one hit of a CNF query is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum CnfScope {
     /// Every clause within `max_diff_tokens` of the window matched so far (infini-gram).
     #[default]
@@ -63,7 +67,7 @@ pub enum CnfScope {
 }
 
 /// How clauses after the anchor are located (answers are identical; only cost differs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Locate {
     #[default]
     Auto,
@@ -74,16 +78,18 @@ pub enum Locate {
 }
 
 /// Options of `count_cnf` / `find_cnf` / `search_docs_cnf`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct CnfOptions {
-    /// Per-index cap above which a clause is subsampled (unless `exact`). Positive.
+    /// Anchor occurrences above which the anchor is sampled (unless `exact`). Positive.
     pub max_clause_freq: u64,
     /// How far (in tokens, between match starts) a clause may be from the window. Positive.
     pub max_diff_tokens: u64,
-    /// Never subsample.
+    /// Never sample.
     pub exact: bool,
     pub scope: CnfScope,
     pub locate: Locate,
+    /// Seed of the sampling.
+    pub seed: u64,
 }
 
 impl Default for CnfOptions {
@@ -94,6 +100,7 @@ impl Default for CnfOptions {
             exact: false,
             scope: CnfScope::Window,
             locate: Locate::Auto,
+            seed: SAMPLING_SEED,
         }
     }
 }
@@ -109,16 +116,63 @@ impl SplitMix {
 
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        mix64(self.0)
     }
 
     /// Uniform in `[0, n)` (`n > 0`), by multiply-shift.
     pub fn below(&mut self, n: u64) -> u64 {
         ((self.next_u64() as u128 * n as u128) >> 64) as u64
     }
+}
+
+/// SplitMix64's finalizer: a bijective mix of 64 bits.
+#[inline]
+fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Which sampling units a shard keeps: those whose seeded hash is below `threshold`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeepRule {
+    pub seed: u64,
+    pub threshold: u64,
+}
+
+impl KeepRule {
+    fn for_rate(seed: u64, rate: f64) -> KeepRule {
+        KeepRule {
+            seed,
+            threshold: (rate.clamp(0.0, 1.0) * 18_446_744_073_709_551_616.0) as u64,
+        }
+    }
+
+    /// Is the unit `(a, b)` kept? (`a`, `b`: the unit's layout-free identity.)
+    #[inline]
+    fn keeps(&self, a: u64, b: u64) -> bool {
+        let h = mix64(self.seed ^ mix64(a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b));
+        h < self.threshold
+    }
+}
+
+/// One shard's part of a CNF query. Ranges and positions are the shard's own; `stream_base`
+/// and `doc_base` place it in the whole index (for the sampling identities).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardCnfRequest {
+    /// `clauses[c][t]`: the token ids of term `t` of clause `c`.
+    pub clauses: Vec<Vec<Vec<u32>>>,
+    /// This shard's range of every term, in the same shape.
+    pub segs: Vec<Vec<Segment>>,
+    /// Clause indexes, rarest in the whole index first.
+    pub order: Vec<usize>,
+    /// Set when the anchor is sampled.
+    pub keep: Option<KeepRule>,
+    pub stream_base: u64,
+    pub doc_base: u64,
+    pub max_diff_tokens: u64,
+    pub scope: CnfScope,
+    pub locate: Locate,
 }
 
 fn check(cnf: &[Vec<Vec<u32>>], opts: &CnfOptions) -> Result<()> {
@@ -147,64 +201,26 @@ fn check(cnf: &[Vec<Vec<u32>>], opts: &CnfOptions) -> Result<()> {
     Ok(())
 }
 
-/// Does `term` occur at stream position `m`?
-#[inline]
-fn matches_at<T: Token>(tokens: &[T], m: u64, term: &[T]) -> bool {
-    let m = m as usize;
-    tokens.get(m..m.saturating_add(term.len())) == Some(term)
-}
-
-fn any_term_at<T: Token>(tokens: &[T], m: u64, terms: &[Vec<T>]) -> bool {
-    terms.iter().any(|t| matches_at(tokens, m, t))
-}
-
-/// Subsamples one clause's term ranges to about `cap` entries (infini-gram's scheme).
-/// Returns the kept ranges and the number kept.
-fn subsample(segs: &[Segment], count: u64, cap: u64, rng: &mut SplitMix) -> (Vec<Segment>, u64) {
-    let mut kept = 0;
-    let out = segs
-        .iter()
-        .map(|s| {
-            let len = s.count();
-            let new_len = ((len as u128 * cap as u128).div_ceil(count as u128)) as u64;
-            let lo = s.lo + rng.below(len - new_len + 1);
-            kept += new_len;
-            Segment {
-                lo,
-                hi: lo + new_len,
-            }
-        })
-        .collect();
-    (out, kept)
-}
-
-/// One clause in one shard: its terms and (possibly subsampled) ranges.
-struct ShardClause<T> {
-    terms: Vec<Vec<T>>,
-    segs: Vec<Segment>,
-    kept: u64,
-    sampled: bool,
-}
-
-impl<T: Token> ShardClause<T> {
-    fn sorted_ptrs(&self, shard: &Shard<T>) -> Vec<u64> {
-        let sa = shard.sa();
-        let mut ptrs = Vec::with_capacity(self.kept as usize);
-        for s in &self.segs {
-            ptrs.extend((s.lo..s.hi).map(|r| sa.get(r)));
-        }
-        ptrs.sort_unstable();
-        ptrs
-    }
-}
-
 /// A clause's occurrences near a window, by one of the two strategies.
-enum Locator<'a, T> {
+enum Locator<'a, S: ShardIndex> {
     Sorted(Vec<u64>),
-    Scan(&'a [T], &'a [Vec<T>]),
+    Scan(&'a S, &'a [Vec<S::Tok>], u64),
 }
 
-impl<T: Token> Locator<'_, T> {
+impl<S: ShardIndex> Locator<'_, S> {
+    /// Match starts of the clause's terms in `[lo, hi)`, ascending (scan only).
+    fn scan(s: &S, terms: &[Vec<S::Tok>], longest: u64, lo: u64, hi: u64) -> Vec<u64> {
+        let text = s.extract(lo, hi.saturating_add(longest));
+        (0..hi.saturating_sub(lo) as usize)
+            .filter(|&i| {
+                terms
+                    .iter()
+                    .any(|t| text.get(i..i + t.len()) == Some(t.as_slice()))
+            })
+            .map(|i| lo + i as u64)
+            .collect()
+    }
+
     /// Last match start in `[lo, r)`.
     fn left(&self, lo: u64, r: u64) -> Option<u64> {
         match self {
@@ -212,7 +228,9 @@ impl<T: Token> Locator<'_, T> {
                 let i = p.partition_point(|&x| x < r);
                 (i > 0 && p[i - 1] >= lo).then(|| p[i - 1])
             }
-            Locator::Scan(tokens, terms) => (lo..r).rev().find(|&m| any_term_at(tokens, m, terms)),
+            Locator::Scan(s, terms, longest) => {
+                Self::scan(s, terms, *longest, lo, r).last().copied()
+            }
         }
     }
 
@@ -223,7 +241,11 @@ impl<T: Token> Locator<'_, T> {
                 let i = p.partition_point(|&x| x < l);
                 p.get(i).copied().filter(|&x| x <= hi)
             }
-            Locator::Scan(tokens, terms) => (l..=hi).find(|&m| any_term_at(tokens, m, terms)),
+            Locator::Scan(s, terms, longest) => {
+                Self::scan(s, terms, *longest, l, hi.saturating_add(1))
+                    .first()
+                    .copied()
+            }
         }
     }
 
@@ -234,7 +256,7 @@ impl<T: Token> Locator<'_, T> {
                 let i = p.partition_point(|&x| x < lo);
                 p.get(i).is_some_and(|&x| x < hi)
             }
-            Locator::Scan(tokens, terms) => (lo..hi).any(|m| any_term_at(tokens, m, terms)),
+            Locator::Scan(s, terms, longest) => !Self::scan(s, terms, *longest, lo, hi).is_empty(),
         }
     }
 }
@@ -252,98 +274,114 @@ struct Window {
 /// (measured on the 32k BPE benchmark index: a suffix-array read plus its share of the sort).
 const SORTED_COST_PER_OCCURRENCE: u64 = 24;
 
-/// How to locate clause `c`, given the estimated cost of scanning for it (in stream positions
-/// compared). A subsampled clause is located among its kept occurrences only.
-fn locator<'a, T: Token>(
-    shard: &'a Shard<T>,
-    c: &'a ShardClause<T>,
-    scan_cost: u64,
-    locate: Locate,
-) -> Locator<'a, T> {
-    let scan = match locate {
-        Locate::Scan => true,
-        Locate::Sorted => false,
-        Locate::Auto => scan_cost <= c.kept.saturating_mul(SORTED_COST_PER_OCCURRENCE),
-    };
-    if scan && !c.sampled {
-        Locator::Scan(shard.tokens(), &c.terms)
-    } else {
-        Locator::Sorted(c.sorted_ptrs(shard))
+/// Every occurrence of a clause (its terms' ranges), sorted by position.
+fn sorted_ptrs<S: ShardIndex>(s: &S, segs: &[Segment]) -> Vec<u64> {
+    let mut ptrs = Vec::with_capacity(segs.iter().map(Segment::count).sum::<u64>() as usize);
+    for &seg in segs {
+        s.locate_range(seg, &mut ptrs);
     }
+    ptrs.sort_unstable();
+    ptrs
 }
 
-/// The CNF query in one shard. `order` lists clause indexes rarest first.
-fn shard_cnf<T: Token>(
-    shard: &Shard<T>,
-    shard_ix: usize,
-    clauses: &[Vec<Vec<T>>],
-    segs: &[Vec<Segment>],
-    order: &[usize],
-    cap: u64,
-    opts: &CnfOptions,
-) -> ShardCnf {
-    let mut sampled = false;
-    let mut factor = 1.0f64;
-    let shard_clauses: Vec<ShardClause<T>> = clauses
+/// The CNF query in one shard.
+pub fn shard_cnf<S: ShardIndex>(
+    s: &S,
+    req: &ShardCnfRequest,
+    deadline: Deadline,
+) -> Result<ShardCnf> {
+    let clauses = req
+        .clauses
         .iter()
-        .zip(segs)
-        .enumerate()
-        .map(|(c, (terms, segs))| {
-            let count: u64 = segs.iter().map(Segment::count).sum();
-            let (segs, kept, sampled_here) = if !opts.exact && count > cap {
-                let seed = SAMPLING_SEED ^ ((shard_ix as u64) << 32) ^ c as u64;
-                let (s, kept) = subsample(segs, count, cap, &mut SplitMix::new(seed));
-                sampled = true;
-                factor *= count as f64 / kept as f64;
-                (s, kept, true)
-            } else {
-                (segs.clone(), count, false)
-            };
-            ShardClause {
-                terms: terms.clone(),
-                segs,
-                kept,
-                sampled: sampled_here,
-            }
-        })
-        .collect();
-
-    let anchor = &shard_clauses[order[0]];
-    let anchor_ptrs = anchor.sorted_ptrs(shard);
-    let starts = shard.doc_starts();
-    let doc_bounds = |p: u64| -> (u64, u64) {
-        let d = starts.partition_point(|&s| s <= p);
-        let ds = d
-            .checked_sub(1)
-            .and_then(|i| starts.get(i))
-            .map_or(0, |&s| s + 1);
-        let de = starts.get(d).copied().unwrap_or(shard.stream_len());
+        .map(|c| c.iter().map(|t| narrow_ids(t)).collect())
+        .collect::<Result<Vec<Vec<Vec<S::Tok>>>>>()?;
+    if req.segs.len() != clauses.len()
+        || req.order.len() != clauses.len()
+        || req.order.iter().any(|&c| c >= clauses.len())
+        || req
+            .segs
+            .iter()
+            .zip(&clauses)
+            .any(|(g, c)| g.len() != c.len())
+    {
+        return Err(AnygramError::Internal(
+            "a CNF request's ranges or order do not match its clauses".into(),
+        ));
+    }
+    let mut ticker = deadline.ticker();
+    let starts = s.doc_starts();
+    let doc_of = |p: u64| starts.partition_point(|&x| x <= p).saturating_sub(1);
+    let doc_bounds = |d: usize| -> (u64, u64) {
+        let ds = starts.get(d).map_or(0, |&x| x + 1);
+        let de = starts.get(d + 1).copied().unwrap_or(s.stream_len());
         (ds, de)
     };
-    let d = opts.max_diff_tokens;
 
-    let locator = |c, cost| locator(shard, c, cost, opts.locate);
+    // The anchor's occurrences (kept ones only, when sampled).
+    let a = req.order[0];
+    let mut anchor: Vec<u64> = Vec::new();
+    let mut kept_units = 0u64;
+    for (t, &seg) in req.segs[a].iter().enumerate() {
+        let mut ptrs = Vec::new();
+        s.locate_range(seg, &mut ptrs);
+        ticker.tick()?;
+        match (req.keep, req.scope) {
+            (Some(k), CnfScope::Window) => {
+                ptrs.retain(|&p| k.keeps(t as u64, req.stream_base + p));
+                kept_units += ptrs.len() as u64;
+            }
+            (Some(k), CnfScope::Document) => {
+                ptrs.retain(|&p| k.keeps(u64::MAX, req.doc_base + doc_of(p) as u64));
+            }
+            (None, _) => {}
+        }
+        anchor.extend(ptrs);
+    }
+    anchor.sort_unstable();
 
-    let ptrs = match opts.scope {
+    let d = req.max_diff_tokens;
+    let locator = |c: usize, scan_cost: u64| -> Locator<'_, S> {
+        let count: u64 = req.segs[c].iter().map(Segment::count).sum();
+        let scan = match req.locate {
+            Locate::Scan => true,
+            Locate::Sorted => false,
+            Locate::Auto => scan_cost <= count.saturating_mul(SORTED_COST_PER_OCCURRENCE),
+        };
+        if scan {
+            let longest = clauses[c].iter().map(Vec::len).max().unwrap_or(0) as u64;
+            Locator::Scan(s, &clauses[c], longest)
+        } else {
+            Locator::Sorted(sorted_ptrs(s, &req.segs[c]))
+        }
+    };
+
+    let ptrs = match req.scope {
         CnfScope::Window => {
-            let mut windows: Vec<Window> = anchor_ptrs
+            let mut windows: Vec<Window> = anchor
                 .iter()
                 .map(|&p| {
-                    let (ds, de) = doc_bounds(p);
+                    let (ds, de) = doc_bounds(doc_of(p));
                     Window { l: p, r: p, ds, de }
                 })
                 .collect();
-            for (step, &c) in order.iter().enumerate().skip(1) {
+            for (step, &c) in req.order.iter().enumerate().skip(1) {
                 if windows.is_empty() {
                     break;
                 }
-                let cl = &shard_clauses[c];
                 let width = (2 * d + 1).saturating_mul(step as u64);
                 let cost = (windows.len() as u64)
                     .saturating_mul(width)
-                    .saturating_mul(cl.terms.len() as u64);
-                let loc = locator(cl, cost);
+                    .saturating_mul(clauses[c].len() as u64);
+                let loc = locator(c, cost);
+                let mut failed = None;
                 windows.retain_mut(|w| {
+                    if failed.is_some() {
+                        return false;
+                    }
+                    if let Err(e) = ticker.tick() {
+                        failed = Some(e);
+                        return false;
+                    }
                     let left = loc.left(w.ds.max(w.l.saturating_sub(d)), w.r);
                     let right = loc.right(w.l, w.r.saturating_add(d).min(w.de.saturating_sub(1)));
                     match (left, right) {
@@ -357,50 +395,35 @@ fn shard_cnf<T: Token>(
                     }
                     true
                 });
+                if let Some(e) = failed {
+                    return Err(e);
+                }
             }
             windows.iter().map(|w| w.l).collect()
         }
         CnfScope::Document => {
             // One candidate per document holding the anchor: its first occurrence there.
             let mut docs: Vec<(u64, u64, u64)> = Vec::new();
-            for &p in &anchor_ptrs {
-                let (ds, de) = doc_bounds(p);
+            for &p in &anchor {
+                let (ds, de) = doc_bounds(doc_of(p));
                 if docs.last().map_or(true, |&(_, _, last_ds)| last_ds != ds) {
                     docs.push((p, de, ds));
                 }
             }
-            for &c in order.iter().skip(1) {
+            kept_units = docs.len() as u64;
+            for &c in req.order.iter().skip(1) {
                 if docs.is_empty() {
                     break;
                 }
-                let cl = &shard_clauses[c];
+                ticker.tick()?;
                 let span: u64 = docs.iter().map(|&(_, de, ds)| de - ds).sum();
-                let loc = locator(cl, span.saturating_mul(cl.terms.len() as u64));
+                let loc = locator(c, span.saturating_mul(clauses[c].len() as u64));
                 docs.retain(|&(_, de, ds)| loc.any_in(ds, de));
             }
             docs.iter().map(|&(p, _, _)| p).collect()
         }
     };
-    ShardCnf {
-        ptrs,
-        factor,
-        sampled,
-    }
-}
-
-fn map_shards<T: Token, R: Send>(
-    shards: &[Shard<T>],
-    f: impl Fn(usize, &Shard<T>) -> R + Sync + Send,
-) -> Vec<R> {
-    if shards.len() >= PARALLEL_SHARDS {
-        shards
-            .par_iter()
-            .enumerate()
-            .map(|(i, s)| f(i, s))
-            .collect()
-    } else {
-        shards.iter().enumerate().map(|(i, s)| f(i, s)).collect()
-    }
+    Ok(ShardCnf { ptrs, kept_units })
 }
 
 /// Clause indexes ordered by total count, rarest first; ties keep the query's order.
@@ -411,7 +434,7 @@ pub fn clause_order(counts: &[u64]) -> Vec<usize> {
 }
 
 /// A matching document window with every match of every clause inside it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CnfDoc {
     pub doc: DocResult,
     /// `(start, end, clause)`: token offsets in `doc.token_ids`, sorted by start then clause.
@@ -420,16 +443,29 @@ pub struct CnfDoc {
 }
 
 /// The answer to `search_docs_cnf`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CnfDocsResult {
-    /// The count, as `count_cnf` gives it (scaled when `approx`).
+    /// The count, as `count_cnf` gives it (estimated when `approx`).
     pub cnt: u64,
     pub approx: bool,
+    /// `count_cnf`'s 95% interval.
+    pub cnt_interval: (u64, u64),
     /// Hits that can be paged through (equal to `cnt` unless `approx`).
     pub total: u64,
     /// Each returned document's hit number in index order (shard, then position).
     pub idxs: Vec<u64>,
     pub docs: Vec<CnfDoc>,
+}
+
+/// Which hits a page shows: `limit` from `offset`, in index order or in a random order fixed by
+/// `seed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    pub offset: u64,
+    pub limit: u64,
+    pub seed: Option<u64>,
+    /// Tokens shown around each hit.
+    pub max_disp_len: u64,
 }
 
 /// Hit numbers of one page: `offset..offset + limit` of index order, or of a random order
@@ -458,130 +494,147 @@ pub fn select_hits(total: u64, offset: u64, limit: u64, seed: Option<u64>) -> Ve
     out
 }
 
-/// Every match of every clause's terms starting in `[from, to)` of the stream, as offsets from
-/// `from`, cut at `to`.
-fn spans_in<T: Token>(
-    tokens: &[T],
-    from: u64,
-    to: u64,
-    clauses: &[Vec<Vec<T>>],
-) -> Vec<(u64, u64, usize)> {
-    let mut spans = Vec::new();
-    for m in from..to {
-        for (c, terms) in clauses.iter().enumerate() {
-            for t in terms {
-                if matches_at(tokens, m, t) {
-                    spans.push((m - from, (m + t.len() as u64).min(to) - from, c));
-                }
-            }
-        }
-    }
-    spans
-}
-
 impl Index {
-    fn spans_for(
-        &self,
-        s: usize,
-        from: u64,
-        to: u64,
-        cnf: &[Vec<Vec<u32>>],
-    ) -> Result<Vec<(u64, u64, usize)>> {
-        Ok(match self.shard_set() {
-            ShardSet::U8(sh) => spans_in(sh[s].tokens(), from, to, &self.cnf_tokens(cnf)?),
-            ShardSet::U16(sh) => spans_in(sh[s].tokens(), from, to, &self.cnf_tokens(cnf)?),
-            ShardSet::U32(sh) => spans_in(sh[s].tokens(), from, to, &self.cnf_tokens(cnf)?),
-        })
-    }
-
-    /// Per-shard ranges of every term of every clause.
-    fn clause_segments<T: Token>(
-        &self,
-        shards: &[Shard<T>],
-        clauses: &[Vec<Vec<T>>],
-    ) -> Vec<Vec<Vec<Segment>>> {
-        map_shards(shards, |_, sh| {
-            clauses
-                .iter()
-                .map(|terms| terms.iter().map(|t| sh.find(t)).collect())
-                .collect()
-        })
-    }
-
     /// The hits of a CNF query per shard (window starts, or one pointer per document), with
     /// the count and whether it is estimated.
     pub fn find_cnf(&self, cnf: &[Vec<Vec<u32>>], opts: CnfOptions) -> Result<CnfResult> {
-        check(cnf, &opts)?;
-        match self.shard_set() {
-            ShardSet::U8(s) => self.find_cnf_on(s, cnf, &opts),
-            ShardSet::U16(s) => self.find_cnf_on(s, cnf, &opts),
-            ShardSet::U32(s) => self.find_cnf_on(s, cnf, &opts),
-        }
+        self.find_cnf_until(cnf, opts, Deadline::NONE)
     }
 
-    fn find_cnf_on<T: Token>(
+    /// [`Index::find_cnf`], stopped with [`AnygramError::Cancelled`] past `deadline`.
+    pub fn find_cnf_until(
         &self,
-        shards: &[Shard<T>],
         cnf: &[Vec<Vec<u32>>],
-        opts: &CnfOptions,
+        opts: CnfOptions,
+        deadline: Deadline,
     ) -> Result<CnfResult> {
-        let clauses = self.cnf_tokens::<T>(cnf)?;
-        let segs = self.clause_segments(shards, &clauses);
-        let totals: Vec<u64> = (0..clauses.len())
-            .map(|c| segs.iter().flat_map(|s| &s[c]).map(Segment::count).sum())
-            .collect();
-        if totals.contains(&0) {
-            return Ok(merge_cnf(shards.iter().map(|_| ShardCnf::default())));
+        check(cnf, &opts)?;
+        for t in cnf.iter().flatten() {
+            self.check_ids(t)?;
         }
-        let order = clause_order(&totals);
-        let cap = opts.max_clause_freq.div_ceil(shards.len() as u64);
-        let parts = map_shards(shards, |i, sh| {
-            shard_cnf(sh, i, &clauses, &segs[i], &order, cap, opts)
-        });
-        Ok(merge_cnf(parts))
-    }
-
-    fn cnf_tokens<T: Token>(&self, cnf: &[Vec<Vec<u32>>]) -> Result<Vec<Vec<Vec<T>>>> {
-        cnf.iter()
-            .map(|clause| {
-                clause
-                    .iter()
-                    .map(|t| checked_tokens(t, self.vocab_size()))
+        // Round 1: every term's range in every shard.
+        let queries: Vec<Vec<u32>> = cnf.iter().flatten().cloned().collect();
+        let flat = self.run_all(
+            &ShardRequest::FindMany { queries },
+            deadline,
+            ShardResponse::into_segments,
+        )?;
+        let per_shard: Vec<Vec<Vec<Segment>>> = flat
+            .into_iter()
+            .map(|segs| {
+                let mut it = segs.into_iter();
+                cnf.iter()
+                    .map(|c| it.by_ref().take(c.len()).collect())
                     .collect()
             })
-            .collect()
+            .collect();
+        let totals: Vec<u64> = (0..cnf.len())
+            .map(|c| {
+                per_shard
+                    .iter()
+                    .flat_map(|s| &s[c])
+                    .map(Segment::count)
+                    .sum()
+            })
+            .collect();
+        if totals.contains(&0) {
+            return Ok(merge_cnf(
+                self.shards().iter().map(|_| ShardCnf::default()),
+                None,
+            ));
+        }
+        // The sampling decision, once over the whole index.
+        let order = clause_order(&totals);
+        let anchor_count = totals[order[0]];
+        let sampling = (!opts.exact && anchor_count > opts.max_clause_freq).then(|| CnfSampling {
+            units: anchor_count,
+            rate: opts.max_clause_freq as f64 / anchor_count as f64,
+            documents: opts.scope == CnfScope::Document,
+            bound: match opts.scope {
+                CnfScope::Window => anchor_count,
+                CnfScope::Document => anchor_count.min(self.num_docs()),
+            },
+        });
+        let keep = sampling.map(|s| KeepRule::for_rate(opts.seed, s.rate));
+        // Round 2: each shard's hits.
+        let reqs = per_shard
+            .into_iter()
+            .zip(self.shards())
+            .map(|(segs, info)| {
+                Some(ShardRequest::Cnf(ShardCnfRequest {
+                    clauses: cnf.to_vec(),
+                    segs,
+                    order: order.clone(),
+                    keep,
+                    stream_base: info.stream_base,
+                    doc_base: info.doc_base,
+                    max_diff_tokens: opts.max_diff_tokens,
+                    scope: opts.scope,
+                    locate: opts.locate,
+                }))
+            })
+            .collect();
+        let parts = self.run_each(reqs, deadline, ShardResponse::into_cnf)?;
+        Ok(merge_cnf(
+            parts.into_iter().map(Option::unwrap_or_default),
+            sampling,
+        ))
     }
 
-    /// The count of a CNF query and whether it is estimated. One clause in window scope is
-    /// the sum of its terms' counts: exact, with no sampling and no pointer read.
-    pub fn count_cnf(&self, cnf: &[Vec<Vec<u32>>], opts: CnfOptions) -> Result<(u64, bool)> {
+    /// The count of a CNF query, whether it is estimated, and its 95% interval. One clause in
+    /// window scope is the sum of its terms' counts: exact, with no sampling and no pointer
+    /// read.
+    pub fn count_cnf(&self, cnf: &[Vec<Vec<u32>>], opts: CnfOptions) -> Result<CnfResult> {
+        self.count_cnf_until(cnf, opts, Deadline::NONE)
+    }
+
+    /// [`Index::count_cnf`], stopped with [`AnygramError::Cancelled`] past `deadline`.
+    pub fn count_cnf_until(
+        &self,
+        cnf: &[Vec<Vec<u32>>],
+        opts: CnfOptions,
+        deadline: Deadline,
+    ) -> Result<CnfResult> {
         check(cnf, &opts)?;
         if cnf.len() == 1 && opts.scope == CnfScope::Window {
             let mut n = 0;
             for term in &cnf[0] {
                 n += self.count(term)?;
             }
-            return Ok((n, false));
+            return Ok(CnfResult {
+                cnt: n,
+                approx: false,
+                cnt_interval: (n, n),
+                ptrs_by_shard: Vec::new(),
+            });
         }
-        let r = self.find_cnf(cnf, opts)?;
-        Ok((r.cnt, r.approx))
+        let mut r = self.find_cnf_until(cnf, opts, deadline)?;
+        r.ptrs_by_shard = Vec::new();
+        Ok(r)
     }
 
     /// One page of the hits of a CNF query as document windows of up to `max_disp_len`
-    /// tokens around each hit, with every clause match in the window: `limit` hits from
-    /// `offset` in index order, or in a random order fixed by `seed`.
+    /// tokens around each hit, with every clause match in the window.
     pub fn search_docs_cnf(
         &self,
         cnf: &[Vec<Vec<u32>>],
         opts: CnfOptions,
-        offset: u64,
-        limit: u64,
-        seed: Option<u64>,
-        max_disp_len: u64,
+        page: Page,
     ) -> Result<CnfDocsResult> {
-        let found = self.find_cnf(cnf, opts)?;
+        self.search_docs_cnf_until(cnf, opts, page, Deadline::NONE)
+    }
+
+    /// [`Index::search_docs_cnf`], stopped with [`AnygramError::Cancelled`] past `deadline`.
+    pub fn search_docs_cnf_until(
+        &self,
+        cnf: &[Vec<Vec<u32>>],
+        opts: CnfOptions,
+        page: Page,
+        deadline: Deadline,
+    ) -> Result<CnfDocsResult> {
+        let found = self.find_cnf_until(cnf, opts, deadline)?;
         let total: u64 = found.ptrs_by_shard.iter().map(|p| p.len() as u64).sum();
-        let idxs = select_hits(total, offset, limit, seed);
+        let idxs = select_hits(total, page.offset, page.limit, page.seed);
         let mut bases = Vec::with_capacity(found.ptrs_by_shard.len());
         let mut acc = 0u64;
         for p in &found.ptrs_by_shard {
@@ -593,16 +646,21 @@ impl Index {
             .map(|&i| {
                 let s = bases.partition_point(|&b| b <= i) - 1;
                 let ptr = found.ptrs_by_shard[s][(i - bases[s]) as usize];
-                let doc = self.get_doc_by_ptr(s, ptr, max_disp_len)?;
+                let doc = self.get_doc_by_ptr(s, ptr, page.max_disp_len)?;
                 let from = doc.doc_start_ptr + doc.disp_offset;
-                let to = from + doc.disp_len;
-                let spans = self.spans_for(s, from, to, cnf)?;
+                let req = ShardRequest::Spans {
+                    from,
+                    to: from + doc.disp_len,
+                    clauses: cnf.to_vec(),
+                };
+                let spans = self.run_one(s, &req, deadline, ShardResponse::into_spans)?;
                 Ok(CnfDoc { doc, spans })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(CnfDocsResult {
             cnt: found.cnt,
             approx: found.approx,
+            cnt_interval: found.cnt_interval,
             total,
             idxs,
             docs,
@@ -635,12 +693,14 @@ mod tests {
     }
 
     #[test]
-    fn subsampling_keeps_ranges_inside() {
-        let segs = [Segment { lo: 10, hi: 110 }, Segment { lo: 500, hi: 520 }];
-        let (out, kept) = subsample(&segs, 120, 30, &mut SplitMix::new(1));
-        assert_eq!(kept, 25 + 5);
-        for (a, b) in segs.iter().zip(&out) {
-            assert!(a.lo <= b.lo && b.hi <= a.hi);
+    fn keep_rule_keeps_about_its_rate() {
+        for rate in [0.0, 0.01, 0.3, 1.0] {
+            let k = KeepRule::for_rate(5, rate);
+            let kept = (0..100_000u64).filter(|&p| k.keeps(0, p)).count() as f64;
+            assert!(
+                (kept / 100_000.0 - rate).abs() < 0.01,
+                "rate {rate}: {kept}"
+            );
         }
     }
 

@@ -8,6 +8,9 @@
 
 use rayon::prelude::*;
 
+use serde::{Deserialize, Serialize};
+
+use crate::deadline::Deadline;
 use crate::error::{AnygramError, Result};
 use crate::index::Index;
 
@@ -21,7 +24,7 @@ pub enum WindowUnit {
 }
 
 /// Windows of one item and how many occur in the index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Coverage {
     /// Windows checked (an item shorter than the window is one window: the whole item).
     pub windows: usize,
@@ -40,6 +43,17 @@ impl Index {
         stride: usize,
         unit: WindowUnit,
     ) -> Result<Coverage> {
+        self.coverage_until(ids, window, stride, unit, Deadline::NONE)
+    }
+
+    fn coverage_until(
+        &self,
+        ids: &[u32],
+        window: usize,
+        stride: usize,
+        unit: WindowUnit,
+        deadline: Deadline,
+    ) -> Result<Coverage> {
         if window == 0 || stride == 0 {
             return Err(AnygramError::InvalidQuery(
                 "window and stride must be positive".into(),
@@ -48,7 +62,7 @@ impl Index {
         if ids.is_empty() {
             return Ok(Coverage::default());
         }
-        let rs = self.creativity(ids)?;
+        let rs = self.creativity_until(ids, deadline)?;
         let n = ids.len();
         // Unit boundaries as token positions, ending with n.
         let bounds: Vec<usize> = match unit {
@@ -99,9 +113,21 @@ impl Index {
         stride: usize,
         unit: WindowUnit,
     ) -> Result<Vec<Coverage>> {
+        self.coverage_many_until(items, window, stride, unit, Deadline::NONE)
+    }
+
+    /// [`Index::coverage_many`], stopped with `Cancelled` past `deadline`.
+    pub fn coverage_many_until(
+        &self,
+        items: &[Vec<u32>],
+        window: usize,
+        stride: usize,
+        unit: WindowUnit,
+        deadline: Deadline,
+    ) -> Result<Vec<Coverage>> {
         items
             .par_iter()
-            .map(|ids| self.coverage(ids, window, stride, unit))
+            .map(|ids| self.coverage_until(ids, window, stride, unit, deadline))
             .collect()
     }
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 /// Everything that can go wrong in anygram-core, with the context a user needs to act on it.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, strum::EnumCount)]
 pub enum AnygramError {
     /// An operating-system error on a named file.
     #[error("{path}: {source}")]
@@ -45,6 +45,12 @@ pub enum AnygramError {
     /// A tokenizer feature the engine's fast path does not cover (the caller may fall back).
     #[error("not supported by the engine's tokenizer: {0}")]
     Unsupported(String),
+    /// A broken invariant of the engine (a bug to report), never a user error.
+    #[error("internal error in anygram (please report it): {0}")]
+    Internal(String),
+    /// The query ran past its deadline and its work was stopped.
+    #[error("cancelled: {0}")]
+    Cancelled(String),
     /// The output already holds a finished index and overwriting was not asked for.
     #[error("{path} already holds an index (pass overwrite to replace it)")]
     AlreadyExists { path: PathBuf },

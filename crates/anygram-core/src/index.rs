@@ -1,105 +1,129 @@
 //! An opened index: the shards of one or more index directories, queried together. Token ids
 //! come in and go out as u32 whatever the stored width; every query takes `&self` and the type is
 //! `Send + Sync`, so any number of threads may query at once.
+//!
+//! The index knows its shards from their manifests and reaches them only through its
+//! [`Executor`]: shards opened here ([`LocalExecutor`], the default) or anywhere else.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::docs::DocResult;
+use crate::deadline::Deadline;
+use crate::docs::{DocResult, ShardDoc};
 use crate::error::{AnygramError, Result};
+use crate::executor::{no_shard, Executor, Fanout, LocalExecutor, ShardSet};
 use crate::format::Manifest;
 use crate::merge::{merge_counts, merge_find, FindResult};
 use crate::query::Segment;
+use crate::request::{ShardRequest, ShardResponse};
 use crate::shard::{OpenOptions, Shard};
-use crate::token::{checked_tokens, Token, TokenWidth};
+use crate::shard_index::AnyShard;
+use crate::token::{Token, TokenWidth};
 
-/// Shards of one width. The width is fixed per index, so dispatch happens once per query.
-pub enum ShardSet {
-    U8(Vec<Shard<u8>>),
-    U16(Vec<Shard<u16>>),
-    U32(Vec<Shard<u32>>),
+/// What the index knows of one shard without opening it (from its manifest).
+#[derive(Debug, Clone)]
+pub struct ShardInfo {
+    pub dir: PathBuf,
+    pub num_tokens: u64,
+    pub num_docs: u64,
+    pub size_bytes: u64,
+    /// Global number of the shard's first document.
+    pub doc_base: u64,
+    /// Position of the shard's stream in the stream of one shard holding every document (the
+    /// shards' streams joined, each shared boundary separator once): a pointer's identity that
+    /// no sharding changes.
+    pub stream_base: u64,
 }
-
-macro_rules! with_shards {
-    ($set:expr, $shards:ident => $body:expr) => {
-        match $set {
-            ShardSet::U8($shards) => $body,
-            ShardSet::U16($shards) => $body,
-            ShardSet::U32($shards) => $body,
-        }
-    };
-}
-
-/// Shards beyond which per-shard searches fan out over the thread pool; below it, thread
-/// hand-off costs more than the searches.
-const PARALLEL_SHARDS: usize = 4;
 
 pub struct Index {
     /// Each opened directory with its manifest, in the order given.
     pub sources: Vec<(PathBuf, Manifest)>,
-    shards: ShardSet,
-    /// Global number of the first document of each shard.
-    doc_bases: Vec<u64>,
+    shards: Vec<ShardInfo>,
+    executor: Arc<dyn Executor>,
     vocab_size: u64,
     token_width: TokenWidth,
     num_tokens: u64,
     num_docs: u64,
 }
 
+/// Does the tokenizer description `a` tokenize as `b` does? Compares what defines the
+/// tokenization (kind, checksum, vocabulary size, pattern, eos, ...), never where the file was
+/// loaded from or which engine applied it: two copies of one tokenizer.json must open together.
+pub fn same_tokenizer(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    const LOCATIONS: [&str; 4] = ["file", "source", "path", "engine"];
+    let strip = |v: &serde_json::Value| match v {
+        serde_json::Value::Object(m) => serde_json::Value::Object(
+            m.iter()
+                .filter(|(k, _)| !LOCATIONS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    };
+    strip(a) == strip(b)
+}
+
 impl Index {
-    /// Opens one or more index directories as one index. They must share token width,
-    /// vocabulary and tokenizer.
+    /// Opens one or more index directories as one index, its shards answered in this
+    /// process. They must share token width, vocabulary and tokenizer.
     pub fn open(paths: &[PathBuf], opts: OpenOptions) -> Result<Index> {
-        if paths.is_empty() {
-            return Err(AnygramError::InvalidArgument(
-                "no index directory given".into(),
-            ));
-        }
-        let mut sources = Vec::with_capacity(paths.len());
-        for p in paths {
-            sources.push((p.clone(), Manifest::read(p)?));
-        }
-        let first = &sources[0].1;
-        for (p, m) in &sources[1..] {
-            if m.token_width != first.token_width
-                || m.vocab_size != first.vocab_size
-                || m.tokenizer != first.tokenizer
-            {
-                return Err(AnygramError::Mismatch(format!(
-                    "{} and {} were built with different tokenizers or token widths",
-                    paths[0].display(),
-                    p.display()
-                )));
-            }
-        }
-        let (token_width, vocab_size) = (first.token_width, first.vocab_size);
-        let shards = match token_width {
-            TokenWidth::U8 => ShardSet::U8(open_all(&sources, vocab_size, opts)?),
-            TokenWidth::U16 => ShardSet::U16(open_all(&sources, vocab_size, opts)?),
-            TokenWidth::U32 => ShardSet::U32(open_all(&sources, vocab_size, opts)?),
+        let sources = read_manifests(paths)?;
+        check_compatible(&sources)?;
+        let (width, vocab) = (sources[0].1.token_width, sources[0].1.vocab_size);
+        let shards = match width {
+            TokenWidth::U8 => ShardSet::U8(open_all(&sources, vocab, opts)?),
+            TokenWidth::U16 => ShardSet::U16(open_all(&sources, vocab, opts)?),
+            TokenWidth::U32 => ShardSet::U32(open_all(&sources, vocab, opts)?),
         };
-        let mut doc_bases = Vec::new();
-        let mut base = 0;
-        with_shards!(&shards, s => for shard in s {
-            doc_bases.push(base);
-            base += shard.num_docs();
-        });
-        let num_tokens = sources.iter().map(|(_, m)| m.num_tokens).sum();
-        Ok(Index {
-            sources,
-            shards,
-            doc_bases,
-            vocab_size,
-            token_width,
-            num_tokens,
-            num_docs: base,
-        })
+        Index::with_executor(sources, Arc::new(LocalExecutor::new(shards)))
     }
 
-    /// The shards, typed by width (for query modules such as `lm`).
-    pub(crate) fn shard_set(&self) -> &ShardSet {
-        &self.shards
+    /// An index over `sources` (directories and their manifests, checked to belong together
+    /// as by [`Index::open`]) whose shards `executor` answers, in manifest order.
+    pub fn with_executor(
+        sources: Vec<(PathBuf, Manifest)>,
+        executor: Arc<dyn Executor>,
+    ) -> Result<Index> {
+        check_compatible(&sources)?;
+        let mut shards = Vec::new();
+        let (mut doc_base, mut stream_base) = (0u64, 0u64);
+        for (dir, m) in &sources {
+            for sm in &m.shards {
+                shards.push(ShardInfo {
+                    dir: dir.join(&sm.dir),
+                    num_tokens: sm.num_tokens,
+                    num_docs: sm.num_docs,
+                    size_bytes: sm.files.values().map(|f| f.size).sum(),
+                    doc_base,
+                    stream_base,
+                });
+                doc_base += sm.num_docs;
+                stream_base += sm.num_tokens + sm.num_docs;
+            }
+        }
+        if shards.is_empty() {
+            return Err(AnygramError::corrupt(&sources[0].0, "index has no shards"));
+        }
+        if executor.num_shards() != shards.len() {
+            return Err(AnygramError::InvalidArgument(format!(
+                "the executor serves {} shards, the manifests list {}",
+                executor.num_shards(),
+                shards.len()
+            )));
+        }
+        let first = &sources[0].1;
+        Ok(Index {
+            vocab_size: first.vocab_size,
+            token_width: first.token_width,
+            num_tokens: sources.iter().map(|(_, m)| m.num_tokens).sum(),
+            num_docs: doc_base,
+            sources,
+            shards,
+            executor,
+        })
     }
 
     pub fn vocab_size(&self) -> u64 {
@@ -119,7 +143,12 @@ impl Index {
     }
 
     pub fn num_shards(&self) -> usize {
-        self.doc_bases.len()
+        self.shards.len()
+    }
+
+    /// Every shard as the manifests describe it.
+    pub fn shards(&self) -> &[ShardInfo] {
+        &self.shards
     }
 
     /// The tokenizer description stored at build time.
@@ -129,31 +158,94 @@ impl Index {
 
     /// Per shard: directory, real tokens, documents, bytes on disk.
     pub fn shard_stats(&self) -> Vec<(PathBuf, u64, u64, u64)> {
-        with_shards!(&self.shards, s => s
+        self.shards
             .iter()
-            .map(|x| (x.dir().to_path_buf(), x.num_tokens(), x.num_docs(), x.size_bytes()))
-            .collect())
+            .map(|s| (s.dir.clone(), s.num_tokens, s.num_docs, s.size_bytes))
+            .collect()
     }
 
     pub fn size_bytes(&self) -> u64 {
-        self.shard_stats().iter().map(|s| s.3).sum()
+        self.shards.iter().map(|s| s.size_bytes).sum()
     }
 
-    /// Checks that every id is a real token of the vocabulary and narrows it to the width.
-    fn to_tokens<T: Token>(&self, ids: &[u32]) -> Result<Vec<T>> {
-        checked_tokens(ids, self.vocab_size)
+    /// Directories this index was opened from.
+    pub fn paths(&self) -> Vec<&Path> {
+        self.sources.iter().map(|(p, _)| p.as_path()).collect()
     }
+
+    // ----------------------------------------------------------- rounds over the shards
+
+    /// Refuses an id outside the vocabulary: the one gate every query's ids pass.
+    pub(crate) fn check_ids(&self, ids: &[u32]) -> Result<()> {
+        match ids.iter().find(|&&id| id as u64 >= self.vocab_size) {
+            Some(&id) => Err(AnygramError::TokenOutOfRange {
+                token: id as u64,
+                vocab: self.vocab_size,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Documents per shard, in shard order.
+    pub(crate) fn shard_docs(&self) -> impl Iterator<Item = u64> + '_ {
+        self.shards.iter().map(|s| s.num_docs)
+    }
+
+    /// The same request to every shard; every answer, unwrapped by `take`.
+    pub(crate) fn run_all<R>(
+        &self,
+        req: &ShardRequest,
+        deadline: Deadline,
+        take: impl Fn(ShardResponse) -> Result<R>,
+    ) -> Result<Vec<R>> {
+        self.executor
+            .run(Fanout::All(req), deadline)?
+            .into_iter()
+            .map(|a| a.ok_or_else(missing_answer).and_then(&take))
+            .collect()
+    }
+
+    /// `reqs[i]` to shard `i`; the answers (`None` where nothing was asked).
+    pub(crate) fn run_each<R>(
+        &self,
+        reqs: Vec<Option<ShardRequest>>,
+        deadline: Deadline,
+        take: impl Fn(ShardResponse) -> Result<R>,
+    ) -> Result<Vec<Option<R>>> {
+        self.executor
+            .run(Fanout::Each(&reqs), deadline)?
+            .into_iter()
+            .map(|a| a.map(&take).transpose())
+            .collect()
+    }
+
+    /// One request to shard `s`.
+    pub(crate) fn run_one<R>(
+        &self,
+        s: usize,
+        req: &ShardRequest,
+        deadline: Deadline,
+        take: impl Fn(ShardResponse) -> Result<R>,
+    ) -> Result<R> {
+        if s >= self.shards.len() {
+            return Err(no_shard(s, self.shards.len()));
+        }
+        self.executor
+            .run(Fanout::One(s, req), deadline)?
+            .into_iter()
+            .nth(s)
+            .flatten()
+            .ok_or_else(missing_answer)
+            .and_then(take)
+    }
+
+    // ----------------------------------------------------------------- n-grams, documents
 
     /// Per-shard ranges of an n-gram.
     pub fn find_segments(&self, ids: &[u32]) -> Result<Vec<Segment>> {
-        with_shards!(&self.shards, s => {
-            let q = self.to_tokens(ids)?;
-            Ok(if s.len() >= PARALLEL_SHARDS {
-                s.par_iter().map(|shard| shard.find(&q)).collect()
-            } else {
-                s.iter().map(|shard| shard.find(&q)).collect()
-            })
-        })
+        self.check_ids(ids)?;
+        let req = ShardRequest::Find { ids: ids.to_vec() };
+        self.run_all(&req, Deadline::NONE, ShardResponse::into_segment)
     }
 
     /// Occurrences of an n-gram in the whole index (the empty n-gram occurs once per token).
@@ -168,28 +260,28 @@ impl Index {
         Ok(merge_find(self.find_segments(ids)?))
     }
 
-    fn check_shard(&self, s: usize) -> Result<()> {
-        if s >= self.num_shards() {
-            return Err(AnygramError::InvalidQuery(format!(
-                "shard {s} does not exist (the index has {})",
-                self.num_shards()
-            )));
-        }
-        Ok(())
-    }
-
-    /// Token position in shard `s` of the suffix of rank `rank`.
+    /// Token position in shard `s` of the occurrence of rank `rank`.
     pub fn pointer(&self, s: usize, rank: u64) -> Result<u64> {
-        self.check_shard(s)?;
-        with_shards!(&self.shards, sh => sh[s].pointer(rank).ok_or_else(|| {
-            AnygramError::InvalidQuery(format!(
-                "rank {rank} is outside shard {s} ({} suffixes)",
-                sh[s].num_tokens()
-            ))
-        }))
+        let n = self.shards.get(s).map_or(0, |x| x.num_tokens);
+        let req = ShardRequest::Locate {
+            seg: Segment {
+                lo: rank,
+                hi: rank.saturating_add(1).min(n),
+            },
+            limit: 1,
+        };
+        let ptrs = self.run_one(s, &req, Deadline::NONE, ShardResponse::into_ptrs)?;
+        ptrs.first().copied().ok_or_else(|| {
+            AnygramError::InvalidQuery(format!("rank {rank} is outside shard {s} ({n} suffixes)"))
+        })
     }
 
-    /// The document holding the suffix of rank `rank` of shard `s`, windowed around it.
+    /// A shard's document answer as the index reports it: global numbering, shard named.
+    fn globalize(&self, s: usize, d: ShardDoc) -> DocResult {
+        d.into_result(s, self.shards[s].doc_base)
+    }
+
+    /// The document holding the occurrence of rank `rank` of shard `s`, windowed around it.
     pub fn get_doc_by_rank(&self, s: usize, rank: u64, max_disp_len: u64) -> Result<DocResult> {
         let ptr = self.pointer(s, rank)?;
         self.get_doc_by_ptr(s, ptr, max_disp_len)
@@ -197,9 +289,9 @@ impl Index {
 
     /// The document holding token position `ptr` of shard `s`, windowed around it.
     pub fn get_doc_by_ptr(&self, s: usize, ptr: u64, max_disp_len: u64) -> Result<DocResult> {
-        self.check_shard(s)?;
-        let base = self.doc_bases[s];
-        with_shards!(&self.shards, sh => sh[s].doc_by_ptr(ptr, max_disp_len, base, s))
+        let req = ShardRequest::DocByPtr { ptr, max_disp_len };
+        let d = self.run_one(s, &req, Deadline::NONE, ShardResponse::into_doc)?;
+        Ok(self.globalize(s, d))
     }
 
     /// The first `max_disp_len` tokens of the document with global number `doc_ix`.
@@ -210,9 +302,13 @@ impl Index {
                 self.num_docs
             )));
         }
-        let s = self.doc_bases.partition_point(|&b| b <= doc_ix) - 1;
-        let base = self.doc_bases[s];
-        with_shards!(&self.shards, sh => sh[s].doc_by_local_ix(doc_ix - base, max_disp_len, base, s))
+        let s = self.shards.partition_point(|x| x.doc_base <= doc_ix) - 1;
+        let req = ShardRequest::DocByIx {
+            doc: doc_ix - self.shards[s].doc_base,
+            max_disp_len,
+        };
+        let d = self.run_one(s, &req, Deadline::NONE, ShardResponse::into_doc)?;
+        Ok(self.globalize(s, d))
     }
 
     /// Many documents by rank, looked up in parallel.
@@ -246,26 +342,72 @@ impl Index {
             .map(|&d| self.get_doc_by_ix(d, max_disp_len))
             .collect()
     }
+}
 
-    /// Directories this index was opened from.
-    pub fn paths(&self) -> Vec<&Path> {
-        self.sources.iter().map(|(p, _)| p.as_path()).collect()
+fn missing_answer() -> AnygramError {
+    AnygramError::Internal("a shard that was asked gave no answer".into())
+}
+
+fn read_manifests(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Manifest)>> {
+    if paths.is_empty() {
+        return Err(AnygramError::InvalidArgument(
+            "no index directory given".into(),
+        ));
     }
+    // The same directory twice (however spelled) would count every occurrence twice.
+    let mut seen = HashSet::new();
+    let mut sources = Vec::with_capacity(paths.len());
+    for p in paths {
+        let identity = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+        if !seen.insert(identity) {
+            return Err(AnygramError::InvalidArgument(format!(
+                "{} is given twice: an index directory may be opened once",
+                p.display()
+            )));
+        }
+        sources.push((p.clone(), Manifest::read(p)?));
+    }
+    Ok(sources)
+}
+
+fn check_compatible(sources: &[(PathBuf, Manifest)]) -> Result<()> {
+    let Some((first_dir, first)) = sources.first() else {
+        return Err(AnygramError::InvalidArgument(
+            "no index directory given".into(),
+        ));
+    };
+    for (p, m) in &sources[1..] {
+        if m.token_width != first.token_width
+            || m.vocab_size != first.vocab_size
+            || !same_tokenizer(&m.tokenizer, &first.tokenizer)
+        {
+            return Err(AnygramError::Mismatch(format!(
+                "{} and {} were built with different tokenizers or token widths",
+                first_dir.display(),
+                p.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn open_all<T: Token>(
     sources: &[(PathBuf, Manifest)],
     vocab_size: u64,
     opts: OpenOptions,
-) -> Result<Vec<Shard<T>>> {
+) -> Result<Vec<AnyShard<T>>> {
     let mut shards = Vec::new();
     for (dir, m) in sources {
+        let mut dirs = HashSet::new();
         for sm in &m.shards {
-            shards.push(Shard::open(dir, sm, vocab_size, opts)?);
+            if !dirs.insert(&sm.dir) {
+                return Err(AnygramError::corrupt(
+                    dir.join(crate::format::MANIFEST),
+                    format!("shard {} is listed twice", sm.dir),
+                ));
+            }
+            shards.push(AnyShard::Sa(Shard::open(dir, sm, vocab_size, opts)?));
         }
-    }
-    if shards.is_empty() {
-        return Err(AnygramError::corrupt(&sources[0].0, "index has no shards"));
     }
     Ok(shards)
 }

@@ -1,13 +1,13 @@
-//! Pure functions that merge per-shard partial results into one answer. Local fan-out (one
-//! process, many shards) and any later distributed fan-out call the same functions, so both give
-//! identical answers.
+//! Pure functions that merge per-shard partial results into one answer, and the partial
+//! results themselves: plain data with serde, so the same function merges answers from local
+//! threads, from other processes or from remote actors, and every place gives identical answers.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::query::Segment;
 
 /// The answer to `find`: the total count and each shard's suffix-array range.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FindResult {
     pub cnt: u64,
     pub segment_by_shard: Vec<Segment>,
@@ -41,19 +41,26 @@ pub fn ratio(cont_cnt: u64, prompt_cnt: u64) -> f64 {
     }
 }
 
+/// One shard's part of `prob`: how often the prompt occurs there, how often `cont` follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ProbPart {
+    pub prompt_cnt: u64,
+    pub cont_cnt: u64,
+}
+
 /// The answer to `prob`: how often the prompt occurs, how often `cont` follows it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ProbResult {
     pub prompt_cnt: u64,
     pub cont_cnt: u64,
     pub prob: f64,
 }
 
-/// Sums per-shard `(prompt_cnt, cont_cnt)` pairs.
-pub fn merge_prob(parts: impl IntoIterator<Item = (u64, u64)>) -> ProbResult {
+/// Sums per-shard counts.
+pub fn merge_prob(parts: impl IntoIterator<Item = ProbPart>) -> ProbResult {
     let (prompt_cnt, cont_cnt) = parts
         .into_iter()
-        .fold((0, 0), |(p, c), (sp, sc)| (p + sp, c + sc));
+        .fold((0, 0), |(p, c), s| (p + s.prompt_cnt, c + s.cont_cnt));
     ProbResult {
         prompt_cnt,
         cont_cnt,
@@ -64,7 +71,7 @@ pub fn merge_prob(parts: impl IntoIterator<Item = (u64, u64)>) -> ProbResult {
 /// The answer to `ntd`: next-token counts sorted by id (document ends already relabelled as the
 /// eos id). `prompt_cnt` is their sum, as in infini-gram (with sampling, the weights sum to the
 /// prompt's exact count).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NtdResult {
     pub prompt_cnt: u64,
     pub counts: Vec<(u32, u64)>,
@@ -114,13 +121,22 @@ pub fn label_doc_end(mut counts: Vec<(u32, u64)>, eos: u32) -> Vec<(u32, u64)> {
     counts
 }
 
+/// One shard's next-token counts (sorted by id, document ends as [`DOC_END`]) and whether they
+/// were sampled.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct NextCountsPart {
+    pub counts: Vec<(u32, u64)>,
+    pub sampled: bool,
+}
+
 /// Merges per-shard next-token counts into the answer to `ntd`.
-pub fn merge_ntd(
-    parts: impl IntoIterator<Item = Vec<(u32, u64)>>,
-    eos: u32,
-    approx: bool,
-) -> NtdResult {
-    let counts = label_doc_end(merge_next_token_counts(parts), eos);
+pub fn merge_ntd(parts: impl IntoIterator<Item = NextCountsPart>, eos: u32) -> NtdResult {
+    let mut approx = false;
+    let counts = merge_next_token_counts(parts.into_iter().map(|p| {
+        approx |= p.sampled;
+        p.counts
+    }));
+    let counts = label_doc_end(counts, eos);
     NtdResult {
         prompt_cnt: counts.iter().map(|&(_, c)| c).sum(),
         counts,
@@ -128,24 +144,27 @@ pub fn merge_ntd(
     }
 }
 
-/// Merges each shard's longest occurring suffix of a prompt `(length, range)` into the index's:
-/// the longest of them, with the range of that suffix in every shard (empty in the shards whose
-/// own longest suffix is shorter: the suffix does not occur there).
-pub fn merge_longest_suffix(
-    parts: impl IntoIterator<Item = (usize, Segment)>,
-) -> (usize, Vec<Segment>) {
-    let parts: Vec<(usize, Segment)> = parts.into_iter().collect();
-    let best = parts.iter().map(|&(len, _)| len).max().unwrap_or(0);
+/// One shard's longest occurring suffix of a prompt: its length, range and occurrences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SuffixPart {
+    pub len: usize,
+    pub seg: Segment,
+    pub prompt_cnt: u64,
+}
+
+/// Merges each shard's longest occurring suffix of a prompt into the index's: the longest of
+/// them, with the range of that suffix in every shard (empty in the shards whose own longest
+/// suffix is shorter: the suffix does not occur there).
+pub fn merge_longest_suffix(parts: impl IntoIterator<Item = SuffixPart>) -> (usize, Vec<Segment>) {
+    let parts: Vec<SuffixPart> = parts.into_iter().collect();
+    let best = parts.iter().map(|p| p.len).max().unwrap_or(0);
     let segments = parts
         .into_iter()
-        .map(|(len, seg)| {
-            if len == best {
-                seg
+        .map(|p| {
+            if p.len == best {
+                p.seg
             } else {
-                Segment {
-                    lo: seg.lo,
-                    hi: seg.lo,
-                }
+                Segment::empty_at(p.seg.lo)
             }
         })
         .collect();
@@ -153,7 +172,7 @@ pub fn merge_longest_suffix(
 }
 
 /// The answer to `infgram_prob`: `prob` of the longest suffix of the prompt that occurs.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct InfgramProbResult {
     pub prompt_cnt: u64,
     pub cont_cnt: u64,
@@ -162,72 +181,191 @@ pub struct InfgramProbResult {
 }
 
 /// The answer to `infgram_ntd`: `ntd` of the longest suffix of the prompt that occurs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InfgramNtdResult {
     pub ntd: NtdResult,
     pub suffix_len: usize,
 }
 
-/// One shard's part of a CNF query: its hits (ascending stream positions) and how they scale
-/// (the product of its subsampled clauses' `count / kept` ratios; 1 when none was).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ShardCnf {
-    pub ptrs: Vec<u64>,
-    pub factor: f64,
-    pub sampled: bool,
+/// One shard's facts for one position of a scored text: the length of the longest suffix of
+/// the preceding tokens held by the shard, that suffix's count and how often the token follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardScore {
+    pub suffix_len: usize,
+    pub prompt_cnt: u64,
+    pub cont_cnt: u64,
+    /// The one token that follows every occurrence of the suffix here (document ends as
+    /// [`DOC_END`]), if there is only one: the infini-gram paper's "sparse" estimate.
+    pub sole_next: Option<u32>,
 }
 
-impl Default for ShardCnf {
-    fn default() -> Self {
-        ShardCnf {
-            ptrs: Vec::new(),
-            factor: 1.0,
-            sampled: false,
-        }
-    }
+/// `infgram_prob` of one position of a scored text, plus whether the estimate is sparse.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ScoredToken {
+    pub prob: f64,
+    pub prompt_cnt: u64,
+    pub cont_cnt: u64,
+    pub suffix_len: usize,
+    /// `Some(id)` when every occurrence of the suffix continues with the same token `id`
+    /// (document ends reported as the eos id): the estimate is sparse, `infgram_ntd` has one
+    /// entry.
+    pub sole_next: Option<u32>,
 }
 
-/// The answer to `find_cnf`: the count (each shard's hits times its factor, truncated, as in
-/// infini-gram), whether any shard sampled, and every shard's hits.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CnfResult {
-    pub cnt: u64,
-    pub approx: bool,
-    pub ptrs_by_shard: Vec<Vec<u64>>,
+/// Merges the shards' per-position facts into `infgram_prob` answers: per position the
+/// longest suffix of any shard, counted in the shards holding it (the others' own longest is
+/// shorter, so that suffix does not occur there), as [`merge_longest_suffix`] does.
+/// The estimate is sparse when every shard holding the suffix has the same sole next token
+/// (document ends labelled [`DOC_END`] there, reported as `eos`).
+pub fn merge_score(parts: &[Vec<ShardScore>], eos: u32) -> Vec<ScoredToken> {
+    let n = parts.iter().map(Vec::len).max().unwrap_or(0);
+    (0..n)
+        .map(|i| {
+            let at = || parts.iter().filter_map(move |p| p.get(i));
+            let m = at().map(|s| s.suffix_len).max().unwrap_or(0);
+            let holding = || at().filter(move |s| s.suffix_len == m && s.prompt_cnt > 0);
+            let r = merge_prob(holding().map(|s| ProbPart {
+                prompt_cnt: s.prompt_cnt,
+                cont_cnt: s.cont_cnt,
+            }));
+            let mut soles = holding().map(|s| s.sole_next);
+            let first = soles.next().flatten();
+            let sole_next = first.filter(|&t| soles.all(|s| s == Some(t))).map(|t| {
+                if t == DOC_END {
+                    eos
+                } else {
+                    t
+                }
+            });
+            ScoredToken {
+                prob: r.prob,
+                prompt_cnt: r.prompt_cnt,
+                cont_cnt: r.cont_cnt,
+                suffix_len: m,
+                sole_next,
+            }
+        })
+        .collect()
 }
 
-/// Merges per-shard CNF parts (in shard order).
-pub fn merge_cnf(parts: impl IntoIterator<Item = ShardCnf>) -> CnfResult {
-    let (mut cnt, mut approx, mut ptrs_by_shard) = (0u64, false, Vec::new());
-    for p in parts {
-        cnt += if p.sampled {
-            (p.ptrs.len() as f64 * p.factor) as u64
-        } else {
-            p.ptrs.len() as u64
-        };
-        approx |= p.sampled;
-        ptrs_by_shard.push(p.ptrs);
-    }
-    CnfResult {
-        cnt,
-        approx,
-        ptrs_by_shard,
-    }
+/// One shard's creativity walk: for each start `l`, `rs[l] = l +` the longest prefix of
+/// `input[l..]` occurring in the shard, and that prefix's range there.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CreativityPart {
+    pub rs: Vec<usize>,
+    pub segs: Vec<Segment>,
 }
 
-/// Merges per-shard `creativity` answers: for each start, the furthest end any shard reaches.
-pub fn merge_creativity(parts: impl IntoIterator<Item = Vec<usize>>) -> Vec<usize> {
+/// Merges per-shard creativity walks: for each start, the furthest end any shard reaches.
+pub fn merge_creativity<'a>(parts: impl IntoIterator<Item = &'a CreativityPart>) -> Vec<usize> {
     let mut out: Vec<usize> = Vec::new();
     for p in parts {
         if out.is_empty() {
-            out = p;
+            out.clone_from(&p.rs);
         } else {
-            for (o, r) in out.iter_mut().zip(p) {
+            for (o, &r) in out.iter_mut().zip(&p.rs) {
                 *o = (*o).max(r);
             }
         }
     }
     out
+}
+
+/// One shard's part of a CNF query: its hits (ascending stream positions) and, when the
+/// anchor clause was sampled, how many of its sampling units (anchor occurrences, or
+/// documents holding one) the shard kept.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ShardCnf {
+    pub ptrs: Vec<u64>,
+    pub kept_units: u64,
+}
+
+/// How a CNF query's anchor clause was sampled, decided once over the whole index.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CnfSampling {
+    /// Sampling units in the whole index: the anchor's occurrences (each term's, counted
+    /// apart); in document scope an upper bound of the documents holding the anchor.
+    pub units: u64,
+    /// Each unit is kept with this probability (seeded hash of its layout-free identity).
+    pub rate: f64,
+    /// Document scope: units are documents, whose total is unknown (Horvitz–Thompson);
+    /// window scope: units are occurrences, whose total is `units` (ratio estimator).
+    pub documents: bool,
+    /// Hard upper bound of the count (the anchor's occurrences, or documents).
+    pub bound: u64,
+}
+
+/// The answer to `find_cnf`: the count (exact, or estimated from the sampled hits), whether it
+/// is estimated with its 95% interval, and every shard's hits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CnfResult {
+    pub cnt: u64,
+    pub approx: bool,
+    /// `(low, high)`, a 95% confidence interval of the exact count when `approx`, clamped to
+    /// what is provably possible (at least the hits found, at most the anchor's occurrences);
+    /// `(cnt, cnt)` when exact.
+    pub cnt_interval: (u64, u64),
+    pub ptrs_by_shard: Vec<Vec<u64>>,
+}
+
+/// z of a two-sided 95% normal interval.
+const Z95: f64 = 1.959_964;
+
+/// Merges per-shard CNF parts (in shard order). Without sampling the count is the number of
+/// hits. With it, in window scope every anchor occurrence yields at most one hit and the kept
+/// occurrences are a uniform random subset of known size `K` of all `C`, so `hits · C / K` is
+/// unbiased (given `K`) and never above `C`; in document scope each document is kept with
+/// probability `rate` independently, so `hits / rate` is (Horvitz–Thompson). Either is clamped
+/// to `[hits, bound]`, the interval too.
+pub fn merge_cnf(
+    parts: impl IntoIterator<Item = ShardCnf>,
+    sampling: Option<CnfSampling>,
+) -> CnfResult {
+    let (mut hits, mut kept) = (0u64, 0u64);
+    let mut ptrs_by_shard = Vec::new();
+    for p in parts {
+        hits += p.ptrs.len() as u64;
+        kept += p.kept_units;
+        ptrs_by_shard.push(p.ptrs);
+    }
+    let Some(s) = sampling else {
+        return CnfResult {
+            cnt: hits,
+            approx: false,
+            cnt_interval: (hits, hits),
+            ptrs_by_shard,
+        };
+    };
+    let h = hits as f64;
+    let (est, sd, zero_upper) = if s.documents {
+        let r = s.rate.max(f64::MIN_POSITIVE);
+        (h / r, ((1.0 - r) * h).sqrt() / r, 3.0 / r)
+    } else if kept == 0 {
+        (0.0, 0.0, s.units as f64)
+    } else {
+        let (c, k) = (s.units as f64, kept as f64);
+        let p = (h / k).min(1.0);
+        let fpc = (1.0 - k / c).max(0.0);
+        let var = if kept > 1 {
+            p * (1.0 - p) / (k - 1.0)
+        } else {
+            0.25
+        };
+        (c * p, c * (fpc * var).sqrt(), 3.0 * c / k)
+    };
+    let clamp = |x: f64| (x.round().max(h) as u64).clamp(hits, s.bound.max(hits));
+    // No hit kept: the normal interval is empty; the "rule of three" bounds it instead.
+    let high = if hits == 0 {
+        zero_upper
+    } else {
+        est + Z95 * sd
+    };
+    CnfResult {
+        cnt: clamp(est),
+        approx: true,
+        cnt_interval: (clamp(est - Z95 * sd), clamp(high)),
+        ptrs_by_shard,
+    }
 }
 
 #[cfg(test)]
@@ -236,8 +374,12 @@ mod tests {
 
     #[test]
     fn prob_is_minus_one_without_prompt() {
-        assert_eq!(merge_prob([(0, 0), (0, 0)]).prob, -1.0);
-        let r = merge_prob([(3, 1), (1, 1)]);
+        let part = |prompt_cnt, cont_cnt| ProbPart {
+            prompt_cnt,
+            cont_cnt,
+        };
+        assert_eq!(merge_prob([part(0, 0), part(0, 0)]).prob, -1.0);
+        let r = merge_prob([part(3, 1), part(1, 1)]);
         assert_eq!((r.prompt_cnt, r.cont_cnt, r.prob), (4, 2, 0.5));
     }
 
@@ -256,7 +398,12 @@ mod tests {
             vec![(0, 1), (1, 5), (5, 5)]
         );
         assert_eq!(label_doc_end(merged.clone(), DOC_END), merged);
-        let r = merge_ntd([vec![(2, 1), (DOC_END, 1)], vec![]], 9, false);
+        let part = |counts| NextCountsPart {
+            counts,
+            sampled: false,
+        };
+        let r = merge_ntd([part(vec![(2, 1), (DOC_END, 1)]), part(vec![])], 9);
+        assert!(!r.approx);
         assert_eq!(r.prompt_cnt, 2);
         assert_eq!(r.counts, vec![(2, 1), (9, 1)]);
     }
@@ -264,7 +411,13 @@ mod tests {
     #[test]
     fn longest_suffix_keeps_the_longest_shards_ranges() {
         let seg = |lo, hi| Segment { lo, hi };
-        let (len, segs) = merge_longest_suffix([(2, seg(4, 6)), (3, seg(1, 2)), (3, seg(7, 9))]);
+        let part = |len, seg: Segment| SuffixPart {
+            len,
+            seg,
+            prompt_cnt: seg.count(),
+        };
+        let (len, segs) =
+            merge_longest_suffix([part(2, seg(4, 6)), part(3, seg(1, 2)), part(3, seg(7, 9))]);
         assert_eq!(len, 3);
         assert_eq!(segs, vec![seg(4, 4), seg(1, 2), seg(7, 9)]);
     }

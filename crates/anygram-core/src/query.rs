@@ -28,6 +28,11 @@ impl Segment {
     pub fn is_empty(&self) -> bool {
         self.lo >= self.hi
     }
+
+    /// The empty range at `lo`.
+    pub fn empty_at(lo: u64) -> Segment {
+        Segment { lo, hi: lo }
+    }
 }
 
 /// Compares the suffix at `pos` with `query`, both from offset `skip` on; `Equal` when the

@@ -11,12 +11,15 @@
 
 use rayon::prelude::*;
 
+use serde::{Deserialize, Serialize};
+
+use crate::deadline::Deadline;
 use crate::error::Result;
 use crate::index::Index;
 use crate::lm::NtdOptions;
 
 /// One position's next-token distribution, summarized.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NextTokenSummary {
     /// Length of the longest suffix of the context that occurs (as in `score`).
     pub suffix_len: usize,
@@ -37,15 +40,23 @@ pub struct NextTokenSummary {
 impl Index {
     /// [`NextTokenSummary`] of `infgram_ntd(ids[..i])` for every position `i` of `ids`.
     pub fn next_token_summaries(&self, ids: &[u32], eos: u32) -> Result<Vec<NextTokenSummary>> {
-        let scored = self.score(ids, eos)?;
-        let exact = NtdOptions {
-            max_support: 1,
-            exact: true,
-        };
+        self.next_token_summaries_until(ids, eos, Deadline::NONE)
+    }
+
+    /// [`Index::next_token_summaries`], stopped with `Cancelled` past `deadline`.
+    pub fn next_token_summaries_until(
+        &self,
+        ids: &[u32],
+        eos: u32,
+        deadline: Deadline,
+    ) -> Result<Vec<NextTokenSummary>> {
+        let scored = self.score_until(ids, eos, deadline)?;
+        let exact = NtdOptions::EXACT;
         scored
             .par_iter()
             .enumerate()
             .map(|(i, s)| {
+                deadline.check()?;
                 let r = self.ntd(&ids[i - s.suffix_len..i], exact, eos)?;
                 let half = self.prob(&ids[i - s.suffix_len / 2..i], ids[i], eos)?;
                 let (mode, mode_cnt) = r

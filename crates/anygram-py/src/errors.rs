@@ -2,15 +2,53 @@
 //!
 //! The exception classes are defined in `anygram/errors.py` rather than with
 //! `create_exception!`, because each also derives from a builtin (`ValueError`,
-//! `FileNotFoundError`, ...), which Python-side multiple inheritance expresses directly.
+//! `FileNotFoundError`, ...), which Python-side multiple inheritance expresses directly. They
+//! are looked up once per interpreter; a missing class is an import error, never a silent
+//! fallback to another type.
 
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use anygram_core::AnygramError;
-use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyType;
 
-fn class_name(e: &AnygramError) -> &'static str {
+/// Every class the engine raises, by name (the names of `anygram.errors`).
+const CLASS_NAMES: [&str; 17] = [
+    "AnygramError",
+    "AnygramFileNotFoundError",
+    "AnygramPermissionError",
+    "AnygramIOError",
+    "IndexNotFoundError",
+    "CorruptIndexError",
+    "IncompatibleFormatError",
+    "IndexMismatchError",
+    "InvalidQueryError",
+    "TokenOutOfRangeError",
+    "InvalidInputError",
+    "InvalidArgumentError",
+    "TokenizerError",
+    "UnsupportedTokenizerError",
+    "IndexExistsError",
+    "QueryTimeoutError",
+    "InternalError",
+];
+
+static CLASSES: PyOnceLock<HashMap<&'static str, Py<PyType>>> = PyOnceLock::new();
+
+fn classes(py: Python<'_>) -> PyResult<&HashMap<&'static str, Py<PyType>>> {
+    CLASSES.get_or_try_init(py, || {
+        let module = py.import("anygram.errors")?;
+        CLASS_NAMES
+            .iter()
+            .map(|&name| Ok((name, module.getattr(name)?.cast_into::<PyType>()?.unbind())))
+            .collect()
+    })
+}
+
+/// The name of the `anygram.errors` class of an engine error.
+pub fn class_name(e: &AnygramError) -> &'static str {
     match e {
         AnygramError::Io { source, .. } => match source.kind() {
             std::io::ErrorKind::NotFound => "AnygramFileNotFoundError",
@@ -28,6 +66,8 @@ fn class_name(e: &AnygramError) -> &'static str {
         AnygramError::Tokenizer(_) => "TokenizerError",
         AnygramError::Unsupported(_) => "UnsupportedTokenizerError",
         AnygramError::AlreadyExists { .. } => "IndexExistsError",
+        AnygramError::Cancelled(_) => "QueryTimeoutError",
+        AnygramError::Internal(_) => "InternalError",
     }
 }
 
@@ -36,28 +76,31 @@ pub fn to_py(e: AnygramError) -> PyErr {
     named(class_name(&e), e.to_string())
 }
 
-/// An exception of the class `name` of `anygram.errors`.
+/// An exception of the class `name` of `anygram.errors` (one of [`CLASS_NAMES`]).
 pub fn named(name: &str, msg: String) -> PyErr {
-    Python::attach(|py| {
-        let made = py
-            .import("anygram.errors")
-            .and_then(|m| m.getattr(name))
-            .and_then(|cls| cls.call1((msg.clone(),)));
-        match made {
-            Ok(exc) => PyErr::from_value(exc),
-            Err(_) => PyRuntimeError::new_err(msg),
-        }
+    Python::attach(|py| match classes(py) {
+        Ok(map) => match map.get(name) {
+            Some(cls) => PyErr::from_type(cls.bind(py).clone(), msg),
+            None => pyo3::exceptions::PyRuntimeError::new_err(format!(
+                "anygram bug: no error class {name} ({msg})"
+            )),
+        },
+        Err(import_error) => import_error,
     })
 }
 
+/// An `anygram.errors.InternalError`.
+pub fn internal(msg: String) -> PyErr {
+    to_py(AnygramError::Internal(msg))
+}
+
 /// Runs engine work without the GIL, turning errors into exceptions and panics (which would be
-/// engine bugs) into `anygram.errors.AnygramError` instead of a `PanicException`.
+/// engine bugs) into `anygram.errors.InternalError` instead of a `PanicException`.
 pub fn detach<T: Send>(
     py: Python<'_>,
     f: impl FnOnce() -> Result<T, AnygramError> + Send,
 ) -> PyResult<T> {
-    let out = py.detach(|| catch_unwind(AssertUnwindSafe(f)));
-    match out {
+    match py.detach(|| catch_unwind(AssertUnwindSafe(f))) {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(to_py(e)),
         Err(panic) => {
@@ -66,17 +109,73 @@ pub fn detach<T: Send>(
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown".into());
-            let msg = format!("internal error in anygram (please report it): {what}");
-            Python::attach(|py| {
-                let made = py
-                    .import("anygram.errors")
-                    .and_then(|m| m.getattr("AnygramError"))
-                    .and_then(|cls| cls.call1((msg.clone(),)));
-                Err(match made {
-                    Ok(exc) => PyErr::from_value(exc),
-                    Err(_) => PyRuntimeError::new_err(msg),
-                })
-            })
+            Err(internal(what))
         }
+    }
+}
+
+/// One error of every engine variant, for the test that walks each to its Python class.
+pub fn examples() -> Vec<AnygramError> {
+    let io = |kind| AnygramError::Io {
+        path: "f".into(),
+        source: std::io::Error::from(kind),
+    };
+    vec![
+        io(std::io::ErrorKind::NotFound),
+        io(std::io::ErrorKind::PermissionDenied),
+        io(std::io::ErrorKind::Other),
+        AnygramError::IndexNotFound {
+            path: "d".into(),
+            detail: "x".into(),
+        },
+        AnygramError::CorruptIndex {
+            path: "d".into(),
+            detail: "x".into(),
+        },
+        AnygramError::IncompatibleFormat {
+            found: 9,
+            supported: 1,
+        },
+        AnygramError::Mismatch("x".into()),
+        AnygramError::InvalidQuery("x".into()),
+        AnygramError::TokenOutOfRange { token: 9, vocab: 1 },
+        AnygramError::InvalidInput {
+            location: "f:1".into(),
+            detail: "x".into(),
+        },
+        AnygramError::InvalidArgument("x".into()),
+        AnygramError::Tokenizer("x".into()),
+        AnygramError::Unsupported("x".into()),
+        AnygramError::AlreadyExists { path: "d".into() },
+        AnygramError::Cancelled("x".into()),
+        AnygramError::Internal("x".into()),
+    ]
+}
+
+/// `(class name, message)` of every example error: Python raises each and checks the class.
+#[pyfunction]
+pub fn _error_examples() -> Vec<(&'static str, String)> {
+    examples()
+        .into_iter()
+        .map(|e| (class_name(&e), e.to_string()))
+        .collect()
+}
+
+/// `(variants of the engine's error type, variants the examples cover)`: equal when every
+/// variant has an example.
+#[pyfunction]
+pub fn _error_variants() -> (usize, usize) {
+    use strum::EnumCount;
+    let covered: std::collections::HashSet<_> =
+        examples().iter().map(std::mem::discriminant).collect();
+    (AnygramError::COUNT, covered.len())
+}
+
+/// Raises the `i`-th example error as the bindings raise any engine error.
+#[pyfunction]
+pub fn _raise_error_example(i: usize) -> PyResult<()> {
+    match examples().into_iter().nth(i) {
+        Some(e) => Err(to_py(e)),
+        None => Ok(()),
     }
 }

@@ -1,18 +1,21 @@
-//! `anygram._core.Index`: an opened index. Every method releases the GIL.
+//! `anygram._core.Index`: an opened index. Every method releases the GIL; results cross as
+//! dicts with named fields (engine structs through serde), options as keyword arguments.
 
 use std::path::PathBuf;
 
 use anygram_core::attribution::{word_starts_from_ids, AttributeOptions};
-use anygram_core::cnf::{CnfOptions, CnfScope};
+use anygram_core::cnf::{CnfOptions, CnfScope, Page, SAMPLING_SEED};
 use anygram_core::contamination::WindowUnit;
 use anygram_core::lm::NtdOptions;
 use anygram_core::merge::NtdResult;
-use anygram_core::{Index, OpenOptions};
+use anygram_core::{Deadline, Index, OpenOptions};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use pythonize::pythonize;
+use serde::Serialize;
 
 use crate::convert::{doc_to_dict, docs_to_list};
-use crate::errors::detach;
+use crate::errors::{detach, internal};
 use crate::ids::TokenIds;
 
 /// infini-gram's `ntd` result: `{prompt_cnt, result_by_token_id: {id: {cont_cnt, prob}}, approx}`.
@@ -31,6 +34,50 @@ fn ntd_to_dict<'py>(py: Python<'py>, r: &NtdResult) -> PyResult<Bound<'py, PyDic
     Ok(d)
 }
 
+/// Any engine result as Python objects (structs become dicts with their field names).
+fn to_py<'py, T: Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
+    pythonize(py, value).map_err(|e| internal(format!("converting a result: {e}")))
+}
+
+/// Columns of per-position results, `{name: [value per position]}`, built straight from the
+/// engine's rows (no per-row Python objects).
+macro_rules! columns {
+    ($py:expr, $rows:expr, { $($name:literal => |$r:ident| $value:expr),* $(,)? }) => {{
+        let out = PyDict::new($py);
+        $(
+            out.set_item($name, $rows.iter().map(|$r| $value).collect::<Vec<_>>())?;
+        )*
+        Ok(out)
+    }};
+}
+
+fn cnf_options(
+    max_clause_freq: u64,
+    max_diff_tokens: u64,
+    exact: bool,
+    document_scope: bool,
+    seed: Option<u64>,
+) -> CnfOptions {
+    CnfOptions {
+        max_clause_freq,
+        max_diff_tokens,
+        exact,
+        scope: if document_scope {
+            CnfScope::Document
+        } else {
+            CnfScope::Window
+        },
+        seed: seed.unwrap_or(SAMPLING_SEED),
+        ..CnfOptions::default()
+    }
+}
+
+fn cnf_ids(cnf: Vec<Vec<TokenIds>>) -> Vec<Vec<Vec<u32>>> {
+    cnf.into_iter()
+        .map(|c| c.into_iter().map(|t| t.0).collect())
+        .collect()
+}
+
 #[pyclass(name = "Index", module = "anygram._core", frozen)]
 pub struct PyIndex {
     inner: Index,
@@ -39,7 +86,7 @@ pub struct PyIndex {
 #[pymethods]
 impl PyIndex {
     #[new]
-    #[pyo3(signature = (paths, load_to_ram = false, verify = false, populate = false))]
+    #[pyo3(signature = (paths, *, load_to_ram = false, verify = false, populate = false))]
     fn new(
         py: Python<'_>,
         paths: Vec<PathBuf>,
@@ -60,20 +107,10 @@ impl PyIndex {
         detach(py, || self.inner.count(&ids.0))
     }
 
-    /// `(cnt, [(lo, hi) per shard])`.
-    fn find(&self, py: Python<'_>, ids: TokenIds) -> PyResult<(u64, Vec<(u64, u64)>)> {
+    /// `{cnt, segment_by_shard: [{lo, hi}]}`.
+    fn find<'py>(&self, py: Python<'py>, ids: TokenIds) -> PyResult<Bound<'py, PyAny>> {
         let r = detach(py, || self.inner.find(&ids.0))?;
-        Ok((
-            r.cnt,
-            r.segment_by_shard.iter().map(|s| (s.lo, s.hi)).collect(),
-        ))
-    }
-
-    /// Counts of many n-grams in one call.
-    fn count_many(&self, py: Python<'_>, queries: Vec<TokenIds>) -> PyResult<Vec<u64>> {
-        detach(py, || {
-            queries.iter().map(|q| self.inner.count(&q.0)).collect()
-        })
+        to_py(py, &r)
     }
 
     /// Document ends are reported under this id unless the caller names another.
@@ -82,18 +119,20 @@ impl PyIndex {
         self.inner.default_eos_token_id()
     }
 
-    /// `(prompt_cnt, cont_cnt, prob)`.
-    fn prob(
+    /// `{prompt_cnt, cont_cnt, prob}`.
+    #[pyo3(signature = (prompt, cont_id, *, eos_token_id))]
+    fn prob<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         prompt: TokenIds,
         cont_id: u32,
         eos_token_id: u32,
-    ) -> PyResult<(u64, u64, f64)> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let r = detach(py, || self.inner.prob(&prompt.0, cont_id, eos_token_id))?;
-        Ok((r.prompt_cnt, r.cont_cnt, r.prob))
+        to_py(py, &r)
     }
 
+    #[pyo3(signature = (prompt, *, max_support, exact, eos_token_id))]
     fn ntd<'py>(
         &self,
         py: Python<'py>,
@@ -107,20 +146,22 @@ impl PyIndex {
         ntd_to_dict(py, &r)
     }
 
-    /// `(prompt_cnt, cont_cnt, prob, suffix_len)`.
-    fn infgram_prob(
+    /// `{prompt_cnt, cont_cnt, prob, suffix_len}`.
+    #[pyo3(signature = (prompt, cont_id, *, eos_token_id))]
+    fn infgram_prob<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         prompt: TokenIds,
         cont_id: u32,
         eos_token_id: u32,
-    ) -> PyResult<(u64, u64, f64, usize)> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let r = detach(py, || {
             self.inner.infgram_prob(&prompt.0, cont_id, eos_token_id)
         })?;
-        Ok((r.prompt_cnt, r.cont_cnt, r.prob, r.suffix_len))
+        to_py(py, &r)
     }
 
+    #[pyo3(signature = (prompt, *, max_support, exact, eos_token_id))]
     fn infgram_ntd<'py>(
         &self,
         py: Python<'py>,
@@ -250,38 +291,63 @@ impl PyIndex {
 
     // ------------------------------------------------------------- boolean search (cnf.rs)
 
-    /// `(count, approx)` of a CNF query: `cnf[clause][term]` are token ids.
+    /// `{cnt, approx, cnt_interval}` of a CNF query: `cnf[clause][term]` are token ids.
+    #[pyo3(signature = (cnf, *, max_clause_freq, max_diff_tokens, exact, document_scope, seed = None, timeout = None))]
     #[allow(clippy::too_many_arguments)]
-    fn count_cnf(
+    fn count_cnf<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         cnf: Vec<Vec<TokenIds>>,
         max_clause_freq: u64,
         max_diff_tokens: u64,
         exact: bool,
         document_scope: bool,
-    ) -> PyResult<(u64, bool)> {
-        let (cnf, opts) = cnf_args(cnf, max_clause_freq, max_diff_tokens, exact, document_scope);
-        detach(py, || self.inner.count_cnf(&cnf, opts))
+        seed: Option<u64>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let opts = cnf_options(
+            max_clause_freq,
+            max_diff_tokens,
+            exact,
+            document_scope,
+            seed,
+        );
+        let cnf = cnf_ids(cnf);
+        let deadline = Deadline::after_secs(timeout);
+        let r = detach(py, || self.inner.count_cnf_until(&cnf, opts, deadline))?;
+        to_py(py, &r)
     }
 
-    /// `(cnt, approx, ptrs_by_shard)`.
-    fn find_cnf(
+    /// `{cnt, approx, cnt_interval, ptrs_by_shard}`.
+    #[pyo3(signature = (cnf, *, max_clause_freq, max_diff_tokens, exact, document_scope, seed = None, timeout = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn find_cnf<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         cnf: Vec<Vec<TokenIds>>,
         max_clause_freq: u64,
         max_diff_tokens: u64,
         exact: bool,
         document_scope: bool,
-    ) -> PyResult<(u64, bool, Vec<Vec<u64>>)> {
-        let (cnf, opts) = cnf_args(cnf, max_clause_freq, max_diff_tokens, exact, document_scope);
-        let r = detach(py, || self.inner.find_cnf(&cnf, opts))?;
-        Ok((r.cnt, r.approx, r.ptrs_by_shard))
+        seed: Option<u64>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let opts = cnf_options(
+            max_clause_freq,
+            max_diff_tokens,
+            exact,
+            document_scope,
+            seed,
+        );
+        let cnf = cnf_ids(cnf);
+        let deadline = Deadline::after_secs(timeout);
+        let r = detach(py, || self.inner.find_cnf_until(&cnf, opts, deadline))?;
+        to_py(py, &r)
     }
 
-    /// `{cnt, approx, total, idxs, documents}`; each document has `spans: [(start, end,
-    /// clause)]` in its window.
+    /// `{cnt, approx, cnt_interval, total, idxs, documents}`; each document has `spans:
+    /// [(start, end, clause)]` in its window.
+    #[pyo3(signature = (cnf, *, max_clause_freq, max_diff_tokens, exact, document_scope, offset, limit, page_seed, max_disp_len, seed = None, timeout = None))]
     #[allow(clippy::too_many_arguments)]
     fn search_docs_cnf<'py>(
         &self,
@@ -293,13 +359,28 @@ impl PyIndex {
         document_scope: bool,
         offset: u64,
         limit: u64,
-        seed: Option<u64>,
+        page_seed: Option<u64>,
         max_disp_len: u64,
+        seed: Option<u64>,
+        timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let (cnf, opts) = cnf_args(cnf, max_clause_freq, max_diff_tokens, exact, document_scope);
+        let opts = cnf_options(
+            max_clause_freq,
+            max_diff_tokens,
+            exact,
+            document_scope,
+            seed,
+        );
+        let cnf = cnf_ids(cnf);
+        let page = Page {
+            offset,
+            limit,
+            seed: page_seed,
+            max_disp_len,
+        };
+        let deadline = Deadline::after_secs(timeout);
         let r = detach(py, || {
-            self.inner
-                .search_docs_cnf(&cnf, opts, offset, limit, seed, max_disp_len)
+            self.inner.search_docs_cnf_until(&cnf, opts, page, deadline)
         })?;
         let docs = r
             .docs
@@ -313,6 +394,7 @@ impl PyIndex {
         let out = PyDict::new(py);
         out.set_item("cnt", r.cnt)?;
         out.set_item("approx", r.approx)?;
+        out.set_item("cnt_interval", r.cnt_interval)?;
         out.set_item("total", r.total)?;
         out.set_item("idxs", r.idxs)?;
         out.set_item("documents", docs)?;
@@ -320,67 +402,74 @@ impl PyIndex {
     }
 
     /// `rs[l]`: `l +` the longest prefix of `ids[l:]` that occurs.
-    fn creativity(&self, py: Python<'_>, ids: TokenIds) -> PyResult<Vec<usize>> {
-        detach(py, || self.inner.creativity(&ids.0))
-    }
-
-    /// `infgram_prob(ids[:i], ids[i])` for every position, one engine pass:
-    /// `(prob, suffix_len, prompt_cnt, cont_cnt, sole_next)` lists (`sole_next`: the one
-    /// next token of a sparse estimate, else -1).
-    #[allow(clippy::type_complexity)]
-    fn score(
+    #[pyo3(signature = (ids, *, timeout = None))]
+    fn creativity(
         &self,
         py: Python<'_>,
         ids: TokenIds,
-        eos_token_id: u32,
-    ) -> PyResult<(Vec<f64>, Vec<usize>, Vec<u64>, Vec<u64>, Vec<i64>)> {
-        let r = detach(py, || self.inner.score(&ids.0, eos_token_id))?;
-        Ok((
-            r.iter().map(|x| x.prob).collect(),
-            r.iter().map(|x| x.suffix_len).collect(),
-            r.iter().map(|x| x.prompt_cnt).collect(),
-            r.iter().map(|x| x.cont_cnt).collect(),
-            r.iter()
-                .map(|x| x.sole_next.map_or(-1, i64::from))
-                .collect(),
-        ))
+        timeout: Option<f64>,
+    ) -> PyResult<Vec<usize>> {
+        let deadline = Deadline::after_secs(timeout);
+        detach(py, || self.inner.creativity_until(&ids.0, deadline))
     }
 
-    /// The shape of `infgram_ntd(ids[:i])` at every position, exactly:
-    /// `(suffix_len, prompt_cnt, distinct, mode, mode_cnt, half_prompt_cnt, half_cont_cnt)`
-    /// lists.
-    #[allow(clippy::type_complexity)]
-    fn next_token_summaries(
+    /// `infgram_prob(ids[:i], ids[i])` for every position, one engine pass, as columns
+    /// `{prob, effective_n, suffix_len, prompt_cnt, cont_cnt, sparse, sole_next}` (`sole_next`:
+    /// the one next token of a sparse estimate, else -1).
+    #[pyo3(signature = (ids, *, eos_token_id, timeout = None))]
+    fn score<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         ids: TokenIds,
         eos_token_id: u32,
-    ) -> PyResult<(
-        Vec<usize>,
-        Vec<u64>,
-        Vec<u64>,
-        Vec<u32>,
-        Vec<u64>,
-        Vec<u64>,
-        Vec<u64>,
-    )> {
-        let r = detach(py, || self.inner.next_token_summaries(&ids.0, eos_token_id))?;
-        Ok((
-            r.iter().map(|x| x.suffix_len).collect(),
-            r.iter().map(|x| x.prompt_cnt).collect(),
-            r.iter().map(|x| x.distinct).collect(),
-            r.iter().map(|x| x.mode).collect(),
-            r.iter().map(|x| x.mode_cnt).collect(),
-            r.iter().map(|x| x.half_prompt_cnt).collect(),
-            r.iter().map(|x| x.half_cont_cnt).collect(),
-        ))
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let deadline = Deadline::after_secs(timeout);
+        let r = detach(py, || {
+            self.inner.score_until(&ids.0, eos_token_id, deadline)
+        })?;
+        columns!(py, r, {
+            "prob" => |x| x.prob,
+            "effective_n" => |x| x.suffix_len + 1,
+            "suffix_len" => |x| x.suffix_len,
+            "prompt_cnt" => |x| x.prompt_cnt,
+            "cont_cnt" => |x| x.cont_cnt,
+            "sparse" => |x| x.sole_next.is_some(),
+            "sole_next" => |x| x.sole_next.map_or(-1, i64::from),
+        })
+    }
+
+    /// The shape of `infgram_ntd(ids[:i])` at every position, exactly, as columns
+    /// `{suffix_len, prompt_cnt, distinct, mode, mode_cnt, half_prompt_cnt, half_cont_cnt}`.
+    #[pyo3(signature = (ids, *, eos_token_id, timeout = None))]
+    fn next_token_summaries<'py>(
+        &self,
+        py: Python<'py>,
+        ids: TokenIds,
+        eos_token_id: u32,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let deadline = Deadline::after_secs(timeout);
+        let r = detach(py, || {
+            self.inner
+                .next_token_summaries_until(&ids.0, eos_token_id, deadline)
+        })?;
+        columns!(py, r, {
+            "suffix_len" => |x| x.suffix_len,
+            "prompt_cnt" => |x| x.prompt_cnt,
+            "distinct" => |x| x.distinct,
+            "mode" => |x| x.mode,
+            "mode_cnt" => |x| x.mode_cnt,
+            "half_prompt_cnt" => |x| x.half_prompt_cnt,
+            "half_cont_cnt" => |x| x.half_cont_cnt,
+        })
     }
 
     /// infini-gram's `attribute` spans: `[{l, r, length, count, unigram_logprob_sum,
     /// docs: [{s, ptr}]}]`.
     /// The word-start mask is `word_starts` (bytes, nonzero = a word starts there) or, from
     /// `bow_ids`, the positions holding one of those ids.
-    #[pyo3(signature = (ids, min_len, max_cnt, delim_ids, word_starts, bow_ids, max_docs))]
+    #[pyo3(signature = (ids, *, min_len, max_cnt, delim_ids, word_starts, bow_ids, max_docs, timeout = None))]
     #[allow(clippy::too_many_arguments)]
     fn attribute<'py>(
         &self,
@@ -392,6 +481,7 @@ impl PyIndex {
         word_starts: Option<Vec<u8>>,
         bow_ids: Option<TokenIds>,
         max_docs: usize,
+        timeout: Option<f64>,
     ) -> PyResult<Vec<Bound<'py, PyDict>>> {
         let word_starts = match (word_starts, bow_ids) {
             (Some(m), _) => Some(m.iter().map(|&b| b != 0).collect()),
@@ -405,7 +495,8 @@ impl PyIndex {
             word_starts,
             max_docs,
         };
-        let spans = detach(py, || self.inner.attribute(&ids.0, &opts))?;
+        let deadline = Deadline::after_secs(timeout);
+        let spans = detach(py, || self.inner.attribute_until(&ids.0, &opts, deadline))?;
         spans
             .iter()
             .map(|s| {
@@ -431,50 +522,29 @@ impl PyIndex {
             .collect()
     }
 
-    /// Per item: `(windows, found, longest)`, the windows of `window` tokens (or UTF-8
+    /// Per item: `{windows, found, longest}`, the windows of `window` tokens (or UTF-8
     /// characters, `chars=True`) every `stride` and how many occur (one creativity walk each).
-    fn coverage_many(
+    #[pyo3(signature = (items, *, window, stride, chars, timeout = None))]
+    fn coverage_many<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         items: Vec<TokenIds>,
         window: usize,
         stride: usize,
         chars: bool,
-    ) -> PyResult<Vec<(usize, usize, usize)>> {
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let items: Vec<Vec<u32>> = items.into_iter().map(|t| t.0).collect();
         let unit = if chars {
             WindowUnit::Utf8Chars
         } else {
             WindowUnit::Tokens
         };
+        let deadline = Deadline::after_secs(timeout);
         let r = detach(py, || {
-            self.inner.coverage_many(&items, window, stride, unit)
+            self.inner
+                .coverage_many_until(&items, window, stride, unit, deadline)
         })?;
-        Ok(r.iter().map(|c| (c.windows, c.found, c.longest)).collect())
+        to_py(py, &r)
     }
-}
-
-fn cnf_args(
-    cnf: Vec<Vec<TokenIds>>,
-    max_clause_freq: u64,
-    max_diff_tokens: u64,
-    exact: bool,
-    document_scope: bool,
-) -> (Vec<Vec<Vec<u32>>>, CnfOptions) {
-    let cnf = cnf
-        .into_iter()
-        .map(|c| c.into_iter().map(|t| t.0).collect())
-        .collect();
-    let opts = CnfOptions {
-        max_clause_freq,
-        max_diff_tokens,
-        exact,
-        scope: if document_scope {
-            CnfScope::Document
-        } else {
-            CnfScope::Window
-        },
-        ..CnfOptions::default()
-    };
-    (cnf, opts)
 }

@@ -15,6 +15,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<builder::PyIndexBuilder>()?;
     m.add_class::<builder::PyDocumentReader>()?;
     m.add_class::<builder::PyBpe>()?;
+    m.add_function(wrap_pyfunction!(errors::_error_examples, m)?)?;
+    m.add_function(wrap_pyfunction!(errors::_raise_error_example, m)?)?;
+    m.add_function(wrap_pyfunction!(errors::_error_variants, m)?)?;
     m.add("MAX_QUERY_TOKENS", ids::MAX_QUERY_TOKENS)?;
     m.add("FORMAT_VERSION", anygram_core::format::FORMAT_VERSION)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
