@@ -4,6 +4,7 @@
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
+use crate::doc_files::DocFiles;
 use crate::error::{AnygramError, Result};
 use crate::format::{self, ShardManifest};
 use crate::packed::{self, PackedSlice};
@@ -26,10 +27,8 @@ pub struct Shard<T: Token> {
     pub(crate) dir: PathBuf,
     tokens: FileBytes,
     sa: FileBytes,
-    docs: FileBytes,
     prefix: FileBytes,
-    meta: FileBytes,
-    meta_index: FileBytes,
+    docs: DocFiles,
     pub(crate) num_tokens: u64,
     pub(crate) num_docs: u64,
     sa_bits: u32,
@@ -114,10 +113,8 @@ impl<T: Token> Shard<T> {
         let shard = Shard {
             tokens: open(format::TOKENS_FILE)?,
             sa: open(format::SA_FILE)?,
-            docs: open(format::DOCS_FILE)?,
             prefix: open(format::PREFIX_FILE)?,
-            meta: open(format::META_FILE)?,
-            meta_index: open(format::META_INDEX_FILE)?,
+            docs: DocFiles::open(&dir, m, opts)?,
             dir,
             num_tokens: m.num_tokens,
             num_docs: m.num_docs,
@@ -172,21 +169,7 @@ impl<T: Token> Shard<T> {
                 "size does not match the token count".into(),
             ));
         }
-        let docs = self
-            .u64s(&self.docs)
-            .filter(|s| s.len() as u64 == d + 1)
-            .ok_or_else(|| {
-                bad(
-                    format::DOCS_FILE,
-                    "size does not match the document count".into(),
-                )
-            })?;
-        if docs[0] != 0 || docs[d as usize] != len - 1 || docs.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(bad(
-                format::DOCS_FILE,
-                "document offsets are not increasing".into(),
-            ));
-        }
+        let docs = self.docs.doc_starts();
         // One random read per document: only when verifying (a cold open of a mapped index
         // would otherwise fault in a page per document).
         if self.verify && docs.iter().any(|&p| tokens[p as usize] != T::SEPARATOR) {
@@ -216,24 +199,6 @@ impl<T: Token> Shard<T> {
                 "prefix counts are not cumulative".into(),
             ));
         }
-        let meta_index = self
-            .u64s(&self.meta_index)
-            .filter(|m| m.len() as u64 == d + 1)
-            .ok_or_else(|| {
-                bad(
-                    format::META_INDEX_FILE,
-                    "size does not match the document count".into(),
-                )
-            })?;
-        if meta_index[0] != 0
-            || meta_index[d as usize] != self.meta.len() as u64
-            || meta_index.windows(2).any(|w| w[0] > w[1])
-        {
-            return Err(bad(
-                format::META_INDEX_FILE,
-                "metadata offsets are not increasing".into(),
-            ));
-        }
         Ok(())
     }
 
@@ -257,7 +222,7 @@ impl<T: Token> Shard<T> {
     /// Position of the separator before each document, plus the closing separator.
     #[inline]
     pub fn doc_starts(&self) -> &[u64] {
-        self.u64s(&self.docs).unwrap_or(&[])
+        self.docs.doc_starts()
     }
 
     /// Cumulative suffix counts per prefix of `prefix_len` symbols.
@@ -268,19 +233,7 @@ impl<T: Token> Shard<T> {
 
     /// The metadata JSON of a document (shard-local index).
     pub fn metadata(&self, doc: u64) -> Result<&str> {
-        let idx = self.u64s(&self.meta_index).unwrap_or(&[]);
-        let (start, end) = match (idx.get(doc as usize), idx.get(doc as usize + 1)) {
-            (Some(&s), Some(&e)) => (s as usize, e as usize),
-            _ => {
-                return Err(AnygramError::InvalidQuery(format!(
-                    "no document {doc} in shard"
-                )))
-            }
-        };
-        let bytes = self.meta.as_bytes().get(start..end).unwrap_or(&[]);
-        std::str::from_utf8(bytes).map_err(|_| {
-            AnygramError::corrupt(self.dir.join(format::META_FILE), "metadata is not UTF-8")
-        })
+        self.docs.metadata(doc)
     }
 
     pub fn num_tokens(&self) -> u64 {
@@ -302,16 +255,10 @@ impl<T: Token> Shard<T> {
 
     /// Bytes of every file of the shard.
     pub fn size_bytes(&self) -> u64 {
-        [
-            &self.tokens,
-            &self.sa,
-            &self.docs,
-            &self.prefix,
-            &self.meta,
-            &self.meta_index,
-        ]
-        .iter()
-        .map(|f| f.len() as u64)
-        .sum()
+        [&self.tokens, &self.sa, &self.prefix]
+            .iter()
+            .map(|f| f.len() as u64)
+            .sum::<u64>()
+            + self.docs.size_bytes()
     }
 }

@@ -1,0 +1,106 @@
+//! The document files every index kind keeps next to its text index: `docs.bin` (where each
+//! document starts in the stream), `meta.jsonl` and `meta.idx` (each document's metadata),
+//! opened and checked once here for the suffix-array and the FM-index kinds alike.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{AnygramError, Result};
+use crate::format::{self, ShardManifest};
+use crate::shard::{open_listed, stream_len, OpenOptions};
+use crate::storage::FileBytes;
+
+/// A shard's document offsets and metadata.
+pub struct DocFiles {
+    dir: PathBuf,
+    docs: FileBytes,
+    meta: FileBytes,
+    meta_index: FileBytes,
+}
+
+fn u64s(bytes: &FileBytes) -> Option<&[u64]> {
+    bytemuck::try_cast_slice(bytes.as_bytes()).ok()
+}
+
+impl DocFiles {
+    /// Opens the files `m` lists in `dir` and checks them against its counts: linear in
+    /// documents, never in tokens.
+    pub fn open(dir: &Path, m: &ShardManifest, opts: OpenOptions) -> Result<DocFiles> {
+        let open = |name: &str| match m.files.get(name) {
+            Some(entry) => open_listed(dir, name, entry, opts),
+            None => Err(AnygramError::corrupt(
+                dir,
+                format!("the manifest lists no {name}"),
+            )),
+        };
+        let files = DocFiles {
+            dir: dir.to_path_buf(),
+            docs: open(format::DOCS_FILE)?,
+            meta: open(format::META_FILE)?,
+            meta_index: open(format::META_INDEX_FILE)?,
+        };
+        files.check(m.num_docs, stream_len(m.num_tokens, m.num_docs))?;
+        Ok(files)
+    }
+
+    fn check(&self, d: u64, len: u64) -> Result<()> {
+        let bad = |file: &str, detail: &str| AnygramError::corrupt(self.dir.join(file), detail);
+        if d == 0 {
+            return Err(bad(format::DOCS_FILE, "shard has no documents"));
+        }
+        let docs = u64s(&self.docs)
+            .filter(|s| s.len() as u64 == d + 1)
+            .ok_or_else(|| bad(format::DOCS_FILE, "size does not match the document count"))?;
+        if docs[0] != 0 || docs[d as usize] != len - 1 || docs.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(bad(
+                format::DOCS_FILE,
+                "document offsets are not increasing",
+            ));
+        }
+        let meta_index = u64s(&self.meta_index)
+            .filter(|m| m.len() as u64 == d + 1)
+            .ok_or_else(|| {
+                bad(
+                    format::META_INDEX_FILE,
+                    "size does not match the document count",
+                )
+            })?;
+        if meta_index[0] != 0
+            || meta_index[d as usize] != self.meta.len() as u64
+            || meta_index.windows(2).any(|w| w[0] > w[1])
+        {
+            return Err(bad(
+                format::META_INDEX_FILE,
+                "metadata offsets are not increasing",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Position of the separator before each document, plus the closing separator.
+    #[inline]
+    pub fn doc_starts(&self) -> &[u64] {
+        u64s(&self.docs).unwrap_or(&[])
+    }
+
+    /// The metadata JSON of a document (shard-local index).
+    pub fn metadata(&self, doc: u64) -> Result<&str> {
+        let idx = u64s(&self.meta_index).unwrap_or(&[]);
+        let (start, end) = match (idx.get(doc as usize), idx.get(doc as usize + 1)) {
+            (Some(&s), Some(&e)) => (s as usize, e as usize),
+            _ => {
+                return Err(AnygramError::InvalidQuery(format!(
+                    "no document {doc} in shard"
+                )))
+            }
+        };
+        let bytes = self.meta.as_bytes().get(start..end).unwrap_or(&[]);
+        std::str::from_utf8(bytes).map_err(|_| {
+            AnygramError::corrupt(self.dir.join(format::META_FILE), "metadata is not UTF-8")
+        })
+    }
+
+    /// Bytes of the three files.
+    pub fn size_bytes(&self) -> u64 {
+        (self.docs.len() + self.meta.len() + self.meta_index.len()) as u64
+    }
+}
