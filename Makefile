@@ -2,8 +2,10 @@
 # .ci/run calls `make test`.
 PY ?= python3
 PIP = $(PY) -m pip
+# libpython, for the Rust tests of the bindings (anygram-py links it outside maturin builds).
+PYLIBDIR := $(shell $(PY) -c "import sysconfig; print(sysconfig.get_config_var('LIBDIR') or '')")
 
-.PHONY: demo install install-dev lint test test-rs test-py bench-build
+.PHONY: demo install install-dev lint test test-rs test-py bench-build wheel wheel-smoke
 
 demo: install
 	anygram demo
@@ -12,8 +14,11 @@ install:
 	@echo "compiling the Rust engine (about 5 minutes on 2 cores, the first time)..."
 	$(PIP) install -q -e .
 
+# The test install builds the extension with Cargo's dev profile, the one clippy, `cargo test`
+# and the benches use (Cargo.toml): every dependency is compiled once for all of them.
 install-dev:
-	$(PIP) install -q -e '.[test]'
+	@echo "compiling the Rust engine for the tests (a few minutes on 2 cores, the first time)..."
+	MATURIN_PEP517_ARGS="--profile dev" $(PIP) install -q -e '.[test]'
 
 lint:
 	cargo fmt --all --check
@@ -26,14 +31,34 @@ lint:
 	$(PY) -m mypy
 	$(PY) -m mypy.stubtest anygram._core
 
+# Benches are compiled (not run) in the test profile: they reuse the test build.
 test-rs:
-	cargo test --workspace --exclude anygram-py
-	cargo bench --workspace --exclude anygram-py --no-run
+	LD_LIBRARY_PATH=$(PYLIBDIR) cargo test --workspace
+	cargo test --workspace --benches --no-run
 
 test-py:
 	$(PY) -m pytest
 
-test: install-dev lint test-rs test-py
+test: install-dev lint test-rs test-py wheel-smoke
 
 bench-build:
 	$(PY) benchmarks/bench_build.py
+
+# The release wheel (manylinux, abi3; libgomp copied in) and the sdist, into dist/.
+wheel:
+	maturin build --release --auditwheel repair --out dist
+	maturin sdist --out dist
+
+# The packaging check CI runs: an sdist, a wheel built from the unpacked sdist (so the sdist is
+# known to build; in the dev profile, reusing the test build's dependencies), installed into a
+# fresh venv with the server extra, then tests/smoke_wheel.py run from outside the source tree.
+SMOKE = build/smoke
+wheel-smoke:
+	rm -rf $(SMOKE) && mkdir -p $(SMOKE)
+	maturin sdist --out $(SMOKE)
+	tar -xzf $(SMOKE)/anygram-*.tar.gz -C $(SMOKE)
+	cd $(SMOKE)/anygram-*/ && CARGO_TARGET_DIR=$(CURDIR)/target \
+		maturin build --profile dev --auditwheel repair --out $(CURDIR)/$(SMOKE)
+	$(PY) -m venv $(SMOKE)/venv
+	$(SMOKE)/venv/bin/pip install -q "$$(ls $(SMOKE)/anygram-*.whl)[server]" httpx
+	cd $(SMOKE) && venv/bin/python $(CURDIR)/tests/smoke_wheel.py anygram-*.whl

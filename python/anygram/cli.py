@@ -430,6 +430,7 @@ _EXTRA_OF_MODULE = {
     "tokenizers": "hf",
     "gguf": "gguf",
     "fastapi": "server",
+    "fastapi_offline": "server",
     "uvicorn": "server",
     "starlette": "server",
     "pydantic": "server",

@@ -244,3 +244,30 @@ def test_generate(browser: Any, server: LiveServer) -> None:
     assert page.locator("#tokens .tok").count() == len("natural language ")
     page.screenshot(path=str(SHOTS / "generate.png"), full_page=True)
     assert not page.js_errors
+
+
+def test_api_docs_render_offline(browser: Any, server: LiveServer) -> None:
+    """/docs and /redoc list the operations with every request off this machine refused: their
+    scripts and styles are served by the server itself (ReDoc's "powered by" logo image is the
+    one thing it links from outside; refused, the page is the same)."""
+    page = browser.new_page()
+    outside: list[str] = []
+
+    def only_local(route: Any) -> None:
+        if route.request.url.startswith(server.url):
+            route.continue_()
+        else:
+            if route.request.resource_type != "image":
+                outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    page.goto(server.url + "/docs")
+    page.wait_for_selector(".opblock", timeout=15_000)
+    ops = page.locator(".opblock-summary-path").all_inner_texts()
+    assert {"/", "/batch", "/indexes", "/health"} <= {o.strip() for o in ops}
+    page.goto(server.url + "/redoc")
+    page.wait_for_selector("[role=menuitem]", timeout=15_000)
+    assert "/batch" in page.content()
+    assert outside == []
+    page.close()

@@ -94,3 +94,31 @@ impl<'py> FromPyObject<'_, 'py> for TokenIds {
             .map(TokenIds)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(code: &str) -> PyResult<Vec<u32>> {
+        Python::initialize();
+        Python::attach(|py| {
+            let obj = py.eval(&std::ffi::CString::new(code)?, None, None)?;
+            obj.extract::<TokenIds>().map(|t| t.0)
+        })
+    }
+
+    #[test]
+    fn lists_tuples_and_sequences_become_ids() {
+        assert_eq!(ids("[1, 2, 3]").unwrap(), vec![1, 2, 3]);
+        assert_eq!(ids("(7, 4294967295)").unwrap(), vec![7, u32::MAX]);
+        assert_eq!(ids("range(3)").unwrap(), vec![0, 1, 2]);
+        assert_eq!(ids("[]").unwrap(), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn what_is_not_a_token_id_is_refused() {
+        for bad in ["[True]", "[-1]", "[2**32]", "[1.5]", "'abc'", "b'ab'", "3"] {
+            assert!(ids(bad).is_err(), "{bad} was accepted");
+        }
+    }
+}

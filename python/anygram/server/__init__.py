@@ -17,6 +17,7 @@ from typing import Any
 
 try:
     import fastapi  # noqa: F401
+    import fastapi_offline  # noqa: F401
     import uvicorn
 except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError(

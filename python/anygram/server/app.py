@@ -23,6 +23,7 @@ from fastapi import Body, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -708,7 +709,9 @@ def create_app(indexes: Mapping[str, Index], config: ServerConfig | None = None)
         if not name or "/" in name:
             raise ValueError(f"bad index name {name!r}")
     svc = _Service(indexes, config)
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from files shipped by fastapi-offline, never
+    # from a CDN: they work with no internet.
+    app: FastAPI = FastAPIOffline(
         title="anygram",
         version=__version__,
         description="Exact n-gram queries over named indexes; infini-gram's request format.",
