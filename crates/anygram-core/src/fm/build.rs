@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::rrr::RrrParts;
+use super::rrr::{BitBuf, RrrParts};
 use super::sections::SectionWriter;
 use super::wavelet::{huffman_lengths, Shape};
 use super::{FmManifest, FmParams, BWT_FILE, ISA_FILE, SA_FILE};
@@ -123,8 +123,9 @@ impl Alphabet {
 }
 
 /// Writes the FM files of one shard whose stream is `stream` (`SEP doc0 SEP ... SEP`) into
-/// `dir`, which must exist. The stream is taken by value and reversed in place; the suffix
-/// array's buffer then receives the BWT, so the peak is the stream plus its suffix array.
+/// `dir`, which must exist. The stream is taken by value and reversed in place; the samples are
+/// written as soon as they are read, and the suffix array's buffer then receives the BWT, so
+/// the peak is the stream plus its suffix array.
 pub fn write<T: Token>(
     dir: &Path,
     mut stream: Vec<T>,
@@ -156,10 +157,23 @@ pub fn write<T: Token>(
             "suffix array length differs from the stream".into(),
         ));
     }
+    let sample_bits = packed::bits_for(n - 1);
     let (primary, sa_samples, isa_samples) = match &sa {
-        SuffixArray::I32(v) => samples(v, params),
-        SuffixArray::I64(v) => samples(v, params),
+        SuffixArray::I32(v) => samples(v, params, sample_bits),
+        SuffixArray::I64(v) => samples(v, params, sample_bits),
     };
+    // Written now, so that they are not held with the stream and the suffix array.
+    let mut files = BTreeMap::new();
+    let mut put = |name: &str, bytes: &[u8]| -> Result<()> {
+        files.insert(
+            name.to_string(),
+            format::write_file_entry(&dir.join(name), bytes)?,
+        );
+        Ok(())
+    };
+    put(SA_FILE, &sa_samples)?;
+    put(ISA_FILE, &isa_samples)?;
+    drop((sa_samples, isa_samples));
     match &mut sa {
         SuffixArray::I32(v) => bwt_in_place(v, &stream, &alphabet),
         SuffixArray::I64(v) => bwt_in_place(v, &stream, &alphabet),
@@ -189,18 +203,7 @@ pub fn write<T: Token>(
     w.push(lengths);
     w.push_u64s(&rrr.records);
     w.push_u64s(&rrr.offsets);
-    let sample_bits = packed::bits_for(n - 1);
-    let mut files = BTreeMap::new();
-    let mut put = |name: &str, bytes: &[u8]| -> Result<()> {
-        files.insert(
-            name.to_string(),
-            format::write_file_entry(&dir.join(name), bytes)?,
-        );
-        Ok(())
-    };
     put(BWT_FILE, &w.finish())?;
-    put(SA_FILE, &packed::pack(&sa_samples, sample_bits, |v| v))?;
-    put(ISA_FILE, &packed::pack(&isa_samples, sample_bits, |v| v))?;
     times.add("write", clock.elapsed().as_secs_f64());
     Ok(FmManifest {
         stream_len: n,
@@ -236,22 +239,35 @@ impl SaEntry for i64 {
 }
 
 /// The row of the whole reversed stream (`primary`), the suffix-array samples at every
-/// `sa_sample`-th row and the rows of every `isa_sample`-th position.
-fn samples<E: SaEntry>(sa: &[E], params: FmParams) -> (u64, Vec<u64>, Vec<u64>) {
-    let primary = sa.par_iter().position_any(|e| e.get() == 0).unwrap_or(0) as u64;
-    let sa_samples = sa
-        .par_iter()
-        .step_by(params.sa_sample as usize)
-        .map(|e| e.get())
-        .collect();
-    let mut isa_samples = vec![0u64; (sa.len() as u64).div_ceil(params.isa_sample) as usize];
+/// `sa_sample`-th row and the rows of every `isa_sample`-th position, bit-packed as they are
+/// read (they live next to the stream and its suffix array: the build's peak).
+fn samples<E: SaEntry>(sa: &[E], params: FmParams, bits: u32) -> (u64, Vec<u8>, Vec<u8>) {
+    let n = sa.len() as u64;
+    let (s, t) = (params.sa_sample, params.isa_sample);
+    let (sa_len, isa_len) = (n.div_ceil(s), n.div_ceil(t));
+    let mut sa_bits = BitBuf {
+        words: Vec::with_capacity((sa_len * bits as u64 / 64 + 1) as usize),
+        len: 0,
+    };
+    let mut isa_bits = BitBuf::zeros(isa_len * bits as u64);
+    let mut primary = 0;
     for (r, e) in sa.iter().enumerate() {
-        let i = e.get();
-        if i % params.isa_sample == 0 {
-            isa_samples[(i / params.isa_sample) as usize] = r as u64;
+        let (r, i) = (r as u64, e.get());
+        if r % s == 0 {
+            sa_bits.push(i, bits);
+        }
+        if i % t == 0 {
+            isa_bits.put(i / t * bits as u64, r, bits);
+        }
+        if i == 0 {
+            primary = r;
         }
     }
-    (primary, sa_samples, isa_samples)
+    (
+        primary,
+        sa_bits.into_packed(sa_len, bits),
+        isa_bits.into_packed(isa_len, bits),
+    )
 }
 
 /// Replaces every suffix-array entry by the dense id of the BWT symbol of its row (the

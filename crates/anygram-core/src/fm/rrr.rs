@@ -144,8 +144,26 @@ impl BitBuf {
         read_bits(&self.words, b * BLOCK, BLOCK as u32)
     }
 
+    /// Writes the low `w` (≤ 63) bits of `v` at bit `pos` of a zeroed region.
+    pub fn put(&mut self, pos: u64, v: u64, w: u32) {
+        let i = (pos / 64) as usize;
+        let sh = (pos % 64) as u32;
+        self.words[i] |= v << sh;
+        if sh + w > 64 {
+            self.words[i + 1] |= v >> (64 - sh);
+        }
+    }
+
+    /// The bits as `crate::packed` lays out `len` values of `bits` bits (LSB first, 8 bytes
+    /// of padding).
+    pub fn into_packed(self, len: u64, bits: u32) -> Vec<u8> {
+        let mut bytes: Vec<u8> = bytemuck::cast_slice(&self.words).to_vec();
+        bytes.resize(crate::packed::packed_len(len, bits) as usize, 0);
+        bytes
+    }
+
     /// Appends the low `w` bits of `v`.
-    fn push(&mut self, v: u64, w: u32) {
+    pub fn push(&mut self, v: u64, w: u32) {
         if w == 0 {
             return;
         }
