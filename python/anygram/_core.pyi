@@ -17,6 +17,7 @@ __all__ = [
     "_error_examples",
     "_error_variants",
     "_raise_error_example",
+    "check_index_sources",
 ]
 __version__: str
 FORMAT_VERSION: int
@@ -153,6 +154,7 @@ class DocumentReader:
         text_field: str = ...,
         metadata_fields: Sequence[str] | None = None,
         on_error: str = "fail",
+        max_line_bytes: int | None = None,
     ) -> Self: ...
     def read_batch(self, max_bytes: int) -> tuple[list[str], list[str]]: ...
     @property
@@ -193,6 +195,7 @@ class IndexBuilder:
     @property
     def token_width(self) -> str | None: ...
     def finish(self, build_info_json: str) -> str: ...
+    def cancel(self) -> None: ...
 
 @final
 class Bpe:
@@ -202,3 +205,5 @@ class Bpe:
     def decode_bytes(self, ids: list[int]) -> bytes: ...
     @property
     def vocab_size(self) -> int: ...
+
+def check_index_sources(paths: list[str]) -> None: ...

@@ -11,19 +11,28 @@ import fnmatch
 import json
 import os
 import re
+import stat
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from . import _core
-from .errors import InvalidArgumentError, InvalidInputError
+from .errors import (
+    AnygramFileNotFoundError,
+    AnygramIOError,
+    InvalidArgumentError,
+    InvalidInputError,
+)
+from .interrupt import run_interruptible
 from .progress import progress
 from .tokenizers import Tokenizer, load_tokenizer
 
 __all__ = ["InputFile", "build", "discover_inputs", "parse_size"]
+
+T = TypeVar("T")
 
 #: Text read per engine call: large enough to amortize the call, small enough for smooth progress.
 BATCH_BYTES = 16 << 20
@@ -106,11 +115,9 @@ def _discover(
     files: list[InputFile] = []
     for given in inputs:
         root = Path(given)
-        if root.is_file():
-            files.append(InputFile(root, root.name, _kind(root) or "text", root.stat().st_size))
-            continue
         if not root.is_dir():
-            raise InvalidArgumentError(f"input {root} does not exist")
+            files.append(InputFile(root, root.name, _kind(root) or "text", _regular_size(root)))
+            continue
         for dirpath, dirnames, filenames in os.walk(root):
             rel_dir = Path(dirpath).relative_to(root)
             dirnames[:] = sorted(
@@ -129,8 +136,30 @@ def _discover(
                     if found is None:
                         continue
                     kind = found
-                files.append(InputFile(p, p.relative_to(root).as_posix(), kind, p.stat().st_size))
+                display = p.relative_to(root).as_posix()
+                files.append(InputFile(p, display, kind, _regular_size(p)))
     return files
+
+
+def _regular_size(path: Path) -> int:
+    """The size of an input, which must be a regular file: a FIFO would block the build, a
+    device such as ``/dev/zero`` never ends, a dangling symlink has nothing to read."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise AnygramFileNotFoundError(
+                f"input {path} is a dangling symlink (to {os.readlink(path)})"
+            ) from None
+        raise InvalidArgumentError(f"input {path} does not exist") from None
+    except OSError as e:
+        raise AnygramIOError(f"input {path}: {e.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise InvalidInputError(
+            f"input {path} is not a regular file (a FIFO, device or socket); inputs must be "
+            "regular files"
+        )
+    return st.st_size
 
 
 def _excluded(rel: str, patterns: Sequence[str]) -> bool:
@@ -187,6 +216,16 @@ def _parquet_batches(
         yield texts, metas, batch.nbytes
 
 
+def _readable_parquet(f: InputFile, batches: Iterator[T]) -> Iterator[T]:
+    """``batches``, with pyarrow's errors on a damaged file as an error naming the file."""
+    try:
+        yield from batches
+    except Exception as e:
+        if isinstance(e, OSError) or type(e).__module__.startswith("pyarrow"):
+            raise InvalidInputError(f"{f.path}: not a readable Parquet file ({e})") from None
+        raise
+
+
 def _progress(total: int, quiet: bool) -> Any:
     return progress(
         total,
@@ -223,26 +262,25 @@ def _postfix(bar: Any, builder: Any, since: float, name: str) -> None:
 
 def _finish_with_progress(builder: Any, info_json: str, quiet: bool) -> str:
     """Runs the engine's last phase (sorting and writing the remaining shards, then the
-    manifest) while a bar shows shards written and time elapsed. The engine releases the GIL, so
-    the bar's thread keeps running."""
+    manifest) while a bar shows shards written and time elapsed; Ctrl-C stops it at once and
+    leaves a resumable build, never a finished index (see :mod:`anygram.interrupt`)."""
     if quiet:
-        return str(builder.finish(info_json))
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(1) as pool:
-        total = builder.shards_sealed + (1 if builder.docs_added else 0)
-        future = pool.submit(builder.finish, info_json)
-        with progress(
-            max(total, builder.shards_sealed),
-            "sorting suffixes + writing",
-            unit="shard",
-            bar_format="{desc}: {n}/{total} shards [{elapsed}]",
-        ) as bar:
-            while not future.done():
-                bar.update(builder.shards_written - bar.n)
-                time.sleep(0.1)
-            bar.update(bar.total - bar.n)
-        return str(future.result())
+        return str(run_interruptible(builder.finish, info_json, cancel=builder.cancel))
+    total = builder.shards_sealed + (1 if builder.docs_added else 0)
+    with progress(
+        max(total, builder.shards_sealed),
+        "sorting suffixes + writing",
+        unit="shard",
+        bar_format="{desc}: {n}/{total} shards [{elapsed}]",
+    ) as bar:
+        manifest = run_interruptible(
+            builder.finish,
+            info_json,
+            cancel=builder.cancel,
+            tick=lambda: bar.update(builder.shards_written - bar.n),
+        )
+        bar.update(bar.total - bar.n)
+    return str(manifest)
 
 
 def build(
@@ -338,6 +376,12 @@ def build(
             file=sys.stderr,
         )
     tok.copy_into(out)
+
+    def add(method: Any, *args: Any) -> Any:
+        """An engine call of the reading loop (which may wait for a shard's sort), stoppable by
+        Ctrl-C."""
+        return run_interruptible(method, *args, cancel=builder.cancel)
+
     skipped: list[str] = []
     n_skipped = 0
     text_bytes = 0
@@ -350,11 +394,11 @@ def build(
             if f.kind == "parquet":
                 bad: list[str] | None = [] if on_error == "skip" else None
                 batches = _parquet_batches(f, text_field, metadata_fields, bad)
-                for texts, metas, nbytes in batches:
+                for texts, metas, nbytes in _readable_parquet(f, batches):
                     if encoder == "external":
-                        builder.add_token_documents(tok.encode_batch(texts), metas)
+                        add(builder.add_token_documents, tok.encode_batch(texts), metas)
                     else:
-                        builder.add_texts(texts, metas)
+                        add(builder.add_texts, texts, metas)
                     text_bytes += sum(len(t) for t in texts)
                     bar.update(min(nbytes, max(0, f.size - (bar.n - done_before))))
                 bar.update(f.size - (bar.n - done_before))
@@ -362,17 +406,23 @@ def build(
                 skipped.extend((bad or [])[: max(0, 100 - len(skipped))])
                 continue
             reader = _core.DocumentReader(
-                str(f.path), f.display, f.kind, text_field, metadata_fields, on_error
+                str(f.path),
+                f.display,
+                f.kind,
+                text_field,
+                metadata_fields,
+                on_error,
+                max_line_bytes=budget,  # no line may grow past the memory budget
             )
             while True:
                 if encoder == "external":
                     texts, metas = reader.read_batch(BATCH_BYTES)
                     if not texts:
                         break
-                    builder.add_token_documents(tok.encode_batch(texts), metas)
+                    add(builder.add_token_documents, tok.encode_batch(texts), metas)
                     text_bytes += sum(len(t) for t in texts)
                 else:
-                    docs, nbytes = builder.add_from_reader(reader, BATCH_BYTES)
+                    docs, nbytes = add(builder.add_from_reader, reader, BATCH_BYTES)
                     if docs == 0:
                         break
                     text_bytes += nbytes

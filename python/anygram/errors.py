@@ -13,6 +13,7 @@ __all__ = [
     "AnygramIOError",
     "AnygramPermissionError",
     "CorruptIndexError",
+    "CorruptTokenizerError",
     "IncompatibleFormatError",
     "IndexExistsError",
     "IndexMismatchError",
@@ -101,6 +102,11 @@ class QueryTimeoutError(AnygramError, TimeoutError):
 
 class InternalError(AnygramError, RuntimeError):
     """A broken invariant inside anygram: a bug, please report it."""
+
+
+class CorruptTokenizerError(CorruptIndexError, TokenizerError):
+    """The index's copy of its tokenizer is missing, altered, outside the index directory, or
+    misdescribed in the manifest."""
 
 
 class QueryParseError(InvalidQueryError):

@@ -16,6 +16,7 @@ from typing import Any
 
 from . import _core
 from .errors import (
+    CorruptIndexError,
     InvalidArgumentError,
     InvalidQueryError,
     TokenizerError,
@@ -23,7 +24,7 @@ from .errors import (
 )
 from .limits import DEFAULT_LIMITS, DEFAULTS, QueryLimits
 from .query_language import parse_query
-from .tokenizers import Tokenizer, from_manifest
+from .tokenizers import Tokenizer, check_stored_tokenizer, from_manifest
 
 __all__ = ["Index", "Query"]
 
@@ -82,6 +83,35 @@ def _check_support(v: Any) -> int:
     if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
         raise InvalidQueryError(f"max_support must be a positive integer, not {v!r}")
     return min(v, 2**64 - 1)
+
+
+def _generation(paths: Sequence[str]) -> list[tuple[int, int, int, int]]:
+    """What identifies the build behind each directory: its manifest's device, inode, size and
+    modification time. A build replaces the manifest by a rename, last, so a rebuilt index
+    always has a new one."""
+    out = []
+    for p in paths:
+        try:
+            st = os.stat(os.path.join(p, "manifest.json"))
+        except OSError:
+            out.append((0, 0, -1, 0))  # the engine's open reports it
+            continue
+        out.append((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
+    return out
+
+
+def _open_consistent(paths: list[str], **options: Any) -> tuple[Any, Any]:
+    """``_core.Index(paths)``, checked not to straddle a rebuild: the manifest must be the same
+    before and after the files were opened (else files of two builds could be mixed). One
+    retry; a directory rebuilt twice meanwhile is an error."""
+    for _ in range(2):
+        before = _generation(paths)
+        core = _core.Index(paths, **options)
+        if _generation(paths) == before:
+            return core, before
+    raise CorruptIndexError(
+        f"{paths}: the index was rebuilt while it was being opened; open it again"
+    )
 
 
 class Index:
@@ -153,13 +183,20 @@ class Index:
         if unknown:
             raise TypeError(f"Index() got unexpected keyword arguments: {sorted(unknown)}")
         self._paths = _paths(index_dir)
-        self._core = _core.Index(
+        # The same shard twice (one directory under two spellings, a manifest listing a shard
+        # twice) would count its tokens twice: refused, by file identity.
+        _core.check_index_sources(self._paths)
+        self._core, self._generation = _open_consistent(
             self._paths, load_to_ram=load_to_ram, verify=verify, populate=populate
         )
         if token_dtype is not None and token_dtype != self._core.token_width:
             raise InvalidArgumentError(
                 f"token_dtype={token_dtype!r} but the index stores {self._core.token_width}"
             )
+        if verify:  # the index's copy of its tokenizer is one of its files too
+            desc = json.loads(self._core.tokenizer_json)
+            for path in self._paths:
+                check_stored_tokenizer(Path(path), desc)
         self._tokenizer = tokenizer
         self.max_disp_len = max_disp_len
         if eos_token_id is None:
@@ -210,10 +247,27 @@ class Index:
 
     def tokenize(self, text: str) -> list[int]:
         """Token ids of ``text`` under the index's tokenizer."""
-        return self.tokenizer.encode(text)
+        if not isinstance(text, str):
+            raise InvalidQueryError(f"text to tokenize must be a str, not {type(text).__name__}")
+        try:
+            return self.tokenizer.encode(text)
+        except UnicodeError as e:  # a lone surrogate ("\ud800") has no UTF-8 form
+            raise InvalidQueryError(f"query text is not valid Unicode: {e}") from None
 
     def decode(self, ids: Sequence[int]) -> str:
-        return self.tokenizer.decode(list(ids))
+        """The text of token ids (each must be below :attr:`vocab_size`)."""
+        ids = list(ids)
+        try:
+            # min/max, not a loop per token: documents decode on the server's path
+            low, high = (min(ids), max(ids)) if ids else (0, 0)
+            if low < 0 or high >= self.vocab_size:
+                wrong = low if low < 0 else high
+                raise TokenOutOfRangeError(
+                    f"token id {wrong} is outside the vocabulary (ids must be < {self.vocab_size})"
+                )
+            return self.tokenizer.decode(ids)
+        except TypeError:
+            raise InvalidQueryError(f"token ids must be integers, not {ids[:5]!r}") from None
 
     def _ids(self, query: Query) -> Any:
         """Text → token ids; id sequences pass through to the engine, which checks them (types,
@@ -416,6 +470,7 @@ class Index:
     ) -> dict[str, Any]:
         """Up to ``maxnum`` documents containing the n-gram (its first occurrences in suffix
         order), each windowed around the match: ``{"cnt", "approx", "idxs", "documents"}``."""
+        self._nonneg(maxnum=maxnum)
         found = self.find(input_ids)
         reqs: list[tuple[int, int]] = []
         for s, (lo, hi) in enumerate(found["segment_by_shard"]):
@@ -676,6 +731,7 @@ class Index:
         ids = self._ids(input_ids)
         if isinstance(min_len, bool) or not isinstance(min_len, int) or min_len < 1:
             raise InvalidQueryError(f"min_len must be a positive integer, not {min_len!r}")
+        min_len = min(min_len, _U63)  # longer than any input: no span is kept
         if max_cnt is None:
             max_cnt = 2**64 - 1
         self._nonneg(max_cnt=min(max_cnt, _U63 - 1) if isinstance(max_cnt, int) else max_cnt)
@@ -888,6 +944,12 @@ class Index:
         except TokenizerError:
             text = None
         return {"token_ids": out, "text": text, "suffix_len": suffix_lens, "stop": stop}
+
+    def changed_on_disk(self) -> bool:
+        """Whether a directory of this index was rebuilt (or removed) since it was opened. The
+        opened index keeps answering from the files it mapped, which a rebuild never modifies
+        (it writes new files and renames them in place); reopen to see the new build."""
+        return _generation(self._paths) != self._generation
 
     def __repr__(self) -> str:
         return (

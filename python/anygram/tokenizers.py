@@ -19,12 +19,13 @@ import hashlib
 import json
 import os
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
 from . import _core
 from .errors import (
     AnygramFileNotFoundError,
+    CorruptTokenizerError,
     TokenizerError,
     UnknownTokenizerError,
     UnsupportedTokenizerError,
@@ -305,20 +306,53 @@ def load_tokenizer(spec: str | os.PathLike[str] | Tokenizer) -> Tokenizer:
     )
 
 
+#: Tokenizer kinds whose manifest entry names a file copied into the index.
+_FILE_KINDS = ("hf", "tiktoken")
+
+
 def _stored_file(index_dir: Path, desc: dict[str, Any]) -> Path:
-    """The index's copy of its tokenizer file, checked against the checksum taken at build."""
-    path = index_dir / desc["file"]
+    """The index's copy of its tokenizer file: named by the manifest, inside the index directory
+    (a path or symlink leading out of it is refused: a manifest must not open ``/etc/passwd``),
+    a regular file, and the same bytes as at build (its sha256)."""
+    file = desc.get("file")
+    if not isinstance(file, str) or not file:
+        raise CorruptTokenizerError(
+            f"{index_dir}: the manifest's {desc.get('kind')!r} tokenizer names no file"
+        )
+    rel = PurePosixPath(file)
+    path = index_dir / rel
+    inside = not rel.is_absolute() and ".." not in rel.parts
+    if not inside or not path.resolve().is_relative_to(index_dir.resolve()):
+        raise CorruptTokenizerError(
+            f"{index_dir}: the manifest's tokenizer file {file!r} is outside the index directory"
+        )
     if not path.is_file():
-        raise TokenizerError(f"{path}: the index's tokenizer file is missing")
-    if desc.get("sha256") and _sha256(path) != desc["sha256"]:
-        raise TokenizerError(
+        raise CorruptTokenizerError(f"{path}: the index's tokenizer file is missing")
+    sha = desc.get("sha256")
+    if sha is not None and not isinstance(sha, str):
+        raise CorruptTokenizerError(f"{index_dir}: the manifest's tokenizer sha256 is not text")
+    if sha and _sha256(path) != sha:
+        raise CorruptTokenizerError(
             f"{path}: tokenizer file differs from the one the index was built with"
         )
     return path
 
 
+def check_stored_tokenizer(index_dir: Path, desc: Any) -> None:
+    """Verifies the index's copy of its tokenizer (``Index(verify=True)``, ``info --verify``)
+    without loading it."""
+    if not isinstance(desc, dict):
+        raise CorruptTokenizerError(
+            f"{index_dir}: the manifest's tokenizer is {type(desc).__name__}, not an object"
+        )
+    if desc.get("kind") in _FILE_KINDS:
+        _stored_file(index_dir, desc)
+
+
 def from_manifest(index_dir: Path, desc: dict[str, Any]) -> Tokenizer:
     """The tokenizer an index was built with, from the copy stored inside it."""
+    if not isinstance(desc, dict):
+        check_stored_tokenizer(index_dir, desc)  # raises: a description is an object
     kind = desc.get("kind")
     if kind == "bytes":
         return ByteTokenizer()

@@ -178,6 +178,68 @@ impl Manifest {
     }
 }
 
+/// What makes two paths the same file or directory: device and inode on Unix (so `dir`,
+/// `dir/`, `./dir` and a symlink to it are one), the canonical path elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FileIdentity(#[cfg(unix)] (u64, u64), #[cfg(not(unix))] PathBuf);
+
+impl FileIdentity {
+    pub fn of(path: &Path) -> Result<FileIdentity> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let m = fs::metadata(path).at(path)?;
+            Ok(FileIdentity((m.dev(), m.ino())))
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(FileIdentity(fs::canonicalize(path).at(path)?))
+        }
+    }
+}
+
+/// Refuses index directories opened together that hold the same shard twice: the same
+/// directory given twice under any spelling (`[dir, dir + "/"]`), a manifest listing one shard
+/// twice (`shard-00000` and `./shard-00000`), or two indexes sharing a shard through a link.
+/// Each would count that shard's tokens twice. Shards are compared by identity
+/// ([`FileIdentity`]), never by how their paths are written; a shard directory that does not
+/// exist is left for `Shard::open` to report.
+pub fn check_distinct_sources(sources: &[(PathBuf, Manifest)]) -> Result<()> {
+    let mut dirs: std::collections::HashMap<FileIdentity, &Path> = Default::default();
+    for (dir, _) in sources {
+        if let Some(first) = dirs.insert(FileIdentity::of(dir)?, dir) {
+            return Err(AnygramError::InvalidArgument(format!(
+                "{} and {} are the same index directory: opening it twice would count every \
+                 token twice",
+                first.display(),
+                dir.display()
+            )));
+        }
+    }
+    let mut shards: std::collections::HashMap<FileIdentity, PathBuf> = Default::default();
+    for (dir, manifest) in sources {
+        for s in &manifest.shards {
+            let path = dir.join(&s.dir);
+            let Ok(id) = FileIdentity::of(&path) else {
+                continue;
+            };
+            if let Some(first) = shards.insert(id, path.clone()) {
+                let detail = format!(
+                    "shards {} and {} are the same directory: its tokens would count twice",
+                    first.display(),
+                    path.display()
+                );
+                return Err(if first.starts_with(dir) {
+                    AnygramError::corrupt(dir.join(MANIFEST), detail)
+                } else {
+                    AnygramError::InvalidArgument(detail)
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The temporary name a file is written under before its rename.
 pub fn tmp_name(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
@@ -235,4 +297,78 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
         File::open(dir).and_then(|d| d.sync_all()).at(dir)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(shards: &[&str]) -> Manifest {
+        Manifest {
+            format: FORMAT_NAME.into(),
+            format_version: FORMAT_VERSION,
+            created_by: "test".into(),
+            token_width: TokenWidth::U8,
+            vocab_size: 255,
+            tokenizer: serde_json::json!({"kind": "bytes"}),
+            num_tokens: 0,
+            num_docs: 0,
+            shards: shards
+                .iter()
+                .map(|d| ShardManifest {
+                    dir: d.to_string(),
+                    num_tokens: 0,
+                    num_docs: 0,
+                    sa_bits: 1,
+                    prefix_len: 2,
+                    files: Default::default(),
+                })
+                .collect(),
+            build: serde_json::Value::Null,
+        }
+    }
+
+    #[test]
+    fn the_same_shard_twice_is_refused_whatever_its_spelling() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = tmp.path().join("a");
+        let b = tmp.path().join("b");
+        for d in [&a, &b] {
+            fs::create_dir_all(d.join("shard-00000")).unwrap();
+            fs::create_dir_all(d.join("shard-00001")).unwrap();
+        }
+        let two = manifest(&["shard-00000", "shard-00001"]);
+        let ok = [(a.clone(), two.clone()), (b.clone(), two.clone())];
+        check_distinct_sources(&ok).unwrap();
+
+        // One directory under two spellings.
+        let slash = PathBuf::from(format!("{}/", a.display()));
+        let dot = a.join(".");
+        for other in [slash, dot] {
+            let err = check_distinct_sources(&[(a.clone(), two.clone()), (other, two.clone())])
+                .unwrap_err();
+            assert!(matches!(err, AnygramError::InvalidArgument(_)), "{err}");
+            assert!(err.to_string().contains("same index directory"), "{err}");
+        }
+
+        // A manifest listing one shard twice.
+        let dup = manifest(&["shard-00000", "./shard-00000"]);
+        let err = check_distinct_sources(&[(a.clone(), dup)]).unwrap_err();
+        assert!(matches!(err, AnygramError::CorruptIndex { .. }), "{err}");
+
+        // Two indexes sharing a shard through a symlink.
+        #[cfg(unix)]
+        {
+            let c = tmp.path().join("c");
+            fs::create_dir_all(&c).unwrap();
+            std::os::unix::fs::symlink(a.join("shard-00001"), c.join("shard-00000")).unwrap();
+            let one = manifest(&["shard-00000"]);
+            let err = check_distinct_sources(&[(a.clone(), two.clone()), (c, one)]).unwrap_err();
+            assert!(matches!(err, AnygramError::InvalidArgument(_)), "{err}");
+        }
+
+        // A missing shard directory is Shard::open's to report.
+        let missing = manifest(&["shard-00009"]);
+        check_distinct_sources(&[(a, missing)]).unwrap();
+    }
 }

@@ -31,7 +31,7 @@ pub struct PyDocumentReader {
 #[pymethods]
 impl PyDocumentReader {
     #[new]
-    #[pyo3(signature = (path, display_path, kind, text_field = "text".to_string(), metadata_fields = None, on_error = "fail"))]
+    #[pyo3(signature = (path, display_path, kind, text_field = "text".to_string(), metadata_fields = None, on_error = "fail", max_line_bytes = None))]
     fn new(
         path: PathBuf,
         display_path: String,
@@ -39,6 +39,7 @@ impl PyDocumentReader {
         text_field: String,
         metadata_fields: Option<Vec<String>>,
         on_error: &str,
+        max_line_bytes: Option<usize>,
     ) -> PyResult<Self> {
         let kind = match kind {
             "jsonl" => FileKind::Jsonl,
@@ -54,8 +55,11 @@ impl PyDocumentReader {
             text_field,
             metadata_fields,
         };
-        let inner =
+        let mut inner =
             DocumentReader::open(&path, &display_path, kind, fields, on_error).map_err(to_py)?;
+        if let Some(n) = max_line_bytes {
+            inner = inner.with_max_line_bytes(n);
+        }
         Ok(PyDocumentReader {
             inner: Mutex::new(inner),
         })
@@ -278,6 +282,12 @@ impl PyIndexBuilder {
     #[getter]
     fn shards_sealed(&self) -> u64 {
         self.progress.shards_sealed.load(Ordering::Relaxed)
+    }
+
+    /// Stops the build at its next check (callable while another thread is inside the
+    /// builder): the manifest is never written, the directory stays a resumable build.
+    fn cancel(&self) {
+        self.progress.cancelled.store(true, Ordering::Relaxed);
     }
 
     /// Shards fully written; readable while `finish` runs in another thread.

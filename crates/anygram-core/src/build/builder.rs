@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -88,6 +88,20 @@ pub struct BuildProgress {
     pub shards_sealed: AtomicU64,
     /// Shards fully written.
     pub shards_written: AtomicU64,
+    /// Set from another thread (Ctrl-C): the builder stops at its next check and never writes
+    /// the manifest, so the directory is left as a resumable interrupted build.
+    pub cancelled: AtomicBool,
+}
+
+impl BuildProgress {
+    fn check_cancelled(&self) -> Result<()> {
+        if self.cancelled.load(Ordering::Relaxed) {
+            return Err(AnygramError::InvalidArgument(
+                "the build was interrupted (re-run it to resume)".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Builds one index directory. Dropping it without `finish` leaves a directory that never opens
@@ -159,6 +173,7 @@ impl IndexBuilder {
             progress: Arc::new(BuildProgress {
                 shards_sealed: AtomicU64::new(resumed.len() as u64),
                 shards_written: AtomicU64::new(resumed.len() as u64),
+                cancelled: AtomicBool::new(false),
             }),
             resumed_shards: resumed.len(),
             shards: resumed,
@@ -237,6 +252,7 @@ impl IndexBuilder {
 
     /// Adds a document given as token ids.
     pub fn add_token_document(&mut self, ids: &[u32], meta: &str) -> Result<()> {
+        self.progress.check_cancelled()?;
         if self.skip_resumed() {
             return Ok(());
         }
@@ -259,6 +275,7 @@ impl IndexBuilder {
 
     /// Tokenizes documents (in parallel) and adds them in order.
     pub fn add_documents(&mut self, docs: &[Document], encoder: &dyn TextEncoder) -> Result<()> {
+        self.progress.check_cancelled()?;
         if encoder.vocab_size() != self.vocab_size {
             return Err(AnygramError::InvalidArgument(format!(
                 "tokenizer vocabulary {} differs from the index's {}",
@@ -337,6 +354,8 @@ impl IndexBuilder {
             self.seal_shard()?;
         }
         self.wait_pending()?;
+        // The last moment to stop: after this the manifest makes the index complete.
+        self.progress.check_cancelled()?;
         if self.shards.is_empty() {
             return Err(AnygramError::InvalidInput {
                 location: self.out.display().to_string(),

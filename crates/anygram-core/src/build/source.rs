@@ -77,6 +77,10 @@ pub struct DocumentReader {
     on_error: OnError,
     lines: Box<dyn BufRead + Send>,
     line_no: u64,
+    /// Longest line (JSONL) or file (text) read, decompressed; longer is a malformed
+    /// document, so that no input, not even `/dev/zero` behind a `.jsonl` name or a single
+    /// 100 GB line, grows the build past its memory budget.
+    max_line_bytes: usize,
     done: bool,
     file_bytes_read: Arc<AtomicU64>,
     /// Malformed documents skipped so far, with their location and reason (first 100).
@@ -92,7 +96,7 @@ impl DocumentReader {
         fields: FieldOptions,
         on_error: OnError,
     ) -> Result<DocumentReader> {
-        let file = File::open(path).at(path)?;
+        let file = open_regular(path)?;
         let count = Arc::new(AtomicU64::new(0));
         let counted = CountingReader {
             inner: file,
@@ -117,11 +121,19 @@ impl DocumentReader {
             on_error,
             lines: Box::new(BufReader::with_capacity(1 << 20, raw)),
             line_no: 0,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
             done: false,
             file_bytes_read: count,
             skipped: 0,
             skipped_examples: Vec::new(),
         })
+    }
+
+    /// Caps a line (a text file: the whole file) at `n` bytes; the build passes its memory
+    /// budget.
+    pub fn with_max_line_bytes(mut self, n: usize) -> Self {
+        self.max_line_bytes = n.max(1);
+        self
     }
 
     /// Bytes of the file (compressed, if it is) read so far: progress against its size.
@@ -142,7 +154,16 @@ impl DocumentReader {
             FileKind::Text => {
                 self.done = true;
                 let mut bytes = Vec::new();
-                self.lines.read_to_end(&mut bytes).at(&self.path)?;
+                let cap = self.max_line_bytes as u64;
+                (&mut self.lines)
+                    .take(cap.saturating_add(1))
+                    .read_to_end(&mut bytes)
+                    .at(&self.path)?;
+                if bytes.len() as u64 > cap {
+                    let detail = format!("a text file longer than {cap} bytes (the memory budget)");
+                    self.malformed(0, detail)?;
+                    return Ok(Vec::new());
+                }
                 match String::from_utf8(bytes) {
                     Ok(text) => Ok(vec![Document {
                         text,
@@ -162,17 +183,36 @@ impl DocumentReader {
         // Read raw lines serially, then parse them in parallel: JSON decoding is the cost.
         let mut lines: Vec<(u64, Vec<u8>)> = Vec::new();
         let mut bytes = 0usize;
+        let mut too_long = Vec::new();
         while bytes < max_bytes {
             let mut line = Vec::new();
-            let n = self.lines.read_until(b'\n', &mut line).at(&self.path)?;
+            let cap = self.max_line_bytes as u64;
+            let n = (&mut self.lines)
+                .take(cap.saturating_add(1))
+                .read_until(b'\n', &mut line)
+                .at(&self.path)?;
             if n == 0 {
                 self.done = true;
                 break;
             }
             let line_no = self.line_no;
             self.line_no += 1;
+            if n as u64 > cap && line.last() != Some(&b'\n') {
+                // Over the cap: drop what was read, skip to the line's end without keeping it.
+                drop(line);
+                bytes += skip_line(&mut self.lines).at(&self.path)?;
+                too_long.push(line_no);
+                continue;
+            }
             bytes += n;
             lines.push((line_no, line));
+        }
+        for no in too_long {
+            let cap = self.max_line_bytes;
+            self.malformed(
+                no,
+                format!("line longer than {cap} bytes (the memory budget)"),
+            )?;
         }
         let fields = &self.fields;
         let display = &self.display_path;
@@ -208,6 +248,49 @@ impl DocumentReader {
                     self.skipped_examples.push(format!("{location}: {reason}"));
                 }
                 Ok(())
+            }
+        }
+    }
+}
+
+/// Lines and text files longer than this are refused unless the caller sets its own cap (the
+/// build passes its memory budget): the build's default budget.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 8 << 30;
+
+/// Opens an input for reading, refusing anything but a regular file: a FIFO would block the
+/// open (and the build) until a writer came, and a device such as `/dev/zero` never ends.
+/// Checked with `stat` before opening, since opening is what blocks on a FIFO.
+fn open_regular(path: &Path) -> Result<File> {
+    let meta = std::fs::metadata(path).at(path)?;
+    if !meta.is_file() {
+        return Err(AnygramError::InvalidInput {
+            location: path.display().to_string(),
+            detail: "not a regular file (a FIFO, device, socket or directory); inputs must be \
+                     regular files"
+                .into(),
+        });
+    }
+    File::open(path).at(path)
+}
+
+/// Consumes the rest of a line (through its newline) without keeping it; returns the bytes
+/// skipped.
+fn skip_line(r: &mut dyn BufRead) -> std::io::Result<usize> {
+    let mut skipped = 0;
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(skipped);
+        }
+        match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                r.consume(i + 1);
+                return Ok(skipped + i + 1);
+            }
+            None => {
+                let n = buf.len();
+                r.consume(n);
+                skipped += n;
             }
         }
     }
@@ -254,4 +337,92 @@ pub fn metadata_line(path: &str, line_no: u64, meta: &Map<String, Value>) -> Str
     m.insert("linenum".into(), Value::from(line_no));
     m.insert("metadata".into(), Value::Object(meta.clone()));
     Value::Object(m).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reader(path: &Path, kind: FileKind, on_error: OnError) -> Result<DocumentReader> {
+        DocumentReader::open(path, "x", kind, FieldOptions::default(), on_error)
+    }
+
+    fn texts(r: &mut DocumentReader) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        loop {
+            let batch = r.next_batch(1 << 20)?;
+            if batch.is_empty() {
+                return Ok(out);
+            }
+            out.extend(batch.into_iter().map(|d| d.text));
+        }
+    }
+
+    #[test]
+    fn special_files_are_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("in.jsonl");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.map(|s| s.success()).unwrap_or(false) {
+            let err = reader(&fifo, FileKind::Jsonl, OnError::Fail).err().unwrap();
+            assert!(err.to_string().contains("not a regular file"), "{err}");
+        }
+        for dev in ["/dev/zero", "/dev/null"] {
+            if Path::new(dev).exists() {
+                let err = reader(Path::new(dev), FileKind::Text, OnError::Skip)
+                    .err()
+                    .unwrap();
+                assert!(matches!(err, AnygramError::InvalidInput { .. }), "{err}");
+                assert!(err.to_string().contains(dev), "{err}");
+            }
+        }
+        let err = reader(dir.path(), FileKind::Text, OnError::Fail)
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+    }
+
+    #[test]
+    fn a_line_past_the_cap_is_a_malformed_document_named_by_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.jsonl");
+        let long = format!("{{\"text\": \"{}\"}}\n", "a".repeat(5000));
+        let body = format!("{{\"text\": \"one\"}}\n{long}{{\"text\": \"three\"}}\n{long}");
+        std::fs::write(&path, body).unwrap();
+        let mut r = reader(&path, FileKind::Jsonl, OnError::Fail)
+            .unwrap()
+            .with_max_line_bytes(1000);
+        let err = texts(&mut r).err().unwrap();
+        assert!(matches!(err, AnygramError::InvalidInput { .. }));
+        let msg = err.to_string();
+        assert!(
+            msg.contains("c.jsonl:2") && msg.contains("longer than 1000 bytes"),
+            "{msg}"
+        );
+        let mut r = reader(&path, FileKind::Jsonl, OnError::Skip)
+            .unwrap()
+            .with_max_line_bytes(1000);
+        assert_eq!(texts(&mut r).unwrap(), ["one", "three"]);
+        assert_eq!(r.skipped, 2);
+        // A line exactly at the cap (newline included) is kept.
+        let mut r = reader(&path, FileKind::Jsonl, OnError::Fail)
+            .unwrap()
+            .with_max_line_bytes(long.len());
+        assert_eq!(texts(&mut r).unwrap().len(), 4);
+    }
+
+    #[test]
+    fn a_text_file_past_the_cap_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.txt");
+        std::fs::write(&path, "b".repeat(3000)).unwrap();
+        let mut r = reader(&path, FileKind::Text, OnError::Fail)
+            .unwrap()
+            .with_max_line_bytes(2999);
+        assert!(texts(&mut r).unwrap_err().to_string().contains("big.txt:1"));
+        let mut r = reader(&path, FileKind::Text, OnError::Fail)
+            .unwrap()
+            .with_max_line_bytes(3000);
+        assert_eq!(texts(&mut r).unwrap()[0].len(), 3000);
+    }
 }
