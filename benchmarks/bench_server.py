@@ -41,6 +41,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -105,19 +106,23 @@ def make_queries(index_path: Path, n: int, lo: int, hi: int, seed: int) -> list[
 
 
 class Conn:
-    """One keep-alive HTTP/1.1 connection speaking just enough HTTP for this benchmark."""
+    """One keep-alive HTTP/1.1 connection speaking just enough HTTP for this benchmark;
+    ``local`` is the client's own address (the server tells clients apart by address)."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, local: str | None = None) -> None:
         self.port = port
+        self.local = local
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def post(self, body: bytes) -> tuple[int, bytes]:
+    async def post(self, body: bytes, path: str = "/") -> tuple[int, bytes]:
         if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+            self.reader, self.writer = await asyncio.open_connection(
+                "127.0.0.1", self.port, local_addr=(self.local, 0) if self.local else None
+            )
         assert self.reader is not None
         head = (
-            f"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n"
         ).encode()
         self.writer.write(head + body)
@@ -235,6 +240,34 @@ async def bench(
     return rows
 
 
+@contextlib.contextmanager
+def serving(
+    index_spec: str, extra: list[str]
+) -> Iterator[tuple[int, subprocess.Popen[bytes], list[str], Path]]:
+    """``anygram serve --index index_spec *extra`` on a free port, its stderr in a log file,
+    until the block ends: ``(port, process, command, log)``."""
+    cli = C.anygram_cli()
+    assert cli is not None, "anygram is not installed"
+    port = free_port()
+    log = Path(tempfile.mkstemp(prefix="anygram-serve-", suffix=".log")[1])
+    cmd = [*cli, "serve", "--index", index_spec, "--port", str(port), *extra]
+    with open(log, "w") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError(log.read_text()) from None
+                time.sleep(0.1)
+        yield port, proc, cmd, log
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--index", type=Path, default=C.DEFAULT_WORK / "ag-u8")
@@ -248,29 +281,9 @@ def main() -> int:
     if not (args.index / "manifest.json").exists():
         print(f"no anygram index at {args.index} (see benchmarks/README.md)", file=sys.stderr)
         return 2
-    cli = C.anygram_cli()
-    assert cli is not None, "anygram is not installed"
-    port = free_port()
-    log = Path(tempfile.mkstemp(prefix="anygram-serve-", suffix=".log")[1])
-    cmd = [*cli, "serve", "--index", f"bench={args.index}", "--port", str(port)]
-    if args.threads:
-        cmd += ["--threads", str(args.threads)]
-    with open(log, "w") as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
-    try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    print(log.read_text(), file=sys.stderr)
-                    return 1
-                time.sleep(0.1)
+    extra = ["--threads", str(args.threads)] if args.threads else []
+    with serving(f"bench={args.index}", extra) as (port, proc, cmd, log):
         rows = asyncio.run(bench(args, port, psutil.Process(proc.pid)))
-    finally:
-        proc.terminate()
-        proc.wait(30)
     log_lines = len(log.read_text().splitlines())
     os.unlink(log)
     machine = C.machine_info()

@@ -54,8 +54,10 @@ def test_a_cancelled_builder_never_commits_and_the_build_resumes(tmp_path: Path)
 
 
 def test_sigint_during_the_last_phase_stops_within_a_second(tmp_path: Path) -> None:
-    """The CLI build of one ~8 MB shard, interrupted as soon as it starts sorting: it exits
-    within a second (code 130), the directory does not open, and re-running completes it."""
+    """The CLI build of one ~8 MB shard, interrupted as soon as its reading phase ends (its
+    one-line summary on a non-terminal stderr) and the last phase, sorting and writing, begins:
+    it exits within a second (code 130), the directory does not open, and re-running completes
+    it."""
     rng = random.Random(3)
     words = [f"w{i}" for i in range(500)]
     docs = [{"text": " ".join(rng.choices(words, k=300))} for _ in range(8000)]
@@ -65,12 +67,12 @@ def test_sigint_during_the_last_phase_stops_within_a_second(tmp_path: Path) -> N
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, bufsize=1)
     assert proc.stderr is not None
     seen = ""
-    while "sorting" not in seen:
+    while "reading + tokenizing:" not in seen:
         chunk = proc.stderr.read(64)
         if not chunk:
             break
         seen += chunk
-    if proc.poll() is not None or "sorting" not in seen:
+    if proc.poll() is not None or "reading + tokenizing:" not in seen:
         pytest.skip("the build ended before its last phase could be interrupted")
     t0 = time.monotonic()
     proc.send_signal(signal.SIGINT)

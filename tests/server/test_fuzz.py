@@ -3,6 +3,7 @@ server; no request may get a 5xx. Bounded (a few hundred examples) to keep CI fa
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -44,8 +45,16 @@ def test_no_server_errors(server: LiveServer, tmp_path: Path) -> None:
 
 
 BOOLEAN_TYPES = ["count", "find", "search_docs", "count_cnf", "find_cnf", "search_docs_cnf"]
-WORDS = ["cat", "the", "AND", "OR", "(", ")", '"', "\\", "sat on", " ", "é", "x" * 40]
-NUMBERS = st.one_of(st.none(), st.integers(-2, 12), st.sampled_from([0, 1, 2**31, 2**63, 2**64]))
+WORDS = ["cat", "the", "AND", "OR", "(", ")", '"', "\\", "sat on", " ", "é", "x" * 40, "\ud800"]
+#: Huge numbers, as integers and as the floats JSON writers send (integral or not).
+HUGE = [2**31, 2**63, 2**64, 2**200, -(2**70), 10**400, 1e300, -1e300, 2.0**64, 5e-324]
+NUMBERS = st.one_of(st.none(), st.integers(-2, 12), st.sampled_from([0, 1, 2.0, 2.5, *HUGE]))
+#: Parentheses nested up to far past the parser's limit (988 once gave a RecursionError / 500).
+DEEP = st.builds(
+    lambda n, inner: "(" * n + inner + ")" * n,
+    st.integers(0, 3000),
+    st.sampled_from(["cat OR the", "a", "a AND b", "", "(", "cat OR"]),
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
@@ -61,9 +70,9 @@ NUMBERS = st.one_of(st.none(), st.integers(-2, 12), st.sampled_from([0, 1, 2**31
             "generate",
         ]
     ),
-    text=st.one_of(st.none(), st.lists(st.sampled_from(WORDS), max_size=12).map(" ".join)),
+    text=st.one_of(st.none(), st.lists(st.sampled_from(WORDS), max_size=12).map(" ".join), DEEP),
     ids=st.one_of(
-        st.lists(st.integers(0, 300), max_size=6),
+        st.lists(st.one_of(st.integers(0, 300), st.sampled_from(HUGE)), max_size=6),
         st.lists(
             st.lists(st.lists(st.integers(0, 300), max_size=4), max_size=5), min_size=0, max_size=5
         ),
@@ -109,7 +118,9 @@ def test_boolean_queries_never_fail_the_server(
         body["query"] = text
     else:
         body["query_ids"] = ids
-    r = httpx.post(server.url + "/", json=body, timeout=30)
+    content = json.dumps(body).encode()  # ASCII escapes: a lone surrogate is valid JSON text
+    headers = {"content-type": "application/json"}
+    r = httpx.post(server.url + "/", content=content, headers=headers, timeout=30)
     assert r.status_code < 500, (body, r.text)
     if r.status_code != 200:
         assert r.json()["error"]

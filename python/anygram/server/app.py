@@ -285,6 +285,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "invalid request or query"},
     404: {"model": ErrorBody, "description": "unknown index"},
     413: {"model": ErrorBody, "description": "request body too large"},
+    429: {"model": ErrorBody, "description": "too many requests of this client waiting"},
     504: {"model": ErrorBody, "description": "query took longer than the timeout"},
 }
 
@@ -757,7 +758,7 @@ def create_app(indexes: Mapping[str, Index], config: ServerConfig | None = None)
 
     @app.post(
         "/batch",
-        responses={400: _ERRORS[400], 413: _ERRORS[413]},
+        responses={400: _ERRORS[400], 413: _ERRORS[413], 429: _ERRORS[429]},
         summary="Run several queries; each answer is a result or {error, status}",
         response_model=list[dict[str, Any]],
     )
