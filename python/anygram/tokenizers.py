@@ -69,6 +69,10 @@ class Tokenizer(Protocol):
         ...
 
 
+#: How each byte token is shown alone.
+_BYTE_TOKENS = [chr(i) if i < 0x80 else f"<0x{i:02X}>" for i in range(256)]
+
+
 class ByteTokenizer:
     """UTF-8 bytes as tokens."""
 
@@ -83,6 +87,11 @@ class ByteTokenizer:
 
     def decode(self, ids: list[int]) -> str:
         return bytes(ids).decode("utf-8", errors="replace")
+
+    def decode_each(self, ids: list[int]) -> list[str]:
+        """Each token on its own (infini-gram's ``tokens``): an ASCII byte as its character,
+        any other as ``<0xNN>`` (it is part of a UTF-8 character, not one)."""
+        return list(map(_BYTE_TOKENS.__getitem__, ids))
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "bytes", "vocab_size": self.vocab_size}
@@ -187,6 +196,12 @@ class HFTokenizer:
             return bytes(self._fast.decode_bytes(ids)).decode("utf-8", errors="replace")
         return str(self._hf.decode(ids, skip_special_tokens=False))
 
+    def decode_each(self, ids: list[int]) -> list[str]:
+        """Each token decoded on its own, in one engine (or ``tokenizers``) call."""
+        if self._fast is not None:
+            return list(self._fast.decode_each(ids))
+        return list(self._hf.decode_batch([[i] for i in ids], skip_special_tokens=False))
+
     def describe(self) -> dict[str, Any]:
         d: dict[str, Any] = {
             "kind": "hf",
@@ -250,6 +265,10 @@ class TiktokenTokenizer:
 
     def decode(self, ids: list[int]) -> str:
         return bytes(self._bpe.decode_bytes(ids)).decode("utf-8", errors="replace")
+
+    def decode_each(self, ids: list[int]) -> list[str]:
+        """Each token decoded on its own, in one engine call."""
+        return list(self._bpe.decode_each(ids))
 
     def describe(self) -> dict[str, Any]:
         return {

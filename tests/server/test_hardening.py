@@ -13,6 +13,8 @@ import httpx
 import pytest
 from anygram.server import Limits, ServerConfig, create_app
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.server.conftest import LiveServer
 
@@ -147,3 +149,44 @@ def test_a_client_with_too_many_requests_waiting_gets_429(index_dir: Path) -> No
         answers = httpx.post(s.url + "/batch", json=batch, timeout=30).json()
         statuses = sorted(a.get("status", 200) for a in answers)
         assert 429 in statuses and 200 in statuses, answers
+
+
+def _scan_per_token(ids: list[int], cnf: list[list[list[int]]]) -> list[tuple[int, int, int]]:
+    """The server's former span scan, a Python loop per token: the oracle of the batched one."""
+    marks = []
+    taken = [False] * len(ids)
+    for c, clause in enumerate(cnf):
+        for term in clause:
+            n, p = len(term), 0
+            while n and p + n <= len(ids):
+                if ids[p : p + n] == term and not any(taken[p : p + n]):
+                    marks.append((p, p + n, c))
+                    for i in range(p, p + n):
+                        taken[i] = True
+                    p += n
+                else:
+                    p += 1
+    return marks
+
+
+@given(
+    ids=st.lists(st.sampled_from([1, 2, 3, 256, 2**32 - 2]), max_size=60),
+    cnf=st.lists(
+        st.lists(st.lists(st.sampled_from([1, 2, 3, 256, 2**32 - 2]), max_size=3), max_size=3),
+        max_size=3,
+    ),
+)
+def test_batched_span_scan_equals_the_per_token_scan(
+    ids: list[int], cnf: list[list[list[int]]]
+) -> None:
+    from anygram.server.queries import _scan_terms
+
+    assert sorted(_scan_terms(ids, cnf)) == sorted(_scan_per_token(ids, cnf))
+
+
+def test_tokens_are_decoded_in_one_call(index_dir: Path) -> None:
+    from anygram.server.queries import decode_tokens
+
+    index = anygram.Index(index_dir)
+    ids = list("héllo".encode())
+    assert decode_tokens(index, ids) == ["h", "<0xC3>", "<0xA9>", "l", "l", "o"]

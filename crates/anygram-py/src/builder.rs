@@ -153,6 +153,21 @@ impl PyBpe {
             .map_err(|e| to_py(AnygramError::InvalidQuery(e.to_string())))
     }
 
+    /// Each token decoded on its own, in one call (infini-gram's `tokens` field): a token that
+    /// is not whole UTF-8 gets U+FFFD for its broken bytes.
+    fn decode_each(&self, py: Python<'_>, ids: Vec<u32>) -> PyResult<Vec<String>> {
+        detach(py, || {
+            ids.iter()
+                .map(|&id| {
+                    self.inner
+                        .token_bytes(id)
+                        .map(|b| String::from_utf8_lossy(b).into_owned())
+                        .ok_or_else(|| AnygramError::InvalidQuery(format!("unknown token id {id}")))
+                })
+                .collect()
+        })
+    }
+
     #[getter]
     fn vocab_size(&self) -> usize {
         self.inner.vocab_size()

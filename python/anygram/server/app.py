@@ -46,6 +46,7 @@ from ..errors import (
     IncompatibleFormatError,
     IndexMismatchError,
     QueryParseError,
+    QueryTimeoutError,
 )
 from ..index import Index
 from ..limits import (
@@ -666,6 +667,8 @@ def _status(e: BaseException) -> tuple[int, str]:
     """An exception as an HTTP status and message (500 only for faults of the server)."""
     if isinstance(e, HTTPException):
         return e.status_code, str(e.detail)
+    if isinstance(e, QueryTimeoutError):  # the engine stopped at the request's deadline
+        return 504, str(e)
     if isinstance(e, (CorruptIndexError, IncompatibleFormatError, IndexMismatchError)):
         error_log.error("index fault: %s", e)
         return 500, "internal error: the index is damaged"

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import functools
 import inspect
+from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..errors import InvalidQueryError
 from ..index import Index
-from ..tokenizers import ByteTokenizer
 
 __all__ = [
     "CNF",
@@ -123,11 +123,14 @@ def takes_timeout(method: Callable[..., Any]) -> bool:
 
 
 def decode_tokens(index: Index, ids: list[int]) -> list[str]:
-    """Each token decoded on its own (infini-gram's ``tokens``). A byte token that is not a whole
-    UTF-8 character is shown as ``<0xNN>`` rather than a replacement character."""
+    """Each token decoded on its own (infini-gram's ``tokens``), in one call to the tokenizer
+    (the engine's BPE, or ``tokenizers``); byte tokens that are not a whole UTF-8 character are
+    shown as ``<0xNN>`` rather than a replacement character. A custom tokenizer without
+    ``decode_each`` is called per token."""
     tok = index.tokenizer
-    if isinstance(tok, ByteTokenizer):
-        return [chr(i) if i < 0x80 else f"<0x{i:02X}>" for i in ids]
+    each = getattr(tok, "decode_each", None)
+    if each is not None:
+        return list(each(ids))
     return [tok.decode([i]) for i in ids]
 
 
@@ -357,6 +360,39 @@ def _pieces(
     return out
 
 
+def _find_all(hay: bytes, needle: bytes, width: int) -> list[int]:
+    """Token offsets of every occurrence of ``needle`` in ``hay`` (both packed ``width`` bytes
+    per token, overlapping ones included), left to right: a C-speed ``bytes.find`` per
+    occurrence, never a loop per token."""
+    out: list[int] = []
+    at = hay.find(needle)
+    while at >= 0:
+        if at % width == 0:  # else it straddles two tokens: not a match of whole tokens
+            out.append(at // width)
+        at = hay.find(needle, at + 1)
+    return out
+
+
+def _scan_terms(ids: list[int], cnf: list[list[list[int]]]) -> list[tuple[int, int, int]]:
+    """Every occurrence of every term of ``cnf`` in ``ids`` as ``(start, end, clause)``, earlier
+    clauses first and no token marked twice (infini-gram's server scans the same way)."""
+    packed = array("I", ids).tobytes()
+    free = bytearray(b"\x01") * len(ids)  # tokens not yet marked
+    marks: list[tuple[int, int, int]] = []
+    for c, clause in enumerate(cnf):
+        for term in clause:
+            n = len(term)
+            if not n:
+                continue
+            end = 0  # a term's marks do not overlap each other
+            for p in _find_all(packed, array("I", term).tobytes(), 4):
+                if p >= end and free.count(1, p, p + n) == n:  # C, not per token in Python
+                    marks.append((p, p + n, c))
+                    free[p : p + n] = bytes(n)
+                    end = p + n
+    return marks
+
+
 def cnf_spans(
     index: Index,
     ids: list[int],
@@ -367,20 +403,5 @@ def cnf_spans(
     else every occurrence of every term in the window, scanned (clause order first, as
     infini-gram's server does)."""
     if marks is None:
-        marks = []
-        taken = [False] * len(ids)
-        for c, clause in enumerate(cnf):
-            for term in clause:
-                n = len(term)
-                if not n:
-                    continue
-                p = 0
-                while p + n <= len(ids):
-                    if ids[p : p + n] == term and not any(taken[p : p + n]):
-                        marks.append((p, p + n, c))
-                        for i in range(p, p + n):
-                            taken[i] = True
-                        p += n
-                    else:
-                        p += 1
+        marks = _scan_terms(ids, cnf)
     return _pieces(index, ids, [tuple(m) for m in marks])  # type: ignore[misc]
