@@ -46,3 +46,12 @@ pub fn brute_count(docs: &[Vec<u32>], q: &[u32]) -> u64 {
         .map(|d| d.windows(q.len()).filter(|w| *w == q).count() as u64)
         .sum()
 }
+
+/// A corpus over `vocab` ids, biased towards the first few so that long repeats occur, with
+/// empty and one-token documents.
+pub fn corpus(vocab: u32) -> impl proptest::strategy::Strategy<Value = Vec<Vec<u32>>> {
+    use proptest::prelude::*;
+    let small = 3.min(vocab);
+    let tok = prop_oneof![4 => 0..small, 1 => 0..vocab];
+    proptest::collection::vec(proptest::collection::vec(tok, 0..40), 1..12)
+}
