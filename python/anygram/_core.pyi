@@ -13,6 +13,7 @@ __all__ = [
     "DocumentReader",
     "Index",
     "IndexBuilder",
+    "Sampler",
     "__version__",
     "_error_examples",
     "_error_variants",
@@ -134,6 +135,17 @@ class Index:
         max_docs: int,
         timeout: float | None = None,
     ) -> list[dict[str, Any]]: ...
+    def generate(
+        self,
+        prompt: Sequence[int],
+        *,
+        max_new_tokens: int,
+        temperature: float,
+        top_k: int | None,
+        seed: int,
+        eos_token_id: int,
+        timeout: float | None = None,
+    ) -> dict[str, Any]: ...
     def coverage_many(
         self,
         items: Sequence[Sequence[int]],
@@ -143,6 +155,18 @@ class Index:
         chars: bool,
         timeout: float | None = None,
     ) -> list[dict[str, int]]: ...
+
+@final
+class Sampler:
+    def __new__(cls, seed: int) -> Self: ...
+    def sample(
+        self,
+        ids: Sequence[int],
+        weights: Sequence[float],
+        *,
+        temperature: float,
+        top_k: int | None = None,
+    ) -> int | None: ...
 
 @final
 class DocumentReader:

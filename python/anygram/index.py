@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -70,6 +71,11 @@ def _check_u32(name: str, v: Any) -> int:
     if not 0 <= v < 2**32:
         raise TokenOutOfRangeError(f"{name}={v} is not a valid token id")
     return v
+
+
+def _seed(seed: int | None) -> int:
+    """A sampler seed: the caller's, or a fresh random one."""
+    return secrets.randbits(64) if seed is None else seed % 2**64
 
 
 def _with_interval(out: dict[str, Any], r: dict[str, Any]) -> dict[str, Any]:
@@ -845,7 +851,10 @@ class Index:
 
         Counts are raised to ``1 / temperature`` before normalizing (``temperature=0``: always
         the most frequent next token, ties to the smallest id); ``top_k`` keeps the ``k`` most
-        frequent. Generation stops after ``max_new_tokens`` or when a document end
+        frequent. The engine keeps each shard's match of the text so far, so a step costs one
+        extension of it rather than a back-off search of the whole context; draws come from
+        the engine's seeded sampler (:class:`anygram._core.Sampler`), which the neural-mixture
+        path shares. Generation stops after ``max_new_tokens`` or when a document end
         (:attr:`eos_token_id`) is drawn; that id is not appended. The same ``seed`` gives the
         same tokens. Returns ``{"token_ids", "text", "suffix_len", "stop"}``: the new tokens,
         their decoding (``None`` if the index has no tokenizer), the back-off suffix length
@@ -861,7 +870,6 @@ class Index:
         ' world'
         """
         import math
-        import random
 
         if not isinstance(max_new_tokens, int) or isinstance(max_new_tokens, bool):
             raise InvalidArgumentError(f"max_new_tokens must be an integer, not {max_new_tokens!r}")
@@ -899,51 +907,27 @@ class Index:
                 window,
                 deadline,
             )
-        rng = random.Random(seed)
-        context = list(self._ids(prompt))
-        out: list[int] = []
-        suffix_lens: list[int] = []
-        stop = "length"
-        for _ in range(max_new_tokens):
-            if deadline is not None and time.monotonic() >= deadline:
-                stop = "deadline"
-                break
-            r = self._core.infgram_ntd(context, max_support=1, exact=True, eos_token_id=self._eos)
-            # Most frequent first, ties by id: the order top_k and temperature 0 rely on.
-            items = sorted(
-                ((tok, v["cont_cnt"]) for tok, v in r["result_by_token_id"].items()),
-                key=lambda x: (-x[1], x[0]),
-            )
-            if not items:  # an empty index
-                stop = "eos"
-                break
-            if top_k is not None:
-                items = items[:top_k]
-            if temperature == 0:
-                tok = items[0][0]
-            else:
-                top = math.log(items[0][1])
-                weights = [math.exp((math.log(c) - top) / temperature) for _, c in items]
-                x = rng.random() * math.fsum(weights)
-                tok = items[-1][0]
-                acc = 0.0
-                for (t, _), w in zip(items, weights, strict=True):
-                    acc += w
-                    if x < acc:
-                        tok = t
-                        break
-            if tok == self._eos:
-                stop = "eos"
-                break
-            out.append(tok)
-            suffix_lens.append(r["suffix_len"])
-            context.append(tok)
+        timeout = None if deadline is None else deadline - time.monotonic()
+        r = self._core.generate(
+            self._ids(prompt),
+            max_new_tokens=max_new_tokens,
+            temperature=float(temperature),
+            top_k=top_k,
+            seed=_seed(seed),
+            eos_token_id=self._eos,
+            timeout=timeout,
+        )
         text: str | None
         try:
-            text = self.decode(out)
+            text = self.decode(r["token_ids"])
         except TokenizerError:
             text = None
-        return {"token_ids": out, "text": text, "suffix_len": suffix_lens, "stop": stop}
+        return {
+            "token_ids": r["token_ids"],
+            "text": text,
+            "suffix_len": r["suffix_len"],
+            "stop": r["stop"],
+        }
 
     def changed_on_disk(self) -> bool:
         """Whether a directory of this index was rebuilt (or removed) since it was opened. The

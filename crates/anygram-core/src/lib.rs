@@ -28,6 +28,7 @@ pub mod error;
 pub mod executor;
 pub mod fm;
 pub mod format;
+pub mod generate;
 pub mod index;
 pub mod lm;
 pub mod merge;

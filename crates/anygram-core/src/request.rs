@@ -63,8 +63,8 @@ pub enum ShardRequest {
     /// A [`MatchState`] after appending `text.last()` (`text`: at least its last
     /// `state.len + 1` tokens).
     Advance { state: MatchState, text: Vec<u32> },
-    /// The empty pattern's [`MatchState`].
-    Start,
+    /// The [`MatchState`] at the end of a text.
+    Match { ids: Vec<u32> },
 }
 
 /// A shard's answer, one variant per shape of partial result.
@@ -187,7 +187,16 @@ pub fn answer<S: ShardIndex>(
             }
             ShardResponse::State(state.push(s, &text))
         }
-        ShardRequest::Start => ShardResponse::State(MatchState::start(s)),
+        ShardRequest::Match { ids } => {
+            let text = narrow_ids(ids)?;
+            let mut ticker = deadline.ticker();
+            let mut state = MatchState::start(s);
+            for i in 0..text.len() {
+                ticker.tick()?;
+                state = state.push(s, &text[..=i]);
+            }
+            ShardResponse::State(state)
+        }
     })
 }
 

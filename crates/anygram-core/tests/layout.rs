@@ -15,6 +15,9 @@ use proptest::prelude::*;
 
 use common::{build, corpus, open};
 
+/// A shown document: its number, window and spans.
+type Shown = (u64, Vec<u32>, Vec<(u64, u64, usize)>);
+
 /// A pointer of shard `s` as its position in the stream of one shard holding every document.
 fn global(index: &Index, s: usize, ptr: u64) -> u64 {
     index.shards()[s].stream_base + ptr
@@ -40,13 +43,19 @@ fn answers(index: &Index, docs: &[Vec<u32>], vocab: u32, seed: u64) -> Vec<Strin
         out.push(format!("count {q:?} {}", index.count(q).unwrap()));
         out.push(format!("find {q:?} {}", index.find(q).unwrap().cnt));
         for cont in [0, 1, vocab - 1, eos] {
-            out.push(format!("prob {q:?} {cont} {:?}", index.prob(q, cont, eos).unwrap()));
+            out.push(format!(
+                "prob {q:?} {cont} {:?}",
+                index.prob(q, cont, eos).unwrap()
+            ));
             out.push(format!(
                 "infgram_prob {q:?} {cont} {:?}",
                 index.infgram_prob(q, cont, eos).unwrap()
             ));
         }
-        out.push(format!("ntd {q:?} {:?}", index.ntd(q, NtdOptions::EXACT, eos).unwrap()));
+        out.push(format!(
+            "ntd {q:?} {:?}",
+            index.ntd(q, NtdOptions::EXACT, eos).unwrap()
+        ));
         out.push(format!(
             "infgram_ntd {q:?} {:?}",
             index.infgram_ntd(q, NtdOptions::EXACT, eos).unwrap()
@@ -57,10 +66,28 @@ fn answers(index: &Index, docs: &[Vec<u32>], vocab: u32, seed: u64) -> Vec<Strin
             max_support: prompt_cnt.max(1),
             exact: false,
         };
-        out.push(format!("ntd-default {q:?} {:?}", index.ntd(q, default, eos).unwrap()));
+        out.push(format!(
+            "ntd-default {q:?} {:?}",
+            index.ntd(q, default, eos).unwrap()
+        ));
     }
     out.push(format!("score {:?}", index.score(&text, eos).unwrap()));
     out.push(format!("creativity {:?}", index.creativity(&text).unwrap()));
+    for temperature in [0.0, 1.0] {
+        let opts = anygram_core::generate::GenerateOptions {
+            max_new_tokens: 20,
+            temperature,
+            top_k: None,
+            seed,
+            eos,
+        };
+        let g = index.generate(
+            &text[..text.len().min(5)],
+            opts,
+            anygram_core::Deadline::NONE,
+        );
+        out.push(format!("generate {:?}", g.unwrap()));
+    }
     out.push(format!(
         "summaries {:?}",
         index.next_token_summaries(&text, eos).unwrap()
@@ -68,7 +95,7 @@ fn answers(index: &Index, docs: &[Vec<u32>], vocab: u32, seed: u64) -> Vec<Strin
     out.push(format!(
         "coverage {:?}",
         index
-            .coverage_many(&[text.clone()], 3, 1, WindowUnit::Tokens)
+            .coverage_many(std::slice::from_ref(&text), 3, 1, WindowUnit::Tokens)
             .unwrap()
     ));
     for min_len in [1usize, 3] {
@@ -78,7 +105,11 @@ fn answers(index: &Index, docs: &[Vec<u32>], vocab: u32, seed: u64) -> Vec<Strin
             ..AttributeOptions::default()
         };
         for span in index.attribute(&text, &opts).unwrap() {
-            let mut where_: Vec<u64> = span.docs.iter().map(|&(s, p)| global(index, s, p)).collect();
+            let mut where_: Vec<u64> = span
+                .docs
+                .iter()
+                .map(|&(s, p)| global(index, s, p))
+                .collect();
             where_.sort_unstable();
             out.push(format!(
                 "attribute {} {} {} {} {where_:?}",
@@ -94,8 +125,15 @@ fn answers(index: &Index, docs: &[Vec<u32>], vocab: u32, seed: u64) -> Vec<Strin
     let terms: Vec<Vec<u32>> = vec![vec![0], vec![1], vec![0, 1], vec![2], vec![vocab - 1]];
     let cnfs: Vec<Vec<Vec<Vec<u32>>>> = vec![
         vec![vec![terms[0].clone()], vec![terms[1].clone()]],
-        vec![vec![terms[0].clone(), terms[3].clone()], vec![terms[2].clone()]],
-        vec![vec![terms[1].clone()], vec![terms[0].clone()], vec![terms[4].clone()]],
+        vec![
+            vec![terms[0].clone(), terms[3].clone()],
+            vec![terms[2].clone()],
+        ],
+        vec![
+            vec![terms[1].clone()],
+            vec![terms[0].clone()],
+            vec![terms[4].clone()],
+        ],
     ];
     for cnf in &cnfs {
         for scope in [CnfScope::Window, CnfScope::Document] {
@@ -121,7 +159,10 @@ fn answers(index: &Index, docs: &[Vec<u32>], vocab: u32, seed: u64) -> Vec<Strin
                     r.cnt, r.approx, r.cnt_interval
                 ));
                 let c = index.count_cnf(cnf, opts).unwrap();
-                out.push(format!("count_cnf {} {} {:?}", c.cnt, c.approx, c.cnt_interval));
+                out.push(format!(
+                    "count_cnf {} {} {:?}",
+                    c.cnt, c.approx, c.cnt_interval
+                ));
                 let page = Page {
                     offset: 0,
                     limit: 1000,
@@ -129,7 +170,7 @@ fn answers(index: &Index, docs: &[Vec<u32>], vocab: u32, seed: u64) -> Vec<Strin
                     max_disp_len: 7,
                 };
                 let docs = index.search_docs_cnf(cnf, opts, page).unwrap();
-                let mut shown: Vec<(u64, Vec<u32>, Vec<(u64, u64, usize)>)> = docs
+                let mut shown: Vec<Shown> = docs
                     .docs
                     .iter()
                     .map(|d| (d.doc.doc_ix, d.doc.token_ids.clone(), d.spans.clone()))
@@ -144,7 +185,10 @@ fn answers(index: &Index, docs: &[Vec<u32>], vocab: u32, seed: u64) -> Vec<Strin
 
 fn check(docs: &[Vec<u32>], vocab: u32, caps: &[u64], seed: u64) {
     let tmp = tempfile::tempdir().unwrap();
-    let whole = open(&build(&tmp.path().join("whole"), docs, vocab as u64, None), false);
+    let whole = open(
+        &build(&tmp.path().join("whole"), docs, vocab as u64, None),
+        false,
+    );
     assert_eq!(whole.num_shards(), 1);
     let want = answers(&whole, docs, vocab, seed);
     for &cap in caps {

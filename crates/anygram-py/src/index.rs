@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anygram_core::attribution::{word_starts_from_ids, AttributeOptions};
 use anygram_core::cnf::{CnfOptions, CnfScope, Page, SAMPLING_SEED};
 use anygram_core::contamination::WindowUnit;
+use anygram_core::generate::{GenerateOptions, Sampler};
 use anygram_core::lm::NtdOptions;
 use anygram_core::merge::NtdResult;
 use anygram_core::{Deadline, Index, OpenOptions};
@@ -522,6 +523,32 @@ impl PyIndex {
             .collect()
     }
 
+    /// `{token_ids, suffix_len, stop}`: a continuation sampled from the ∞-gram model.
+    #[pyo3(signature = (prompt, *, max_new_tokens, temperature, top_k, seed, eos_token_id, timeout = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn generate<'py>(
+        &self,
+        py: Python<'py>,
+        prompt: TokenIds,
+        max_new_tokens: usize,
+        temperature: f64,
+        top_k: Option<usize>,
+        seed: u64,
+        eos_token_id: u32,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let opts = GenerateOptions {
+            max_new_tokens,
+            temperature,
+            top_k,
+            seed,
+            eos: eos_token_id,
+        };
+        let deadline = Deadline::after_secs(timeout);
+        let r = detach(py, || self.inner.generate(&prompt.0, opts, deadline))?;
+        to_py(py, &r)
+    }
+
     /// Per item: `{windows, found, longest}`, the windows of `window` tokens (or UTF-8
     /// characters, `chars=True`) every `stride` and how many occur (one creativity walk each).
     #[pyo3(signature = (items, *, window, stride, chars, timeout = None))]
@@ -546,5 +573,48 @@ impl PyIndex {
                 .coverage_many_until(&items, window, stride, unit, deadline)
         })?;
         to_py(py, &r)
+    }
+}
+
+/// `anygram._core.Sampler`: the engine's seeded sampler, for draws made in Python (the
+/// neural-mixture path), so every generation path shares its tie rule and random stream.
+#[pyclass(name = "Sampler", module = "anygram._core")]
+pub struct PySampler {
+    inner: Sampler,
+}
+
+#[pymethods]
+impl PySampler {
+    #[new]
+    fn new(seed: u64) -> Self {
+        PySampler {
+            inner: Sampler::new(seed),
+        }
+    }
+
+    /// One of `ids`, drawn by `weights` (positive ones only; most weight first, ties to the
+    /// smaller id; cut to `top_k`; raised to `1 / temperature`; 0: the first). None when no
+    /// weight is positive.
+    #[pyo3(signature = (ids, weights, *, temperature, top_k = None))]
+    fn sample(
+        &mut self,
+        ids: Vec<u32>,
+        weights: Vec<f64>,
+        temperature: f64,
+        top_k: Option<usize>,
+    ) -> PyResult<Option<u32>> {
+        if ids.len() != weights.len() {
+            return Err(crate::errors::to_py(
+                anygram_core::AnygramError::InvalidArgument(format!(
+                    "{} ids but {} weights",
+                    ids.len(),
+                    weights.len()
+                )),
+            ));
+        }
+        let items: Vec<(u32, f64)> = ids.into_iter().zip(weights).collect();
+        self.inner
+            .sample(&items, temperature, top_k)
+            .map_err(crate::errors::to_py)
     }
 }

@@ -13,6 +13,7 @@ use pyo3::prelude::*;
 #[pymodule(gil_used = false)]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<index::PyIndex>()?;
+    m.add_class::<index::PySampler>()?;
     m.add_class::<builder::PyIndexBuilder>()?;
     m.add_class::<builder::PyDocumentReader>()?;
     m.add_class::<builder::PyBpe>()?;

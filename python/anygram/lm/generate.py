@@ -101,7 +101,10 @@ def generate_mixed(
 ) -> dict[str, Any]:
     """:meth:`Index.generate` from the interpolated model (its arguments are checked there).
     Adds ``"weight"``: the λ used at each step."""
-    rng = np.random.default_rng(seed)
+    from .. import _core
+    from ..index import _seed
+
+    sampler = _core.Sampler(_seed(seed))
     context = list(index._ids(prompt))
     eos = index.eos_token_id
     out: list[int] = []
@@ -113,17 +116,11 @@ def generate_mixed(
             stop = "deadline"
             break
         p, ntd, lam = mixed_distribution(index, neural, mixture, context, window)
-        # Most probable first, ties by id: the order top_k and temperature 0 rely on.
-        order = np.lexsort((np.arange(len(p)), -p))
-        if top_k is not None:
-            order = order[:top_k]
-        if temperature == 0:
-            tok = int(order[0])
-        else:
-            with np.errstate(divide="ignore"):
-                logits = np.log(p[order]) / temperature
-            w = np.exp(logits - logits.max())
-            tok = int(order[rng.choice(len(order), p=w / w.sum())])
+        # The engine's sampler: most probable first, ties by id, top_k, temperature.
+        drawn = sampler.sample(
+            range(len(p)), p.tolist(), temperature=float(temperature), top_k=top_k
+        )
+        tok = eos if drawn is None else drawn
         if tok == eos:
             stop = "eos"
             break
