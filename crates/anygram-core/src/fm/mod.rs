@@ -325,8 +325,20 @@ impl<T: Token> FmIndex<T> {
         let Some(bits) = self.bits() else {
             return Segment::default();
         };
-        let mut seg = Segment { lo: 0, hi: self.n };
-        for &t in q {
+        // The first token's rows come from the symbol counts (the rows of a real symbol `d`
+        // are `[smaller[d], smaller[d] + count[d])`); each further token is one step.
+        let first = |t: T| {
+            let d = self.alphabet.id(t.to_u32()).filter(|&d| d != self.sep)?;
+            let lo = self.smaller[d as usize];
+            Some(Segment {
+                lo,
+                hi: lo + self.alphabet.counts[d as usize],
+            })
+        };
+        let Some(mut seg) = first(q[0]) else {
+            return Segment { lo: 0, hi: 0 };
+        };
+        for &t in &q[1..] {
             let Some(d) = self.alphabet.id(t.to_u32()) else {
                 return Segment { lo: 0, hi: 0 };
             };

@@ -285,6 +285,22 @@ impl<'a> Rrr<'a> {
         w
     }
 
+    #[inline]
+    fn prefetch_record(&self, blk: u64) {
+        let at = (blk / SUPER) as usize * RECORD_WORDS;
+        if at < self.records.len() {
+            crate::prefetch::prefetch_read(self.records.as_ptr().wrapping_add(at));
+        }
+    }
+
+    #[inline]
+    fn prefetch_offset(&self, pos: u64) {
+        let at = (pos / 64) as usize;
+        if at < self.offsets.len() {
+            crate::prefetch::prefetch_read(self.offsets.as_ptr().wrapping_add(at));
+        }
+    }
+
     /// The bits of the block `w` stands at.
     #[inline]
     fn bits_at(&self, w: Walk) -> u64 {
@@ -315,11 +331,23 @@ impl<'a> Rrr<'a> {
     pub fn rank1_pair(&self, i: u64, j: u64) -> (u64, u64) {
         let (i, j) = (i.min(self.len), j.min(self.len));
         let (bi, bj) = (i / BLOCK, j / BLOCK);
-        if bi / SUPER != bj / SUPER || j < i {
+        if j < i {
             return (self.rank1(i), self.rank1(j));
         }
-        let wi = self.advance(self.start(bi), bi);
-        let wj = self.advance(wi, bj);
+        let wi;
+        let wj;
+        if bi / SUPER == bj / SUPER {
+            wi = self.advance(self.start(bi), bi);
+            wj = self.advance(wi, bj);
+        } else {
+            // Two records: fetch the second one and both offset spots early, so that the four
+            // cache misses overlap instead of following one another.
+            self.prefetch_record(bj);
+            wi = self.advance(self.start(bi), bi);
+            self.prefetch_offset(wi.pos);
+            wj = self.advance(self.start(bj), bj);
+            self.prefetch_offset(wj.pos);
+        }
         let (ri, rj) = (i % BLOCK, j % BLOCK);
         let bits_i = self.bits_at_if(wi, ri);
         let bits_j = if bi == bj && ri != 0 {
