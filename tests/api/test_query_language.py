@@ -55,6 +55,10 @@ def test_parses(text, cnf) -> None:
         ("(a AND b) OR c", 3, "AND inside parentheses"),
         ("a AND b AND c AND d AND e", 24, "too many clauses"),
         ("x AND (a OR b OR c OR d OR e)", 6, "too many terms"),
+        ('(a "b")', 3, "expected ')'"),
+        ("((a) OR (b AND c))", 11, "AND inside parentheses"),
+        ("((a) OR )", 8, "unmatched ')'"),
+        ("(a OR (b OR", 11, "empty clause"),
     ],
 )
 def test_errors_name_the_position(text, position, words) -> None:
@@ -110,18 +114,3 @@ def test_the_parser_is_iterative_without_a_depth_limit() -> None:
     with pytest.raises(QueryParseError, match="unclosed parenthesis") as e:
         parse_query("(" * n + "a", QueryLimits(max_query_chars=None, max_depth=None))
     assert e.value.position == n - 1
-
-
-@pytest.mark.parametrize(
-    ("text", "position", "words"),
-    [
-        ('(a "b")', 3, "expected ')'"),
-        ("((a) OR (b AND c))", 11, "AND inside parentheses"),
-        ("((a) OR )", 8, "unmatched ')'"),
-        ("(a OR (b OR", 11, "empty clause"),
-    ],
-)
-def test_nested_errors_name_the_position(text: str, position: int, words: str) -> None:
-    with pytest.raises(QueryParseError) as e:
-        parse_query(text)
-    assert (e.value.position, words in str(e.value)) == (position, True)
