@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import sys
 import time
@@ -76,9 +77,14 @@ def slow_query(index_path: Path) -> list[list[list[int]]]:
 
 
 async def timed(conn: Conn, body: bytes, path: str = "/") -> tuple[float, int]:
+    took, status, _ = await timed_answer(conn, body, path)
+    return took, status
+
+
+async def timed_answer(conn: Conn, body: bytes, path: str = "/") -> tuple[float, int, bytes]:
     t0 = time.perf_counter()
-    status, _ = await conn.post(body, path)
-    return time.perf_counter() - t0, status
+    status, data = await conn.post(body, path)
+    return time.perf_counter() - t0, status, data
 
 
 async def cheap_client(port: int, queries: list[Any], until: float) -> list[float]:
@@ -103,13 +109,17 @@ async def flooder(
     conn = Conn(port, local)
     try:
         while time.perf_counter() < until:
-            _, status = await timed(conn, body, path)
-            statuses.append(status)
+            _, status, data = await timed_answer(conn, body, path)
+            if path == "/batch" and status == 200:  # each query's own status
+                statuses.extend(a.get("status", 200) for a in json.loads(data))
+            else:
+                statuses.append(status)
     finally:
         await conn.close()
 
 
 async def run(args: argparse.Namespace, port: int, index_path: Path) -> dict[str, Any]:
+    load_before = [round(x, 1) for x in os.getloadavg()]
     cheap = make_queries(index_path, 2000, 1, 8, seed=5)
     slow = {"index": "bench", "query_type": "count_cnf", "query_ids": slow_query(index_path)}
     slow_body = json.dumps(slow).encode()
@@ -142,8 +152,10 @@ async def run(args: argparse.Namespace, port: int, index_path: Path) -> dict[str
         "slow_query_alone_ms": [x * 1e3 for x in slow_alone],
         "cheap_alone": stats(baseline),
         "cheap_under_flood": stats(lat),
-        "flood_batches": {s: a_status.count(s) for s in set(a_status)},
+        "flood_batch_queries": {s: a_status.count(s) for s in set(a_status)},
         "flood_requests": {s: b_status.count(s) for s in set(b_status)},
+        "load_before": load_before,
+        "load_after": [round(x, 1) for x in os.getloadavg()],
     }
 
 
@@ -169,8 +181,9 @@ def main() -> int:
     md = C.md_table(["client", "requests", "p50 ms", "p99 ms", "max ms"], rows, digits=2)
     md += (
         f"\n\nslow query alone (ms): {', '.join(f'{x:.0f}' for x in result['slow_query_alone_ms'])}"
-        f"; flood answers by status: batches {result['flood_batches']}, "
-        f"requests {result['flood_requests']}\n"
+        f"; flood answers by status: batched queries {result['flood_batch_queries']}, "
+        f"single requests {result['flood_requests']}; load average before and after "
+        f"{result['load_before']} / {result['load_after']}\n"
     )
     C.write_results(args.out, data, md)
     print(md)
