@@ -251,13 +251,22 @@ fn samples<E: SaEntry>(sa: &[E], params: FmParams, bits: u32) -> (u64, Vec<u8>, 
     };
     let mut isa_bits = BitBuf::zeros(isa_len * bits as u64);
     let mut primary = 0;
+    // Sampled positions by shift and mask when the rate is a power of two (the defaults): a
+    // 64-bit division per entry would be most of this pass.
+    let t_shift = t.is_power_of_two().then(|| t.trailing_zeros());
+    let mut next_row = 0u64;
     for (r, e) in sa.iter().enumerate() {
         let (r, i) = (r as u64, e.get());
-        if r % s == 0 {
+        if r == next_row {
             sa_bits.push(i, bits);
+            next_row += s;
         }
-        if i % t == 0 {
-            isa_bits.put(i / t * bits as u64, r, bits);
+        let j = match t_shift {
+            Some(k) => (i & (t - 1) == 0).then_some(i >> k),
+            None => (i % t == 0).then(|| i / t),
+        };
+        if let Some(j) = j {
+            isa_bits.put(j * bits as u64, r, bits);
         }
         if i == 0 {
             primary = r;
