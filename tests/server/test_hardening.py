@@ -190,3 +190,18 @@ def test_tokens_are_decoded_in_one_call(index_dir: Path) -> None:
     index = anygram.Index(index_dir)
     ids = list("héllo".encode())
     assert decode_tokens(index, ids) == ["h", "<0xC3>", "<0xA9>", "l", "l", "o"]
+
+
+def test_bpe_tokens_are_decoded_in_one_call_like_one_by_one(tmp_path: Path) -> None:
+    pytest.importorskip("tokenizers")
+    from anygram.server.queries import decode_tokens
+
+    from tests.conftest import train_bpe, write_jsonl
+
+    texts = ["the cat sat on the mat", "héllo wörld 😀 again"]
+    tok = train_bpe(tmp_path / "tokenizer.json", texts * 3)
+    src = write_jsonl(tmp_path / "c.jsonl", [{"text": t} for t in texts])
+    anygram.build([src], tmp_path / "idx", tokenizer=tok, quiet=True)
+    index = anygram.Index(tmp_path / "idx")
+    ids = index.tokenize("héllo wörld 😀 the cat")
+    assert decode_tokens(index, ids) == [index.tokenizer.decode([i]) for i in ids]
