@@ -409,9 +409,18 @@ impl<T: Token> FmIndex<T> {
             let real = &self.alphabet.symbols[..self.sep as usize];
             return Some((T::from_u32(*real.first()?), T::from_u32(*real.last()?)));
         }
-        let syms = self.next_symbols(seg);
-        let lo = syms.iter().map(|e| e.0).min()?;
-        let hi = syms.iter().map(|e| e.0).max()?;
+        let hi = seg.hi.min(self.n);
+        if (seg.lo..hi).contains(&self.primary) {
+            // Only ranges of patterns that end with a document end hold the end-of-text row,
+            // whose stand-in separator must not count: the slower exact path.
+            let syms = self.next_symbols(seg);
+            let lo = syms.iter().map(|e| e.0).min()?;
+            let hi = syms.iter().map(|e| e.0).max()?;
+            return Some((self.symbol(lo), self.symbol(hi)));
+        }
+        let bits = self.bits()?;
+        let lo = self.shape.range_extreme(&bits, seg.lo, hi, false)?;
+        let hi = self.shape.range_extreme(&bits, seg.lo, hi, true)?;
         Some((self.symbol(lo), self.symbol(hi)))
     }
 

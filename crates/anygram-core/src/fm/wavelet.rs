@@ -28,6 +28,8 @@ pub struct Shape {
     /// Per symbol: its code, most significant bit first, in the low `len` bits.
     codes: Vec<(u64, u8)>,
     nodes: Vec<Node>,
+    /// Per node: the smallest and the largest symbol below it (prunes range min / max).
+    spans: Vec<(u32, u32)>,
     total_bits: u64,
 }
 
@@ -150,9 +152,23 @@ impl Shape {
             start = start.checked_add(bits[i])?;
             ones_before += ones[i];
         }
+        // Children come after their parent, so one backward pass fills the spans.
+        let mut spans = vec![(0u32, 0u32); nodes.len()];
+        for i in (0..nodes.len()).rev() {
+            let span = |c: u32| {
+                if c & LEAF != 0 {
+                    (c & !LEAF, c & !LEAF)
+                } else {
+                    spans[c as usize]
+                }
+            };
+            let (a, b) = (span(nodes[i].child[0]), span(nodes[i].child[1]));
+            spans[i] = (a.0.min(b.0), a.1.max(b.1));
+        }
         Some(Shape {
             codes,
             nodes,
+            spans,
             total_bits: start,
         })
     }
@@ -257,6 +273,68 @@ impl Shape {
         (0, i)
     }
 
+    /// The smallest (or, with `largest`, the largest) symbol occurring in `[lo, hi)`: a
+    /// depth-first search that visits the more promising child first and skips every subtree
+    /// whose symbols cannot beat the best found.
+    pub fn range_extreme(&self, bits: &Rrr, lo: u64, hi: u64, largest: bool) -> Option<u32> {
+        if lo >= hi {
+            return None;
+        }
+        if self.nodes.is_empty() {
+            return Some(0);
+        }
+        let beats = |s: u32, best: Option<u32>| match best {
+            None => true,
+            Some(b) => (largest && s > b) || (!largest && s < b),
+        };
+        // The bound a subtree can reach: its largest symbol when maximizing, else its smallest.
+        let reach = |c: u32| -> u32 {
+            if c & LEAF != 0 {
+                c & !LEAF
+            } else {
+                let (a, b) = self.spans.get(c as usize).copied().unwrap_or((0, 0));
+                if largest {
+                    b
+                } else {
+                    a
+                }
+            }
+        };
+        let mut best = None;
+        let mut stack = vec![(0u32, lo, hi)];
+        while let Some((c, a, b)) = stack.pop() {
+            if !beats(reach(c), best) {
+                continue;
+            }
+            if c & LEAF != 0 {
+                best = Some(c & !LEAF);
+                continue;
+            }
+            let Some(n) = self.nodes.get(c as usize) else {
+                continue;
+            };
+            let (ra, rb) = bits.rank1_pair(n.start.wrapping_add(a), n.start.wrapping_add(b));
+            let (ra, rb) = (
+                ra.wrapping_sub(n.ones_before),
+                rb.wrapping_sub(n.ones_before),
+            );
+            let mut kids = [
+                (n.child[0], a.wrapping_sub(ra), b.wrapping_sub(rb)),
+                (n.child[1], ra, rb),
+            ];
+            // Push the less promising child first, so the other is searched first.
+            if beats(reach(kids[0].0), Some(reach(kids[1].0))) {
+                kids.swap(0, 1);
+            }
+            for k in kids {
+                if k.2 > k.1 {
+                    stack.push(k);
+                }
+            }
+        }
+        best
+    }
+
     /// Every symbol occurring in `[lo, hi)` with its count, in no particular order.
     pub fn distinct(&self, bits: &Rrr, lo: u64, hi: u64, out: &mut Vec<(u32, u64)>) {
         if lo >= hi {
@@ -343,6 +421,8 @@ mod tests {
                     let mut want = vec![0u64; sigma];
                     for &s in &seq[lo..hi] { want[s as usize] += 1; }
                     let want: Vec<(u32, u64)> = want.iter().enumerate().filter(|(_, &c)| c > 0).map(|(s, &c)| (s as u32, c)).collect();
+                    prop_assert_eq!(shape.range_extreme(&r, lo as u64, hi as u64, false), want.first().map(|e| e.0));
+                    prop_assert_eq!(shape.range_extreme(&r, lo as u64, hi as u64, true), want.last().map(|e| e.0));
                     prop_assert_eq!(got, want);
                 }
             }
