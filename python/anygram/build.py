@@ -34,6 +34,9 @@ __all__ = ["InputFile", "build", "discover_inputs", "parse_size"]
 
 T = TypeVar("T")
 
+#: The input name that means standard input (the only input that need not be a regular file).
+STDIN = "-"
+
 #: Text read per engine call: large enough to amortize the call, small enough for smooth progress.
 BATCH_BYTES = 16 << 20
 
@@ -114,6 +117,9 @@ def _discover(
 ) -> list[InputFile]:
     files: list[InputFile] = []
     for given in inputs:
+        if os.fspath(given) == STDIN:  # JSONL unless a format is given; never resumable
+            files.append(InputFile(Path(STDIN), "<stdin>", "jsonl", 0))
+            continue
         root = Path(given)
         if not root.is_dir():
             files.append(InputFile(root, root.name, _kind(root) or "text", _regular_size(root)))
@@ -347,17 +353,19 @@ def build(
     encoder, encoder_path = tok.engine_encoder()
     n_workers = workers or os.cpu_count() or 1
     budget = parse_size(mem_budget)
-    key = _resume_key(
-        files,
-        tok,
-        text_field=text_field,
-        metadata_fields=list(metadata_fields) if metadata_fields is not None else None,
-        on_error=on_error,
-        mem_budget=budget,
-        workers=n_workers,
-        max_shard_tokens=max_shard_tokens,
-        input_format=input_format,
-    )
+    key: str | None = None  # standard input cannot be read again: such a build starts over
+    if not any(os.fspath(f.path) == STDIN for f in files):
+        key = _resume_key(
+            files,
+            tok,
+            text_field=text_field,
+            metadata_fields=list(metadata_fields) if metadata_fields is not None else None,
+            on_error=on_error,
+            mem_budget=budget,
+            workers=n_workers,
+            max_shard_tokens=max_shard_tokens,
+            input_format=input_format,
+        )
     builder = _core.IndexBuilder(
         str(out),
         tok.vocab_size,

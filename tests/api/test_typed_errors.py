@@ -231,3 +231,18 @@ def test_no_line_grows_past_the_memory_budget(tmp_path: Path) -> None:
         anygram.build([src], tmp_path / "a", mem_budget=200_000, quiet=True)
     m = anygram.build([src], tmp_path / "b", mem_budget=200_000, on_error="skip", quiet=True)
     assert m["num_docs"] == 2 and m["build"]["skipped_documents"] == 1
+
+
+def test_standard_input_is_the_one_special_file_allowed(tmp_path: Path) -> None:
+    """``-`` reads JSONL from standard input (a pipe: not a regular file, named explicitly)."""
+    import subprocess
+    import sys
+
+    lines = "".join(json.dumps(d) + "\n" for d in DOCS)
+    out = tmp_path / "idx"
+    cmd = [sys.executable, "-m", "anygram", "build", "-", "-o", str(out), "--quiet"]
+    proc = subprocess.run(cmd, input=lines, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    index = anygram.Index(out)
+    assert index.num_docs == 2 and index.count("sat on the")["count"] == 2
+    assert json.loads(index.get_doc_by_ix(0)["metadata"])["path"] == "<stdin>"

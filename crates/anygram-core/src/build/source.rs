@@ -96,7 +96,12 @@ impl DocumentReader {
         fields: FieldOptions,
         on_error: OnError,
     ) -> Result<DocumentReader> {
-        let file = open_regular(path)?;
+        // `-` is standard input, the one input that need not be a regular file.
+        let file: Box<dyn Read + Send> = if path == Path::new(STDIN) {
+            Box::new(std::io::stdin())
+        } else {
+            Box::new(open_regular(path)?)
+        };
         let count = Arc::new(AtomicU64::new(0));
         let counted = CountingReader {
             inner: file,
@@ -252,6 +257,9 @@ impl DocumentReader {
         }
     }
 }
+
+/// The input path that means standard input.
+pub const STDIN: &str = "-";
 
 /// Lines and text files longer than this are refused unless the caller sets its own cap (the
 /// build passes its memory budget): the build's default budget.
