@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import anygram
 import httpx
@@ -205,3 +205,23 @@ def test_bpe_tokens_are_decoded_in_one_call_like_one_by_one(tmp_path: Path) -> N
     index = anygram.Index(tmp_path / "idx")
     ids = index.tokenize("héllo wörld 😀 the cat")
     assert decode_tokens(index, ids) == [index.tokenizer.decode([i]) for i in ids]
+
+
+class _TimedIndex(anygram.Index):
+    """Records the ``timeout`` the server passes (a method that takes one is given the time
+    left of the request)."""
+
+    seen: ClassVar[list[float]] = []
+
+    def count_cnf(self, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        assert timeout is not None
+        _TimedIndex.seen.append(timeout)
+        return super().count_cnf(*args, **kwargs)
+
+
+def test_methods_that_take_a_timeout_get_the_time_left(index_dir: Path) -> None:
+    config = ServerConfig(timeout=3.0)
+    with TestClient(create_app({"demo": _TimedIndex(index_dir)}, config)) as c:
+        r = post(c, query_type="count", query="cat AND mat")
+        assert r.status_code == 200, r.text
+    assert len(_TimedIndex.seen) == 1 and 2.0 < _TimedIndex.seen[0] <= 3.0
