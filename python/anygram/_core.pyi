@@ -18,7 +18,6 @@ __all__ = [
     "_error_examples",
     "_error_variants",
     "_raise_error_example",
-    "check_index_sources",
 ]
 __version__: str
 FORMAT_VERSION: int
@@ -53,11 +52,13 @@ class Index:
     def infgram_ntd(
         self, prompt: Sequence[int], *, max_support: int, exact: bool, eos_token_id: int
     ) -> dict[str, Any]: ...
-    def get_doc_by_rank(self, s: int, rank: int, max_disp_len: int) -> dict[str, Any]: ...
+    def get_doc_by_rank(
+        self, s: int, rank: int, max_disp_len: int, *, needle_len: int = 0
+    ) -> dict[str, Any]: ...
     def get_doc_by_ptr(self, s: int, ptr: int, max_disp_len: int) -> dict[str, Any]: ...
     def get_doc_by_ix(self, doc_ix: int, max_disp_len: int) -> dict[str, Any]: ...
     def get_docs_by_ranks(
-        self, requests: list[tuple[int, int]], max_disp_len: int
+        self, requests: list[tuple[int, int]], max_disp_len: int, *, needle_len: int = 0
     ) -> list[dict[str, Any]]: ...
     def get_docs_by_ptrs(
         self, requests: list[tuple[int, int]], max_disp_len: int
@@ -230,5 +231,3 @@ class Bpe:
     def decode_each(self, ids: list[int]) -> list[str]: ...
     @property
     def vocab_size(self) -> int: ...
-
-def check_index_sources(paths: list[str]) -> None: ...

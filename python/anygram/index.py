@@ -73,6 +73,16 @@ def _check_u32(name: str, v: Any) -> int:
     return v
 
 
+def _check_timeout(timeout: Any) -> float | None:
+    """A query's time budget in seconds (None: unbounded). Past it the engine stops its work and
+    the call raises :class:`~anygram.errors.QueryTimeoutError`."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout != timeout:
+        raise InvalidArgumentError(f"timeout must be a number of seconds, not {timeout!r}")
+    return float(timeout)
+
+
 def _seed(seed: int | None) -> int:
     """A sampler seed: the caller's, or a fresh random one."""
     return secrets.randbits(64) if seed is None else seed % 2**64
@@ -189,9 +199,6 @@ class Index:
         if unknown:
             raise TypeError(f"Index() got unexpected keyword arguments: {sorted(unknown)}")
         self._paths = _paths(index_dir)
-        # The same shard twice (one directory under two spellings, a manifest listing a shard
-        # twice) would count its tokens twice: refused, by file identity.
-        _core.check_index_sources(self._paths)
         self._core, self._generation = _open_consistent(
             self._paths, load_to_ram=load_to_ram, verify=verify, populate=populate
         )
@@ -425,12 +432,16 @@ class Index:
             if v >= _U63:
                 raise InvalidQueryError(f"{name}={v} is out of range")
 
-    def get_doc_by_rank(self, s: int, rank: int, max_disp_len: int | None = None) -> dict[str, Any]:
+    def get_doc_by_rank(
+        self, s: int, rank: int, max_disp_len: int | None = None, *, needle_len: int = 0
+    ) -> dict[str, Any]:
         """The document holding occurrence ``rank`` of shard ``s`` (from :meth:`find`), as a window
         of up to ``max_disp_len`` tokens around it; ``needle_offset`` is where the match starts
-        in ``token_ids``."""
-        self._nonneg(s=s, rank=rank)
-        return self._with_text(self._core.get_doc_by_rank(s, rank, self._disp(max_disp_len)))
+        in ``token_ids``. ``needle_len`` is the searched n-gram's length in tokens: index kinds
+        whose ranks mark where occurrences end need it (as infini-gram mini's does)."""
+        self._nonneg(s=s, rank=rank, needle_len=needle_len)
+        doc = self._core.get_doc_by_rank(s, rank, self._disp(max_disp_len), needle_len=needle_len)
+        return self._with_text(doc)
 
     def get_doc_by_ptr(self, s: int, ptr: int, max_disp_len: int | None = None) -> dict[str, Any]:
         """Like :meth:`get_doc_by_rank`, from a pointer: a token position in shard ``s``'s
@@ -444,13 +455,18 @@ class Index:
         return self._with_text(self._core.get_doc_by_ix(doc_ix, self._disp(max_disp_len)))
 
     def get_docs_by_ranks(
-        self, list_of_s_and_rank: Sequence[tuple[int, int]], max_disp_len: int | None = None
+        self,
+        list_of_s_and_rank: Sequence[tuple[int, int]],
+        max_disp_len: int | None = None,
+        *,
+        needle_len: int = 0,
     ) -> list[dict[str, Any]]:
         """Many :meth:`get_doc_by_rank` lookups in one parallel call."""
         reqs = [(int(s), int(r)) for s, r in list_of_s_and_rank]
         for s, r in reqs:
             self._nonneg(s=s, rank=r)
-        docs = self._core.get_docs_by_ranks(reqs, self._disp(max_disp_len))
+        self._nonneg(needle_len=needle_len)
+        docs = self._core.get_docs_by_ranks(reqs, self._disp(max_disp_len), needle_len=needle_len)
         return [self._with_text(d) for d in docs]
 
     def get_docs_by_ptrs(
@@ -588,6 +604,8 @@ class Index:
         max_diff_tokens: int | None = None,
         exact: bool = False,
         scope: str = "window",
+        *,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
         """Occurrences of a boolean query: ``{"count", "approx"}``.
 
@@ -611,7 +629,7 @@ class Index:
         {'count': 1, 'approx': False}
         """
         cnf_ids, options = self._cnf_args(cnf, max_clause_freq, max_diff_tokens, exact, scope)
-        r = self._core.count_cnf(cnf_ids, **options)
+        r = self._core.count_cnf(cnf_ids, **options, timeout=_check_timeout(timeout))
         return _with_interval({"count": r["cnt"], "approx": r["approx"]}, r)
 
     def find_cnf(
@@ -621,13 +639,15 @@ class Index:
         max_diff_tokens: int | None = None,
         exact: bool = False,
         scope: str = "window",
+        *,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
         """:meth:`count_cnf` plus the hits: ``{"cnt", "approx", "ptrs_by_shard"}``, where
         ``ptrs_by_shard[s]`` lists, in stream order, the pointer where each matched window
         starts (``scope="document"``: the first occurrence of the rarest clause in each
         matching document), usable with :meth:`get_doc_by_ptr`."""
         cnf_ids, options = self._cnf_args(cnf, max_clause_freq, max_diff_tokens, exact, scope)
-        r = self._core.find_cnf(cnf_ids, **options)
+        r = self._core.find_cnf(cnf_ids, **options, timeout=_check_timeout(timeout))
         out = _with_interval({"cnt": r["cnt"], "approx": r["approx"]}, r)
         out["ptrs_by_shard"] = r["ptrs_by_shard"]
         return out
@@ -644,6 +664,7 @@ class Index:
         scope: str = "window",
         offset: int = 0,
         seed: int | None = None,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
         """One page of the hits of a boolean query, as documents:
         ``{"cnt", "approx", "total", "offset", "idxs", "documents"}``.
@@ -666,6 +687,7 @@ class Index:
             limit=maxnum,
             page_seed=seed,
             max_disp_len=self._disp(max_disp_len),
+            timeout=_check_timeout(timeout),
         )
         interval = r.pop("cnt_interval")
         if r["approx"]:
@@ -674,7 +696,7 @@ class Index:
         r["offset"] = offset
         return r
 
-    def creativity(self, input_ids: Query) -> dict[str, Any]:
+    def creativity(self, input_ids: Query, *, timeout: float | None = None) -> dict[str, Any]:
         """For each start ``l`` of the input, ``rs[l] = l +`` the length of the longest prefix
         of ``input[l:]`` that occurs in the index: ``{"rs": [...]}`` (infini-gram's
         ``creativity``). About one suffix-array search per position.
@@ -689,7 +711,7 @@ class Index:
         >>> index.creativity("bcx")
         {'rs': [2, 2, 2]}
         """
-        return {"rs": self._core.creativity(self._ids(input_ids))}
+        return {"rs": self._core.creativity(self._ids(input_ids), timeout=_check_timeout(timeout))}
 
     def attribute(
         self,
@@ -706,6 +728,7 @@ class Index:
         rank_by: str = "position",
         span_density: float | None = None,
         max_spans: int | None = None,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
         """The maximal spans of the input that occur verbatim in the index (infini-gram's
         ``attribute``, the OLMoTrace use): ``{"spans": [{l, r, length, count,
@@ -764,6 +787,7 @@ class Index:
             word_starts=word_starts,
             bow_ids=bow,
             max_docs=max_docs,
+            timeout=_check_timeout(timeout),
         )
         spans = rank_spans(spans, len(ids), rank_by, span_density, max_spans)
         if return_docs:
@@ -774,7 +798,7 @@ class Index:
                     d["document"] = next(docs)
         return {"spans": spans}
 
-    def score(self, input_ids: Query) -> dict[str, Any]:
+    def score(self, input_ids: Query, *, timeout: float | None = None) -> dict[str, Any]:
         """The ∞-gram probability of every token given all the tokens before it, in one engine
         pass: ``{"token_ids", "prob", "effective_n", "suffix_len", "prompt_cnt", "cont_cnt",
         "sparse", "sole_next"}``, each a list with one entry per token.
@@ -799,9 +823,14 @@ class Index:
         ([1, 2, 3], [3, 2, 0], [8, 3, 2])
         """
         ids = self._ids(input_ids)
-        return {"token_ids": list(ids), **self._core.score(ids, eos_token_id=self._eos)}
+        return {
+            "token_ids": list(ids),
+            **self._core.score(ids, eos_token_id=self._eos, timeout=_check_timeout(timeout)),
+        }
 
-    def next_token_summary(self, input_ids: Query) -> dict[str, Any]:
+    def next_token_summary(
+        self, input_ids: Query, *, timeout: float | None = None
+    ) -> dict[str, Any]:
         """The shape of the ∞-gram next-token distribution at every position, exactly:
         ``{"suffix_len", "prompt_cnt", "distinct", "mode", "mode_cnt", "half_prompt_cnt",
         "half_cont_cnt"}``, one list entry per token. Entry ``i`` summarizes
@@ -822,7 +851,9 @@ class Index:
         ([4, 2], ['a', 'b'], [3, 2])
         """
         ids = self._ids(input_ids)
-        return self._core.next_token_summaries(ids, eos_token_id=self._eos)
+        return self._core.next_token_summaries(
+            ids, eos_token_id=self._eos, timeout=_check_timeout(timeout)
+        )
 
     def generate(
         self,

@@ -162,7 +162,7 @@ fn attribute_parts(
             continue;
         }
         last_r = r;
-        let docs = index.locate_first(&segs, opts.max_docs)?;
+        let docs = index.locate_first(&segs, r - l, opts.max_docs)?;
         let unigram_logprob_sum = ids[l..r]
             .iter()
             .map(|t| logprob.get(t).copied().unwrap_or(ABSENT_LOGPROB))
@@ -179,16 +179,25 @@ fn attribute_parts(
 }
 
 impl Index {
-    /// The first `max` occurrences of per-shard ranges, in rank order shard by shard, as
-    /// (shard, stream position).
-    pub(crate) fn locate_first(&self, segs: &[Segment], max: usize) -> Result<Vec<(usize, u64)>> {
+    /// The first `max` occurrences of per-shard ranges of a pattern of `m` tokens, in rank
+    /// order shard by shard, as (shard, stream position).
+    pub(crate) fn locate_first(
+        &self,
+        segs: &[Segment],
+        m: usize,
+        max: usize,
+    ) -> Result<Vec<(usize, u64)>> {
         let mut left = max as u64;
         let reqs = segs
             .iter()
             .map(|&seg| {
                 let take = seg.count().min(left);
                 left -= take;
-                (take > 0).then_some(ShardRequest::Locate { seg, limit: take })
+                (take > 0).then_some(ShardRequest::Locate {
+                    seg,
+                    m,
+                    limit: take,
+                })
             })
             .collect();
         let ptrs = self.run_each(reqs, Deadline::NONE, ShardResponse::into_ptrs)?;

@@ -274,11 +274,11 @@ struct Window {
 /// (measured on the 32k BPE benchmark index: a suffix-array read plus its share of the sort).
 const SORTED_COST_PER_OCCURRENCE: u64 = 24;
 
-/// Every occurrence of a clause (its terms' ranges), sorted by position.
-fn sorted_ptrs<S: ShardIndex>(s: &S, segs: &[Segment]) -> Vec<u64> {
+/// Every occurrence of a clause (its terms and their ranges), sorted by position.
+fn sorted_ptrs<S: ShardIndex>(s: &S, terms: &[Vec<S::Tok>], segs: &[Segment]) -> Vec<u64> {
     let mut ptrs = Vec::with_capacity(segs.iter().map(Segment::count).sum::<u64>() as usize);
-    for &seg in segs {
-        s.locate_range(seg, &mut ptrs);
+    for (term, &seg) in terms.iter().zip(segs) {
+        s.locate_range(seg, term.len(), &mut ptrs);
     }
     ptrs.sort_unstable();
     ptrs
@@ -323,7 +323,7 @@ pub fn shard_cnf<S: ShardIndex>(
     let mut kept_units = 0u64;
     for (t, &seg) in req.segs[a].iter().enumerate() {
         let mut ptrs = Vec::new();
-        s.locate_range(seg, &mut ptrs);
+        s.locate_range(seg, clauses[a][t].len(), &mut ptrs);
         ticker.tick()?;
         match (req.keep, req.scope) {
             (Some(k), CnfScope::Window) => {
@@ -345,13 +345,16 @@ pub fn shard_cnf<S: ShardIndex>(
         let scan = match req.locate {
             Locate::Scan => true,
             Locate::Sorted => false,
-            Locate::Auto => scan_cost <= count.saturating_mul(SORTED_COST_PER_OCCURRENCE),
+            Locate::Auto => {
+                scan_cost.saturating_mul(s.extract_cost())
+                    <= count.saturating_mul(SORTED_COST_PER_OCCURRENCE)
+            }
         };
         if scan {
             let longest = clauses[c].iter().map(Vec::len).max().unwrap_or(0) as u64;
             Locator::Scan(s, &clauses[c], longest)
         } else {
-            Locator::Sorted(sorted_ptrs(s, &req.segs[c]))
+            Locator::Sorted(sorted_ptrs(s, &clauses[c], &req.segs[c]))
         }
     };
 

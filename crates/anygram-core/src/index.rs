@@ -5,7 +5,6 @@
 //! The index knows its shards from their manifests and reaches them only through its
 //! [`Executor`]: shards opened here ([`LocalExecutor`], the default) or anywhere else.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -71,6 +70,7 @@ impl Index {
     /// process. They must share token width, vocabulary and tokenizer.
     pub fn open(paths: &[PathBuf], opts: OpenOptions) -> Result<Index> {
         let sources = read_manifests(paths)?;
+        crate::format::check_distinct_sources(&sources)?;
         check_compatible(&sources)?;
         let (width, vocab) = (sources[0].1.token_width, sources[0].1.vocab_size);
         let shards = match width {
@@ -260,14 +260,17 @@ impl Index {
         Ok(merge_find(self.find_segments(ids)?))
     }
 
-    /// Token position in shard `s` of the occurrence of rank `rank`.
-    pub fn pointer(&self, s: usize, rank: u64) -> Result<u64> {
+    /// Token position in shard `s` of the occurrence of rank `rank` of a pattern of
+    /// `needle_len` tokens (the SA kind needs no length; the FM kind's ranks mark where
+    /// occurrences end, so it does, as infini-gram mini's `get_doc_by_rank` does).
+    pub fn pointer(&self, s: usize, rank: u64, needle_len: usize) -> Result<u64> {
         let n = self.shards.get(s).map_or(0, |x| x.num_tokens);
         let req = ShardRequest::Locate {
             seg: Segment {
                 lo: rank,
                 hi: rank.saturating_add(1).min(n),
             },
+            m: needle_len,
             limit: 1,
         };
         let ptrs = self.run_one(s, &req, Deadline::NONE, ShardResponse::into_ptrs)?;
@@ -281,9 +284,16 @@ impl Index {
         d.into_result(s, self.shards[s].doc_base)
     }
 
-    /// The document holding the occurrence of rank `rank` of shard `s`, windowed around it.
-    pub fn get_doc_by_rank(&self, s: usize, rank: u64, max_disp_len: u64) -> Result<DocResult> {
-        let ptr = self.pointer(s, rank)?;
+    /// The document holding the occurrence of rank `rank` of shard `s` (of a pattern of
+    /// `needle_len` tokens, see [`Index::pointer`]), windowed around it.
+    pub fn get_doc_by_rank(
+        &self,
+        s: usize,
+        rank: u64,
+        needle_len: usize,
+        max_disp_len: u64,
+    ) -> Result<DocResult> {
+        let ptr = self.pointer(s, rank, needle_len)?;
         self.get_doc_by_ptr(s, ptr, max_disp_len)
     }
 
@@ -315,11 +325,12 @@ impl Index {
     pub fn get_docs_by_ranks(
         &self,
         requests: &[(usize, u64)],
+        needle_len: usize,
         max_disp_len: u64,
     ) -> Result<Vec<DocResult>> {
         requests
             .par_iter()
-            .map(|&(s, r)| self.get_doc_by_rank(s, r, max_disp_len))
+            .map(|&(s, r)| self.get_doc_by_rank(s, r, needle_len, max_disp_len))
             .collect()
     }
 
@@ -354,17 +365,8 @@ fn read_manifests(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Manifest)>> {
             "no index directory given".into(),
         ));
     }
-    // The same directory twice (however spelled) would count every occurrence twice.
-    let mut seen = HashSet::new();
     let mut sources = Vec::with_capacity(paths.len());
     for p in paths {
-        let identity = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
-        if !seen.insert(identity) {
-            return Err(AnygramError::InvalidArgument(format!(
-                "{} is given twice: an index directory may be opened once",
-                p.display()
-            )));
-        }
         sources.push((p.clone(), Manifest::read(p)?));
     }
     Ok(sources)
@@ -398,14 +400,7 @@ fn open_all<T: Token>(
 ) -> Result<Vec<AnyShard<T>>> {
     let mut shards = Vec::new();
     for (dir, m) in sources {
-        let mut dirs = HashSet::new();
         for sm in &m.shards {
-            if !dirs.insert(&sm.dir) {
-                return Err(AnygramError::corrupt(
-                    dir.join(crate::format::MANIFEST),
-                    format!("shard {} is listed twice", sm.dir),
-                ));
-            }
             shards.push(AnyShard::Sa(Shard::open(dir, sm, vocab_size, opts)?));
         }
     }

@@ -46,8 +46,9 @@ pub enum ShardRequest {
     Score { ids: Vec<u32>, eos: Option<u32> },
     /// The creativity walk, with each longest prefix's range.
     Creativity { ids: Vec<u32> },
-    /// Stream positions of the first `limit` occurrences of a range, in rank order.
-    Locate { seg: Segment, limit: u64 },
+    /// Start positions of the first `limit` occurrences of a range of a pattern of `m`
+    /// tokens, in rank order.
+    Locate { seg: Segment, m: usize, limit: u64 },
     /// The document holding a stream position, windowed around it.
     DocByPtr { ptr: u64, max_disp_len: u64 },
     /// The first `max_disp_len` tokens of a shard-local document.
@@ -156,10 +157,10 @@ pub fn answer<S: ShardIndex>(
             &narrow_ids(ids)?,
             &mut deadline.ticker(),
         )?),
-        ShardRequest::Locate { seg, limit } => {
+        ShardRequest::Locate { seg, m, limit } => {
             let hi = seg.hi.min(seg.lo.saturating_add(*limit));
             let mut out = Vec::new();
-            s.locate_range(Segment { lo: seg.lo, hi }, &mut out);
+            s.locate_range(Segment { lo: seg.lo, hi }, *m, &mut out);
             ShardResponse::Ptrs(out)
         }
         ShardRequest::DocByPtr { ptr, max_disp_len } => {

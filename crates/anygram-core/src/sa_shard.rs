@@ -253,11 +253,11 @@ impl<T: Token> ShardIndex for Shard<T> {
     }
 
     #[inline]
-    fn locate(&self, rank: u64) -> Option<u64> {
+    fn locate(&self, rank: u64, _m: usize) -> Option<u64> {
         self.pointer(rank)
     }
 
-    fn locate_range(&self, seg: Segment, out: &mut Vec<u64>) {
+    fn locate_range(&self, seg: Segment, _m: usize, out: &mut Vec<u64>) {
         let sa = self.sa();
         out.extend((seg.lo..seg.hi.min(self.num_tokens)).map(|r| sa.get(r)));
     }

@@ -81,12 +81,15 @@ pub trait ShardIndex: Send + Sync {
     /// left out.
     fn unigram_counts(&self) -> Vec<(u32, u64)>;
 
-    /// Stream position of the occurrence of rank `rank` (`None` past the last rank).
-    fn locate(&self, rank: u64) -> Option<u64>;
+    /// Stream position where the occurrence of rank `rank` of a pattern of `m` tokens starts
+    /// (`None` past the last rank). A kind whose ranks mark where occurrences end (an FM-index
+    /// over the reversed stream) needs `m`; the SA kind ignores it.
+    fn locate(&self, rank: u64, m: usize) -> Option<u64>;
 
-    /// The stream positions of every occurrence in `seg`, appended to `out` in rank order.
-    fn locate_range(&self, seg: Segment, out: &mut Vec<u64>) {
-        out.extend((seg.lo..seg.hi).filter_map(|r| self.locate(r)));
+    /// The start positions of every occurrence in `seg` (a pattern of `m` tokens), appended to
+    /// `out` in rank order.
+    fn locate_range(&self, seg: Segment, m: usize, out: &mut Vec<u64>) {
+        out.extend((seg.lo..seg.hi).filter_map(|r| self.locate(r, m)));
     }
 
     /// The whole stream, when the kind stores it as is (lets scans read it in place).
@@ -106,6 +109,12 @@ pub trait ShardIndex: Send + Sync {
 
     /// Bytes of every file of the shard.
     fn size_bytes(&self) -> u64;
+
+    /// Relative cost of one token of [`Self::extract`] against reading the stored stream (1):
+    /// query plans weigh scanning text against locating occurrences with it.
+    fn extract_cost(&self) -> u64 {
+        1
+    }
 }
 
 /// The per-shard label of a stored next token: document ends (the separator) as
@@ -180,11 +189,11 @@ impl<T: Token> ShardIndex for AnyShard<T> {
         each_kind!(self, s => s.unigram_counts())
     }
     #[inline]
-    fn locate(&self, rank: u64) -> Option<u64> {
-        each_kind!(self, s => s.locate(rank))
+    fn locate(&self, rank: u64, m: usize) -> Option<u64> {
+        each_kind!(self, s => s.locate(rank, m))
     }
-    fn locate_range(&self, seg: Segment, out: &mut Vec<u64>) {
-        each_kind!(self, s => s.locate_range(seg, out))
+    fn locate_range(&self, seg: Segment, m: usize, out: &mut Vec<u64>) {
+        each_kind!(self, s => s.locate_range(seg, m, out))
     }
     #[inline]
     fn stream(&self) -> Option<&[T]> {
@@ -205,5 +214,8 @@ impl<T: Token> ShardIndex for AnyShard<T> {
     }
     fn size_bytes(&self) -> u64 {
         each_kind!(self, s => ShardIndex::size_bytes(s))
+    }
+    fn extract_cost(&self) -> u64 {
+        each_kind!(self, s => s.extract_cost())
     }
 }

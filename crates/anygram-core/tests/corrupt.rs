@@ -40,7 +40,7 @@ fn random_pointers_and_tokens_never_panic() {
             if let Ok(found) = index.find(&q) {
                 for (s, seg) in found.segment_by_shard.iter().enumerate() {
                     for r in seg.lo..seg.hi.min(seg.lo + 20) {
-                        let _ = index.get_doc_by_rank(s, r, 1 << 62);
+                        let _ = index.get_doc_by_rank(s, r, 0, 1 << 62);
                     }
                 }
             }

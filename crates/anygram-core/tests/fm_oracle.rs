@@ -135,7 +135,7 @@ fn check<T: Token>(docs: &[Vec<u32>], vocab: u32, p: FmParams) -> Result<(), Tes
             .iter()
             .enumerate()
             .flat_map(|(sh, g)| (g.lo..g.hi).map(move |r| (sh, r)))
-            .map(|(sh, r)| sa.pointer(sh, r).unwrap())
+            .map(|(sh, r)| sa.pointer(sh, r, 0).unwrap())
             .collect();
         sa_pos.sort_unstable();
         prop_assert_eq!(&sa_pos, &starts);

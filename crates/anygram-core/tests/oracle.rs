@@ -51,7 +51,7 @@ fn check(docs: &[Vec<u32>], vocab: u32, extra: Vec<Vec<u32>>, shard_cap: Option<
             // Every rank in a segment starts with the query; its neighbours do not.
             for (s, seg) in found.segment_by_shard.iter().enumerate() {
                 for rank in seg.lo..seg.hi {
-                    let doc = index.get_doc_by_rank(s, rank, 1_000_000).unwrap();
+                    let doc = index.get_doc_by_rank(s, rank, q.len(), 1_000_000).unwrap();
                     let at = doc.needle_offset as usize;
                     assert_eq!(&doc.token_ids[at..at + q.len()], &q[..]);
                 }
@@ -111,7 +111,7 @@ fn suffix_array_is_sorted_like_brute_force() {
     let mut want: Vec<usize> = (0..stream.len()).filter(|&p| stream[p] != sep).collect();
     want.sort_by(|&a, &b| stream[a..].cmp(&stream[b..]));
     let got: Vec<usize> = (0..want.len() as u64)
-        .map(|r| index.pointer(0, r).unwrap() as usize)
+        .map(|r| index.pointer(0, r, 0).unwrap() as usize)
         .collect();
     assert_eq!(got, want);
 }

@@ -178,14 +178,20 @@ impl PyIndex {
         Ok(d)
     }
 
+    /// `needle_len`: the pattern's length in tokens (needed by kinds whose ranks mark where
+    /// occurrences end; the SA kind ignores it).
+    #[pyo3(signature = (s, rank, max_disp_len, *, needle_len = 0))]
     fn get_doc_by_rank<'py>(
         &self,
         py: Python<'py>,
         s: usize,
         rank: u64,
         max_disp_len: u64,
+        needle_len: usize,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let d = detach(py, || self.inner.get_doc_by_rank(s, rank, max_disp_len))?;
+        let d = detach(py, || {
+            self.inner.get_doc_by_rank(s, rank, needle_len, max_disp_len)
+        })?;
         doc_to_dict(py, &d)
     }
 
@@ -210,13 +216,18 @@ impl PyIndex {
         doc_to_dict(py, &d)
     }
 
+    #[pyo3(signature = (requests, max_disp_len, *, needle_len = 0))]
     fn get_docs_by_ranks<'py>(
         &self,
         py: Python<'py>,
         requests: Vec<(usize, u64)>,
         max_disp_len: u64,
+        needle_len: usize,
     ) -> PyResult<Vec<Bound<'py, PyDict>>> {
-        let d = detach(py, || self.inner.get_docs_by_ranks(&requests, max_disp_len))?;
+        let d = detach(py, || {
+            self.inner
+                .get_docs_by_ranks(&requests, needle_len, max_disp_len)
+        })?;
         docs_to_list(py, &d)
     }
 

@@ -2,7 +2,6 @@
 //! No engine logic lives here; the public Python API wraps these classes in `python/anygram`.
 
 mod builder;
-mod checks;
 mod convert;
 mod errors;
 mod ids;
@@ -23,6 +22,5 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MAX_QUERY_TOKENS", ids::MAX_QUERY_TOKENS)?;
     m.add("FORMAT_VERSION", anygram_core::format::FORMAT_VERSION)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add_function(wrap_pyfunction!(checks::check_index_sources, m)?)?;
     Ok(())
 }
