@@ -66,8 +66,7 @@ def draw_queries(corpus: Path, n: int, seed: int) -> dict[str, Any]:
         with f.open() as fh:
             docs += [json.loads(line)["text"].encode() for line in fh]
     held = [
-        json.loads(line)["text"].encode()
-        for line in (corpus / "heldout" / "heldout.jsonl").open()
+        json.loads(line)["text"].encode() for line in (corpus / "heldout" / "heldout.jsonl").open()
     ]
 
     def ngram(k: int) -> list[int]:
