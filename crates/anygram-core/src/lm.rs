@@ -147,39 +147,69 @@ pub fn next_counts<S: ShardIndex>(s: &S, seg: Segment, m: usize, unit: u64) -> N
 }
 
 /// Length and range of the longest suffix of `prompt` that occurs in the shard (the empty
-/// suffix always does): doubling, then binary search between the last length found and the
+/// suffix always does): galloping up from the empty suffix, then binary search between the last length found and the
 /// first missing.
 pub fn longest_suffix<S: ShardIndex>(s: &S, prompt: &[S::Tok]) -> SuffixPart {
     let n = prompt.len();
-    let find = |len: usize| s.find(&prompt[n - len..]);
-    let (mut lo, mut hi) = (0usize, 1usize);
-    let mut lo_seg = find(0);
-    loop {
-        if hi > n {
-            hi = n + 1;
-            break;
-        }
-        let seg = find(hi);
-        if seg.is_empty() {
-            break;
-        }
-        (lo, lo_seg) = (hi, seg);
-        hi *= 2;
+    let (len, seg) = longest_occurring((0, s.find(&[])), n + 1, Gallop::Up, |k| {
+        s.find(&prompt[n - k..])
+    });
+    SuffixPart {
+        len,
+        seg,
+        prompt_cnt: prompt_count(seg, len, s.num_docs()),
     }
-    while hi - lo > 1 {
-        let mid = lo + (hi - lo) / 2;
+}
+
+/// Where [`longest_occurring`] gallops from: the known-good end (a long match is likely) or
+/// the known-bad end (only a few tokens are likely to go).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Gallop {
+    Up,
+    Down,
+}
+
+/// The largest suffix length `k` in `[good, bad)` that occurs, with its range, given that
+/// occurring is monotone (a suffix of an occurring suffix occurs), that `good` occurs (its
+/// range `good_seg`) and that `bad` does not. Gallops from one end (steps 1, 2, 4, ... from
+/// `good` upwards, or from `bad` downwards) until the answer is bracketed, then binary search:
+/// `O(log distance)` searches from the end galloped from. The one search on suffix lengths of
+/// the engine: `infgram_*` back-off and the matching statistics of `score` / `generate`.
+fn longest_occurring(
+    (mut good, mut good_seg): (usize, Segment),
+    mut bad: usize,
+    from: Gallop,
+    find: impl Fn(usize) -> Segment,
+) -> (usize, Segment) {
+    let mut step = 1usize;
+    while bad - good > 1 {
+        let k = match from {
+            Gallop::Up => good.saturating_add(step).min(bad - 1),
+            Gallop::Down => bad.saturating_sub(step).max(good + 1),
+        };
+        let seg = find(k);
+        let occurs = !seg.is_empty();
+        if occurs {
+            (good, good_seg) = (k, seg);
+        } else {
+            bad = k;
+        }
+        // Bracketed: the probe moved the far end.
+        if occurs == (from == Gallop::Down) {
+            break;
+        }
+        step = step.saturating_mul(2);
+    }
+    while bad - good > 1 {
+        let mid = good + (bad - good) / 2;
         let seg = find(mid);
         if seg.is_empty() {
-            hi = mid;
+            bad = mid;
         } else {
-            (lo, lo_seg) = (mid, seg);
+            (good, good_seg) = (mid, seg);
         }
     }
-    SuffixPart {
-        len: lo,
-        seg: lo_seg,
-        prompt_cnt: prompt_count(lo_seg, lo, s.num_docs()),
-    }
+    (good, good_seg)
 }
 
 /// The longest suffix of a growing text that occurs in one shard: its length and range.
@@ -216,32 +246,10 @@ impl MatchState {
             };
         }
         let n = text.len();
-        let find = |k: usize| s.find(&text[n - k..]);
-        let (mut good, mut good_seg, mut bad) = (0usize, s.find(&[]), self.len + 1);
-        let mut step = 1usize;
-        while bad > step {
-            let k = bad - step;
-            let seg = find(k);
-            if !seg.is_empty() {
-                (good, good_seg) = (k, seg);
-                break;
-            }
-            bad = k;
-            step *= 2;
-        }
-        while bad - good > 1 {
-            let mid = good + (bad - good) / 2;
-            let seg = find(mid);
-            if seg.is_empty() {
-                bad = mid;
-            } else {
-                (good, good_seg) = (mid, seg);
-            }
-        }
-        MatchState {
-            len: good,
-            seg: good_seg,
-        }
+        let (len, seg) = longest_occurring((0, s.find(&[])), self.len + 1, Gallop::Down, |k| {
+            s.find(&text[n - k..])
+        });
+        MatchState { len, seg }
     }
 
     /// Appends `text.last()`: extends, else shrinks ([`Self::advance`]).

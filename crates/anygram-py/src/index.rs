@@ -190,7 +190,8 @@ impl PyIndex {
         needle_len: usize,
     ) -> PyResult<Bound<'py, PyDict>> {
         let d = detach(py, || {
-            self.inner.get_doc_by_rank(s, rank, needle_len, max_disp_len)
+            self.inner
+                .get_doc_by_rank(s, rank, needle_len, max_disp_len)
         })?;
         doc_to_dict(py, &d)
     }
