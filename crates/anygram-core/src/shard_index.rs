@@ -14,6 +14,7 @@ use std::borrow::Cow;
 use std::path::Path;
 
 use crate::error::Result;
+use crate::fm::FmShard;
 use crate::query::Segment;
 use crate::shard::Shard;
 use crate::token::Token;
@@ -130,15 +131,21 @@ pub fn label<T: Token>(t: T) -> u32 {
 
 /// One opened shard of any kind. Enum dispatch: one predictable branch per primitive, no
 /// allocation, and the query families stay monomorphic per token width.
+/// Unboxed although the kinds differ in size: an index holds one per shard, and a box would add
+/// a pointer chase to every primitive.
+#[allow(clippy::large_enum_variant)]
 pub enum AnyShard<T: Token> {
     /// Suffix array over the stored token stream (`shard.rs`, `sa_shard.rs`).
     Sa(Shard<T>),
+    /// FM-index over the reversed stream, the text kept only inside it (`fm/shard.rs`).
+    Fm(FmShard<T>),
 }
 
 macro_rules! each_kind {
     ($self:expr, $s:ident => $body:expr) => {
         match $self {
             AnyShard::Sa($s) => $body,
+            AnyShard::Fm($s) => $body,
         }
     };
 }

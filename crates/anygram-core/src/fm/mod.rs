@@ -24,6 +24,7 @@
 pub mod build;
 pub mod rrr;
 mod sections;
+pub mod shard;
 pub mod wavelet;
 
 use std::collections::BTreeMap;
@@ -42,6 +43,7 @@ use crate::storage::FileBytes;
 use crate::token::Token;
 use build::Alphabet;
 use rrr::Rrr;
+pub use shard::FmShard;
 use wavelet::Shape;
 
 pub const BWT_FILE: &str = "fm.bwt";
