@@ -9,6 +9,7 @@ mod common;
 
 use std::path::Path;
 
+use anygram_core::cnf::{CnfScope, KeepRule, Locate, ShardCnfRequest};
 use anygram_core::creativity::creativity_part;
 use anygram_core::fm::{build, FmParams, FmShard};
 use anygram_core::format::Manifest;
@@ -281,7 +282,63 @@ fn same_families<T: Token>(
                 matched(answer(fm, &req, nd).unwrap())
             );
         }
+        same_cnf(both, &ids)?;
     }
+    Ok(())
+}
+
+/// A boolean query's hits and the spans of its terms: positions only, so whole answers agree,
+/// whichever way the plan locates the later clauses.
+fn same_cnf<T: Token>(both: &[AnyShard<T>; 2], ids: &[u32]) -> Result<(), TestCaseError> {
+    let [sa, fm] = both;
+    let nd = Deadline::NONE;
+    let term = |a: usize, len: usize| ids[a.min(ids.len() - 1)..(a + len).min(ids.len())].to_vec();
+    let clauses = vec![vec![term(0, 2)], vec![term(1, 1), term(2, 2), vec![0]]];
+    let req = |s: &AnyShard<T>, scope, locate, keep| {
+        let segs = clauses
+            .iter()
+            .map(|c| {
+                c.iter()
+                    .map(|t| s.find(&t.iter().map(|&x| T::from_u32(x)).collect::<Vec<T>>()))
+                    .collect()
+            })
+            .collect();
+        ShardRequest::Cnf(ShardCnfRequest {
+            clauses: clauses.clone(),
+            segs,
+            order: vec![0, 1],
+            keep,
+            stream_base: 0,
+            doc_base: 0,
+            max_diff_tokens: 5,
+            scope,
+            locate,
+        })
+    };
+    for scope in [CnfScope::Window, CnfScope::Document] {
+        for locate in [Locate::Auto, Locate::Scan, Locate::Sorted] {
+            for keep in [
+                None,
+                Some(KeepRule {
+                    seed: 7,
+                    threshold: u64::MAX / 2,
+                }),
+            ] {
+                let a = answer(sa, &req(sa, scope, locate, keep), nd).unwrap();
+                let b = answer(fm, &req(fm, scope, locate, keep), nd).unwrap();
+                prop_assert_eq!(a, b, "cnf {:?} {:?} {:?}", scope, locate, keep);
+            }
+        }
+    }
+    let spans = ShardRequest::Spans {
+        from: 0,
+        to: sa.stream_len(),
+        clauses,
+    };
+    prop_assert_eq!(
+        answer(sa, &spans, nd).unwrap(),
+        answer(fm, &spans, nd).unwrap()
+    );
     Ok(())
 }
 
