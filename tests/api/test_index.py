@@ -99,25 +99,43 @@ def test_threads_share_one_index(build_texts) -> None:
 
 
 def test_gil_is_released_during_queries(build_texts) -> None:
-    """Another Python thread keeps running while one thread is inside the engine."""
-    index = build_texts(["a" * 20000])
-    ticks = 0
+    """Another Python thread makes progress *inside* one long engine call: it records when it
+    runs, and some of those moments fall in the middle of the call. With the GIL held through
+    the call, the other thread could not run there at all."""
+    import random
+    import time
+
+    rng = random.Random(0)
+    text = "".join(rng.choice("ab ") for _ in range(20000))
+    index = build_texts([text])
+    seen: list[float] = []
     stop = threading.Event()
 
     def spin() -> None:
-        nonlocal ticks
         while not stop.is_set():
-            ticks += 1
+            seen.append(time.perf_counter())
+            if len(seen) > 2_000_000:
+                del seen[: len(seen) // 2]
 
+    n = 50_000
+    ids = [rng.choice(b"ab ") for _ in range(n)]
     t = threading.Thread(target=spin)
     t.start()
     try:
-        for _ in range(300):
-            index.get_docs_by_ixs([0] * 20, max_disp_len=20000)
+        while True:  # one engine call long enough to be measured (at least 0.2 s)
+            start = time.perf_counter()
+            index._core.score(ids, eos_token_id=255)
+            end = time.perf_counter()
+            if end - start >= 0.2 or n > 20_000_000:
+                break
+            ids = ids * 4
+            n *= 4
     finally:
         stop.set()
         t.join()
-    assert ticks > 0
+    margin = (end - start) / 4
+    inside = [x for x in seen if start + margin < x < end - margin]
+    assert inside, f"no progress during a {end - start:.2f} s engine call"
 
 
 def test_load_to_ram_and_several_indexes(tmp_path) -> None:

@@ -147,8 +147,8 @@ pub fn next_counts<S: ShardIndex>(s: &S, seg: Segment, m: usize, unit: u64) -> N
 }
 
 /// Length and range of the longest suffix of `prompt` that occurs in the shard (the empty
-/// suffix always does): galloping up from the empty suffix, then binary search between the last length found and the
-/// first missing.
+/// suffix always does): galloping up from the empty suffix, then binary search between the
+/// last length found and the first missing.
 pub fn longest_suffix<S: ShardIndex>(s: &S, prompt: &[S::Tok]) -> SuffixPart {
     let n = prompt.len();
     let (len, seg) = longest_occurring((0, s.find(&[])), n + 1, Gallop::Up, |k| {
