@@ -56,12 +56,9 @@ impl<T: Token> Next<'_, T> {
     /// The sub-range of `seg` continuing with `t`.
     fn range_of(&self, seg: Segment, t: T) -> Segment {
         let lo = self.bound(seg.lo, seg.hi, t, false);
-        if lo >= seg.hi || self.at(lo) != t {
-            return Segment::empty_at(lo);
-        }
         Segment {
             lo,
-            hi: self.run_end(lo, seg.hi, t),
+            hi: self.bound(lo, seg.hi, t, true),
         }
     }
 
