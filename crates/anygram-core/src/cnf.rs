@@ -25,10 +25,10 @@
 //! term and its position in the stream of one shard holding every document (in document
 //! scope, the document's global number). Nothing in that decision depends on how the corpus
 //! was cut into shards, so one shard, seven, or shards on seven machines give the same answer.
-//! Every other clause is located exactly. Each anchor occurrence yields at most one hit, so
-//! the count is estimated without bias from the kept ones ([`merge_cnf`]: a ratio estimator in
-//! window scope, Horvitz–Thompson over documents), never above the anchor's count, with a 95%
-//! interval (`cnt_interval`). infini-gram instead subsamples every frequent clause per shard
+//! Every other clause is located exactly. Each anchor occurrence (document, in document scope)
+//! yields at most one hit, so the count is estimated without bias from the kept ones
+//! ([`merge_cnf`]: a ratio estimator), never above the anchor's count, with a 95% interval
+//! (`cnt_interval`). infini-gram instead subsamples every frequent clause per shard
 //! and multiplies the ratios, which can exceed any possible count. One clause in window scope
 //! is counted exactly without sampling by `count_cnf`: the sum of its terms' counts.
 //!
@@ -413,7 +413,13 @@ pub fn shard_cnf<S: ShardIndex>(
                     docs.push((p, de, ds));
                 }
             }
-            kept_units = docs.len() as u64;
+            // The ratio estimator's sample size: every kept document of the shard, whether
+            // it holds the anchor or not (one hash per document).
+            if let Some(k) = req.keep {
+                kept_units = (0..s.num_docs())
+                    .filter(|&d| k.keeps(u64::MAX, req.doc_base + d))
+                    .count() as u64;
+            }
             for &c in req.order.iter().skip(1) {
                 if docs.is_empty() {
                     break;
@@ -550,9 +556,11 @@ impl Index {
         let order = clause_order(&totals);
         let anchor_count = totals[order[0]];
         let sampling = (!opts.exact && anchor_count > opts.max_clause_freq).then(|| CnfSampling {
-            units: anchor_count,
+            units: match opts.scope {
+                CnfScope::Window => anchor_count,
+                CnfScope::Document => self.num_docs(),
+            },
             rate: opts.max_clause_freq as f64 / anchor_count as f64,
-            documents: opts.scope == CnfScope::Document,
             bound: match opts.scope {
                 CnfScope::Window => anchor_count,
                 CnfScope::Document => anchor_count.min(self.num_docs()),

@@ -283,15 +283,12 @@ pub struct ShardCnf {
 /// How a CNF query's anchor clause was sampled, decided once over the whole index.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct CnfSampling {
-    /// Sampling units in the whole index: the anchor's occurrences (each term's, counted
-    /// apart); in document scope an upper bound of the documents holding the anchor.
+    /// The sampling units in the whole index, each yielding at most one hit: the anchor's
+    /// occurrences (each term's, counted apart), or in document scope the documents.
     pub units: u64,
     /// Each unit is kept with this probability (seeded hash of its layout-free identity).
     pub rate: f64,
-    /// Document scope: units are documents, whose total is unknown (Horvitz–Thompson);
-    /// window scope: units are occurrences, whose total is `units` (ratio estimator).
-    pub documents: bool,
-    /// Hard upper bound of the count (the anchor's occurrences, or documents).
+    /// Hard upper bound of the count (the anchor's occurrences, or documents holding it).
     pub bound: u64,
 }
 
@@ -312,11 +309,11 @@ pub struct CnfResult {
 const Z95: f64 = 1.959_964;
 
 /// Merges per-shard CNF parts (in shard order). Without sampling the count is the number of
-/// hits. With it, in window scope every anchor occurrence yields at most one hit and the kept
-/// occurrences are a uniform random subset of known size `K` of all `C`, so `hits · C / K` is
-/// unbiased (given `K`) and never above `C`; in document scope each document is kept with
-/// probability `rate` independently, so `hits / rate` is (Horvitz–Thompson). Either is clamped
-/// to `[hits, bound]`, the interval too.
+/// hits. With it, every unit (anchor occurrence, or document) yields at most one hit and the kept
+/// units are a uniform random subset of known size `K` of all `C`, so `hits · C / K` is
+/// unbiased (given `K`, the ratio estimator of simple random sampling) and never above `C`. It
+/// is clamped to `[hits, bound]`, and so is its 95% interval (Wilson's, on the hit rate of the
+/// sample with the finite-population correction).
 pub fn merge_cnf(
     parts: impl IntoIterator<Item = ShardCnf>,
     sampling: Option<CnfSampling>,
@@ -337,33 +334,26 @@ pub fn merge_cnf(
         };
     };
     let h = hits as f64;
-    let (est, sd, zero_upper) = if s.documents {
-        let r = s.rate.max(f64::MIN_POSITIVE);
-        (h / r, ((1.0 - r) * h).sqrt() / r, 3.0 / r)
-    } else if kept == 0 {
-        (0.0, 0.0, s.units as f64)
+    let c = s.units as f64;
+    let (est, low, high) = if kept == 0 {
+        (0.0, 0.0, c)
     } else {
-        let (c, k) = (s.units as f64, kept as f64);
+        // Wilson's interval for the hit rate (sound near 0 and 1, where hits are all or none
+        // of the sample), on the effective sample size of sampling without replacement.
+        let k = kept as f64;
         let p = (h / k).min(1.0);
         let fpc = (1.0 - k / c).max(0.0);
-        let var = if kept > 1 {
-            p * (1.0 - p) / (k - 1.0)
-        } else {
-            0.25
-        };
-        (c * p, c * (fpc * var).sqrt(), 3.0 * c / k)
+        let n = if fpc > 0.0 { k / fpc } else { f64::INFINITY };
+        let z2 = Z95 * Z95;
+        let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+        let half = Z95 * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / (1.0 + z2 / n);
+        (c * p, c * (centre - half), c * (centre + half))
     };
     let clamp = |x: f64| (x.round().max(h) as u64).clamp(hits, s.bound.max(hits));
-    // No hit kept: the normal interval is empty; the "rule of three" bounds it instead.
-    let high = if hits == 0 {
-        zero_upper
-    } else {
-        est + Z95 * sd
-    };
     CnfResult {
         cnt: clamp(est),
         approx: true,
-        cnt_interval: (clamp(est - Z95 * sd), clamp(high)),
+        cnt_interval: (clamp(low.min(est)), clamp(high.max(est))),
         ptrs_by_shard,
     }
 }
