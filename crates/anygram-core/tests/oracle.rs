@@ -94,6 +94,18 @@ proptest! {
     }
 }
 
+/// Once found by proptest (a long run of one token: every suffix shares a long prefix with its
+/// neighbours), kept as a fixed case for every width and layout.
+#[test]
+fn regression_one_token_run() {
+    let docs = vec![vec![0u32; 30]];
+    check(&docs, 4, vec![], None);
+    check(&docs, 255, vec![vec![254, 254]], Some(45));
+    check(&docs, 300, vec![vec![299]], None);
+    check(&docs, 5000, vec![], Some(50));
+    check(&docs, 70_000, vec![vec![69_999, 0]], Some(60));
+}
+
 /// The suffix array is exactly the sorted order of every real-token suffix.
 #[test]
 fn suffix_array_is_sorted_like_brute_force() {

@@ -50,8 +50,17 @@ fn check(docs: &[Vec<u32>], vocab: u32, shard_cap: Option<u64>, ids: &[u32]) {
     }
 }
 
+/// Once found by proptest (a run of one token, an empty text), kept as a fixed case.
+#[test]
+fn regression_one_token_run_empty_text() {
+    let docs = vec![vec![0u32; 20]];
+    check(&docs, 4, None, &[]);
+    check(&docs, 300, Some(40), &[]);
+    check(&docs, 70_000, Some(35), &[]);
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, .. ProptestConfig::default() })]
     #[test]
     fn u8_summaries(docs in corpus(4), ids in text(4)) {
         check(&docs, 4, None, &ids);
