@@ -6,7 +6,7 @@
 //! either no manifest (the directory does not open) or a complete index.
 
 use std::fs::{self, File};
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -274,21 +274,6 @@ pub fn write_file_entry(path: &Path, bytes: &[u8]) -> Result<FileEntry> {
 
 pub fn checksum(bytes: &[u8]) -> String {
     format!("{:016x}", xxhash_rust::xxh3::xxh3_64(bytes))
-}
-
-/// Streams a file through xxh3 (for `verify`), without mapping it whole.
-pub fn checksum_file(path: &Path) -> Result<String> {
-    let mut file = File::open(path).at(path)?;
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).at(path)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(format!("{:016x}", hasher.digest()))
 }
 
 pub fn sync_dir(dir: &Path) -> Result<()> {
