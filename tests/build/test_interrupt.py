@@ -22,7 +22,14 @@ from anygram.interrupt import run_interruptible
 from tests.conftest import write_jsonl
 
 
+def _sigint_default() -> None:
+    """Ctrl-C as in a terminal, also when the tests run in a background job (where the shell
+    started them with SIGINT ignored, which children inherit)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_interrupts_a_long_engine_call_at_once() -> None:
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     cancelled = threading.Event()
     threading.Timer(0.2, _thread.interrupt_main).start()
     t0 = time.monotonic()
@@ -33,6 +40,7 @@ def test_ctrl_c_interrupts_a_long_engine_call_at_once() -> None:
     assert run_interruptible(sum, [1, 2], cancel=cancelled.set) == 3
     with pytest.raises(ZeroDivisionError):
         run_interruptible(lambda: 1 / 0, cancel=cancelled.set)
+    signal.signal(signal.SIGINT, previous)
 
 
 def test_a_cancelled_builder_never_commits_and_the_build_resumes(tmp_path: Path) -> None:
@@ -64,7 +72,9 @@ def test_sigint_during_the_last_phase_stops_within_a_second(tmp_path: Path) -> N
     src = write_jsonl(tmp_path / "c.jsonl", docs)
     out = tmp_path / "idx"
     cmd = [sys.executable, "-m", "anygram", "build", str(src), "-o", str(out), "--workers", "1"]
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, bufsize=1)
+    proc = subprocess.Popen(
+        cmd, stderr=subprocess.PIPE, text=True, bufsize=1, preexec_fn=_sigint_default
+    )
     assert proc.stderr is not None
     seen = ""
     while "reading + tokenizing:" not in seen:
