@@ -208,17 +208,30 @@ enum Locator<'a, S: ShardIndex> {
 }
 
 impl<S: ShardIndex> Locator<'_, S> {
-    /// Match starts of the clause's terms in `[lo, hi)`, ascending (scan only).
-    fn scan(s: &S, terms: &[Vec<S::Tok>], longest: u64, lo: u64, hi: u64) -> Vec<u64> {
+    /// The first (`last`: the last) match start of the clause's terms in `[lo, hi)`, scanning
+    /// from that end and stopping at the first match: the text is read once, nothing is
+    /// collected.
+    fn scan(
+        s: &S,
+        terms: &[Vec<S::Tok>],
+        longest: u64,
+        lo: u64,
+        hi: u64,
+        last: bool,
+    ) -> Option<u64> {
         let text = s.extract(lo, hi.saturating_add(longest));
-        (0..hi.saturating_sub(lo) as usize)
-            .filter(|&i| {
-                terms
-                    .iter()
-                    .any(|t| text.get(i..i + t.len()) == Some(t.as_slice()))
-            })
-            .map(|i| lo + i as u64)
-            .collect()
+        let at = |i: &usize| {
+            terms
+                .iter()
+                .any(|t| text.get(*i..*i + t.len()) == Some(t.as_slice()))
+        };
+        let mut starts = 0..hi.saturating_sub(lo) as usize;
+        let found = if last {
+            starts.rev().find(at)
+        } else {
+            starts.find(at)
+        };
+        found.map(|i| lo + i as u64)
     }
 
     /// Last match start in `[lo, r)`.
@@ -228,9 +241,7 @@ impl<S: ShardIndex> Locator<'_, S> {
                 let i = p.partition_point(|&x| x < r);
                 (i > 0 && p[i - 1] >= lo).then(|| p[i - 1])
             }
-            Locator::Scan(s, terms, longest) => {
-                Self::scan(s, terms, *longest, lo, r).last().copied()
-            }
+            Locator::Scan(s, terms, longest) => Self::scan(s, terms, *longest, lo, r, true),
         }
     }
 
@@ -242,9 +253,7 @@ impl<S: ShardIndex> Locator<'_, S> {
                 p.get(i).copied().filter(|&x| x <= hi)
             }
             Locator::Scan(s, terms, longest) => {
-                Self::scan(s, terms, *longest, l, hi.saturating_add(1))
-                    .first()
-                    .copied()
+                Self::scan(s, terms, *longest, l, hi.saturating_add(1), false)
             }
         }
     }
@@ -256,7 +265,9 @@ impl<S: ShardIndex> Locator<'_, S> {
                 let i = p.partition_point(|&x| x < lo);
                 p.get(i).is_some_and(|&x| x < hi)
             }
-            Locator::Scan(s, terms, longest) => !Self::scan(s, terms, *longest, lo, hi).is_empty(),
+            Locator::Scan(s, terms, longest) => {
+                Self::scan(s, terms, *longest, lo, hi, false).is_some()
+            }
         }
     }
 }
