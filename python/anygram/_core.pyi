@@ -14,10 +14,12 @@ __all__ = [
     "Index",
     "IndexBuilder",
     "Sampler",
+    "ShardServer",
     "__version__",
     "_error_examples",
     "_error_variants",
     "_raise_error_example",
+    "remote_index",
 ]
 __version__: str
 FORMAT_VERSION: int
@@ -156,6 +158,25 @@ class Index:
         chars: bool,
         timeout: float | None = None,
     ) -> list[dict[str, int]]: ...
+
+def remote_index(paths: Sequence[str | PathLike[str]], runner: Any) -> Index: ...
+
+@final
+class ShardServer:
+    def __new__(
+        cls,
+        paths: Sequence[str | PathLike[str]],
+        shards: Sequence[int],
+        *,
+        load_to_ram: bool = False,
+        verify: bool = False,
+        populate: bool = False,
+    ) -> Self: ...
+    @property
+    def shards(self) -> list[int]: ...
+    def run(
+        self, jobs: Sequence[tuple[int, bytes]], timeout: float | None = None
+    ) -> list[bytes]: ...
 
 @final
 class Sampler:

@@ -24,6 +24,7 @@ __all__ = [
     "InvalidQueryError",
     "QueryParseError",
     "QueryTimeoutError",
+    "ShardUnavailableError",
     "TokenOutOfRangeError",
     "TokenizerError",
     "UnknownTokenizerError",
@@ -98,6 +99,11 @@ class UnknownTokenizerError(TokenizerError):
 
 class QueryTimeoutError(AnygramError, TimeoutError):
     """A query ran past its time budget (``timeout=``); the engine stopped its work."""
+
+
+class ShardUnavailableError(AnygramError, ConnectionError):
+    """A shard's server (e.g. a Ray actor) is down and its restarts and retries are spent: the
+    answer would miss that shard's part, so none is given."""
 
 
 class InternalError(AnygramError, RuntimeError):

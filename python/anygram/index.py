@@ -160,6 +160,10 @@ class Index:
     query_limits
         Bounds on boolean queries (clauses, terms per clause, text length, the largest
         ``max_clause_freq`` and ``max_diff_tokens``); infini-gram's API limits by default.
+    backend
+        Where the shards are opened and answer: ``None`` (this process) or, e.g.,
+        :class:`anygram.distributed.RayBackend` (Ray actors; see :meth:`on_ray`). Every query
+        gives the same answer on every backend.
     tokenizer
         A tokenizer object for text queries and decoding, overriding the one stored in the
         index (needed for indexes built with a custom Python tokenizer).
@@ -193,15 +197,20 @@ class Index:
         max_clause_freq: int = DEFAULTS["max_clause_freq"],
         max_diff_tokens: int = DEFAULTS["max_diff_tokens"],
         query_limits: QueryLimits = DEFAULT_LIMITS,
+        backend: Any = None,
         **infini_gram_args: Any,
     ) -> None:
         unknown = set(infini_gram_args) - _IGNORED_COMPAT_ARGS
         if unknown:
             raise TypeError(f"Index() got unexpected keyword arguments: {sorted(unknown)}")
         self._paths = _paths(index_dir)
-        self._core, self._generation = _open_consistent(
-            self._paths, load_to_ram=load_to_ram, verify=verify, populate=populate
-        )
+        options = {"load_to_ram": load_to_ram, "verify": verify, "populate": populate}
+        if backend is None:
+            self._core, self._generation = _open_consistent(self._paths, **options)
+        else:
+            self._generation = _generation(self._paths)
+            self._core = backend.open(self._paths, **options)
+        self.backend = backend
         if token_dtype is not None and token_dtype != self._core.token_width:
             raise InvalidArgumentError(
                 f"token_dtype={token_dtype!r} but the index stores {self._core.token_width}"
@@ -219,6 +228,26 @@ class Index:
         self.query_limits = query_limits
         self.max_clause_freq = self._cnf_limit("max_clause_freq", max_clause_freq)
         self.max_diff_tokens = self._cnf_limit("max_diff_tokens", max_diff_tokens)
+
+    @classmethod
+    def on_ray(
+        cls,
+        index_dir: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        address: str | None = None,
+        *,
+        shards_per_actor: int = 1,
+        actor_options: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> Index:
+        """The index with its shards served by Ray actors on the cluster at ``address`` (see
+        :class:`anygram.distributed.RayBackend`; needs ``pip install 'anygram[ray]'``). Answers
+        are the same as a local index's; ``options`` are :class:`Index`'s."""
+        from .distributed.ray_backend import RayBackend
+
+        backend = RayBackend(
+            address, shards_per_actor=shards_per_actor, actor_options=actor_options
+        )
+        return cls(index_dir, backend=backend, **options)
 
     @property
     def tokenizer(self) -> Tokenizer:

@@ -31,6 +31,13 @@ impl Deadline {
         self.0.is_some()
     }
 
+    /// Seconds left (`None`: never expires; 0 once past): how a deadline travels to another
+    /// process or machine, whose clock it need not share.
+    pub fn remaining_secs(&self) -> Option<f64> {
+        self.0
+            .map(|t| t.saturating_duration_since(Instant::now()).as_secs_f64())
+    }
+
     /// `Err(Cancelled)` once the deadline has passed.
     #[inline]
     pub fn check(&self) -> Result<()> {

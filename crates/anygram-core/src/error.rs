@@ -54,6 +54,10 @@ pub enum AnygramError {
     /// The output already holds a finished index and overwriting was not asked for.
     #[error("{path} already holds an index (pass overwrite to replace it)")]
     AlreadyExists { path: PathBuf },
+    /// An error raised where an executor's shards answered (another process or machine), kept
+    /// as it was raised so that the caller sees its own kind (a timeout, a shard down, ...).
+    #[error("{0}")]
+    Remote(Box<dyn std::error::Error + Send + Sync>),
 }
 
 pub type Result<T, E = AnygramError> = std::result::Result<T, E>;

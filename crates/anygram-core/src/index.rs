@@ -69,16 +69,41 @@ impl Index {
     /// Opens one or more index directories as one index, its shards answered in this
     /// process. They must share token width, vocabulary and tokenizer.
     pub fn open(paths: &[PathBuf], opts: OpenOptions) -> Result<Index> {
+        let (sources, local) = Index::open_shards(paths, None, opts)?;
+        Index::with_executor(sources, Arc::new(local))
+    }
+
+    /// The manifests of `paths`, checked to open together (distinct, same tokenizer and width):
+    /// what [`Index::with_executor`] takes.
+    pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Manifest)>> {
         let sources = read_manifests(paths)?;
         crate::format::check_distinct_sources(&sources)?;
         check_compatible(&sources)?;
+        Ok(sources)
+    }
+
+    /// The manifests of `paths` and the shards numbered `which` (in manifest order across
+    /// `paths`; `None`: all) opened here: what a shard server in another process holds, answering
+    /// by shard number `which[i]` as local shard `i`.
+    pub fn open_shards(
+        paths: &[PathBuf],
+        which: Option<&[usize]>,
+        opts: OpenOptions,
+    ) -> Result<(Vec<(PathBuf, Manifest)>, LocalExecutor)> {
+        let sources = Index::read_sources(paths)?;
+        let total: usize = sources.iter().map(|(_, m)| m.shards.len()).sum();
+        let all: Vec<usize> = (0..total).collect();
+        let which = which.unwrap_or(&all);
+        if let Some(&s) = which.iter().find(|&&s| s >= total) {
+            return Err(no_shard(s, total));
+        }
         let (width, vocab) = (sources[0].1.token_width, sources[0].1.vocab_size);
         let shards = match width {
-            TokenWidth::U8 => ShardSet::U8(open_all(&sources, vocab, opts)?),
-            TokenWidth::U16 => ShardSet::U16(open_all(&sources, vocab, opts)?),
-            TokenWidth::U32 => ShardSet::U32(open_all(&sources, vocab, opts)?),
+            TokenWidth::U8 => ShardSet::U8(open_all(&sources, which, vocab, opts)?),
+            TokenWidth::U16 => ShardSet::U16(open_all(&sources, which, vocab, opts)?),
+            TokenWidth::U32 => ShardSet::U32(open_all(&sources, which, vocab, opts)?),
         };
-        Index::with_executor(sources, Arc::new(LocalExecutor::new(shards)))
+        Ok((sources, LocalExecutor::new(shards)))
     }
 
     /// An index over `sources` (directories and their manifests, checked to belong together
@@ -393,16 +418,21 @@ fn check_compatible(sources: &[(PathBuf, Manifest)]) -> Result<()> {
     Ok(())
 }
 
+/// Opens the shards numbered `which` (manifest order across `sources`), in that order.
 fn open_all<T: Token>(
     sources: &[(PathBuf, Manifest)],
+    which: &[usize],
     vocab_size: u64,
     opts: OpenOptions,
 ) -> Result<Vec<AnyShard<T>>> {
-    let mut shards = Vec::new();
-    for (dir, m) in sources {
-        for sm in &m.shards {
-            shards.push(AnyShard::Sa(Shard::open(dir, sm, vocab_size, opts)?));
-        }
+    let listed: Vec<_> = sources
+        .iter()
+        .flat_map(|(dir, m)| m.shards.iter().map(move |sm| (dir, sm)))
+        .collect();
+    let mut shards = Vec::with_capacity(which.len());
+    for &s in which {
+        let (dir, sm) = listed[s];
+        shards.push(AnyShard::Sa(Shard::open(dir, sm, vocab_size, opts)?));
     }
     Ok(shards)
 }

@@ -68,12 +68,20 @@ pub fn class_name(e: &AnygramError) -> &'static str {
         AnygramError::AlreadyExists { .. } => "IndexExistsError",
         AnygramError::Cancelled(_) => "QueryTimeoutError",
         AnygramError::Internal(_) => "InternalError",
+        AnygramError::Remote(_) => "AnygramError",
     }
 }
 
-/// The Python exception for an engine error.
+/// The Python exception for an engine error; an exception a Python executor raised
+/// (`crate::remote`) comes back out as it was raised.
 pub fn to_py(e: AnygramError) -> PyErr {
-    named(class_name(&e), e.to_string())
+    match e {
+        AnygramError::Remote(inner) => match inner.downcast::<PyErr>() {
+            Ok(raised) => *raised,
+            Err(other) => named("AnygramError", other.to_string()),
+        },
+        e => named(class_name(&e), e.to_string()),
+    }
 }
 
 /// An exception of the class `name` of `anygram.errors` (one of [`CLASS_NAMES`]).
@@ -149,6 +157,7 @@ pub fn examples() -> Vec<AnygramError> {
         AnygramError::AlreadyExists { path: "d".into() },
         AnygramError::Cancelled("x".into()),
         AnygramError::Internal("x".into()),
+        AnygramError::Remote("x".into()),
     ]
 }
 

@@ -84,6 +84,13 @@ pub struct PyIndex {
     inner: Index,
 }
 
+impl PyIndex {
+    /// An index opened elsewhere (e.g. over another executor, `crate::remote`).
+    pub(crate) fn from_index(inner: Index) -> Self {
+        PyIndex { inner }
+    }
+}
+
 #[pymethods]
 impl PyIndex {
     #[new]

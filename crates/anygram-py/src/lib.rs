@@ -6,6 +6,7 @@ mod convert;
 mod errors;
 mod ids;
 mod index;
+mod remote;
 
 use pyo3::prelude::*;
 
@@ -13,6 +14,8 @@ use pyo3::prelude::*;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<index::PyIndex>()?;
     m.add_class::<index::PySampler>()?;
+    m.add_class::<remote::PyShardServer>()?;
+    m.add_function(wrap_pyfunction!(remote::remote_index, m)?)?;
     m.add_class::<builder::PyIndexBuilder>()?;
     m.add_class::<builder::PyDocumentReader>()?;
     m.add_class::<builder::PyBpe>()?;

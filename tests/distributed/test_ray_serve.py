@@ -1,0 +1,143 @@
+"""Serving an index from Ray actors: every query type answers as the local engine does over
+the same shards; a killed actor is restarted and the query retried; timeouts and a shard down
+are typed errors."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import anygram
+import pytest
+from anygram.errors import (
+    CorruptIndexError,
+    IndexNotFoundError,
+    QueryTimeoutError,
+    ShardUnavailableError,
+    TokenOutOfRangeError,
+)
+
+ray = pytest.importorskip("ray")
+
+pytestmark = [
+    pytest.mark.timeout(120),
+    # Ray's own imports and threads warn (deprecations); they say nothing about anygram.
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
+
+LIGHT = {"num_cpus": 0.1}
+
+
+@pytest.fixture(scope="module")
+def both(ray_cluster: Any, sharded: Path) -> tuple[anygram.Index, anygram.Index]:
+    local = anygram.Index(sharded)
+    assert local.num_shards >= 4
+    remote = anygram.Index.on_ray(sharded, shards_per_actor=2, actor_options=LIGHT)
+    return local, remote
+
+
+QUERIES: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
+    ("count", ("the cat",), {}),
+    ("count", ("not there",), {}),
+    ("count", ([],), {}),
+    ("find", ("and a",), {}),
+    ("prob", ("the", " "), {}),
+    ("ntd", ("the ",), {}),
+    ("ntd", ("a",), {"max_support": 10}),
+    ("ntd", ("a",), {"exact": True}),
+    ("infgram_prob", ("xyz the c", "a"), {}),
+    ("infgram_ntd", ("zzz and a ",), {}),
+    ("search_docs", ("cat",), {"maxnum": 7}),
+    ("get_doc_by_rank", (1, 3), {}),
+    ("get_doc_by_ptr", (2, 10), {}),
+    ("get_doc_by_ix", (117,), {}),
+    ("get_docs_by_ixs", ([0, 50, 199],), {}),
+    ("count_cnf", ("cat AND dog",), {}),
+    ("count_cnf", ("the AND (cat OR bird)",), {"max_clause_freq": 20}),
+    ("find_cnf", ("cat AND dog",), {}),
+    ("search_docs_cnf", ("dog AND rug",), {"maxnum": 3, "seed": 5}),
+    ("count_cnf", ("cat AND sat",), {"scope": "document"}),
+    ("creativity", ("the cat sat on the question",), {}),
+    ("attribute", ("the cat sat on the mat and a bird",), {"min_len": 3}),
+    ("score", ("to be or not to be, the cat",), {}),
+    ("next_token_summary", ("the cat and a dog",), {}),
+    ("generate", ("the ", 30), {"seed": 3}),
+    ("generate", ("a c", 10), {"temperature": 0}),
+]
+
+
+@pytest.mark.parametrize(("method", "args", "kwargs"), QUERIES, ids=[q[0] for q in QUERIES])
+def test_every_query_type_answers_as_the_local_engine(
+    both: tuple[anygram.Index, anygram.Index], method: str, args: Any, kwargs: Any
+) -> None:
+    local, remote = both
+    want = getattr(local, method)(*args, **kwargs)
+    assert getattr(remote, method)(*args, **kwargs) == want
+
+
+def test_contamination_report_is_the_same(
+    both: tuple[anygram.Index, anygram.Index], tmp_path: Path
+) -> None:
+    from anygram.contamination import check
+
+    local, remote = both
+    texts = ["the cat sat on the mat", "never in the corpus at all"]
+    items = [{"line": i, "id": None, "text": t} for i, t in enumerate(texts)]
+    want = check(local, items, window=5, progress=False)
+    assert check(remote, items, window=5, progress=False) == want
+
+
+def test_errors_keep_their_class(both: tuple[anygram.Index, anygram.Index]) -> None:
+    _, remote = both
+    with pytest.raises(TokenOutOfRangeError):
+        remote.count([300])
+    with pytest.raises(QueryTimeoutError):
+        remote.count_cnf("the AND a", exact=True, timeout=0.0)
+    # The index keeps answering after errors.
+    assert remote.count("cat")["count"] > 0
+
+
+def test_a_killed_actor_is_restarted_and_the_query_retried(
+    both: tuple[anygram.Index, anygram.Index],
+) -> None:
+    local, remote = both
+    runner = remote.backend.runner
+    queries = ["the", "cat", "and a", "o", "dog sat"]
+    want = [local.count(q) for q in queries]
+    pid = ray.get(runner.actors[0].pid.remote())
+    for i in range(40):
+        if i == 5:
+            os.kill(pid, signal.SIGKILL)  # mid-stream
+        assert remote.count(queries[i % 5]) == want[i % 5]
+        assert remote.ntd(queries[i % 5]) == local.ntd(queries[i % 5])
+    assert ray.get(runner.actors[0].pid.remote()) != pid
+
+
+def test_a_shard_down_for_good_is_an_error_not_a_partial_sum(
+    ray_cluster: Any, sharded: Path
+) -> None:
+    remote = anygram.Index.on_ray(
+        sharded, shards_per_actor=3, actor_options={**LIGHT, "max_restarts": 0}
+    )
+    assert remote.count("the") == anygram.Index(sharded).count("the")
+    ray.kill(remote.backend.runner.actors[1], no_restart=True)
+    with pytest.raises(ShardUnavailableError):
+        remote.count("the")
+
+
+def test_opening_errors_come_from_the_shards(
+    ray_cluster: Any, sharded: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    with pytest.raises(IndexNotFoundError):
+        anygram.Index.on_ray(tmp_path / "none", actor_options=LIGHT)
+    broken = tmp_path / "broken"
+    shutil.copytree(sharded, broken)
+    (broken / "shard-00001" / "docs.bin").write_bytes(b"\0" * 8)
+    with pytest.raises(CorruptIndexError):
+        anygram.Index.on_ray(broken, shards_per_actor=2, actor_options=LIGHT)
