@@ -19,6 +19,7 @@ __all__ = [
     "_error_examples",
     "_error_variants",
     "_raise_error_example",
+    "assemble_index",
     "remote_index",
 ]
 __version__: str
@@ -159,6 +160,9 @@ class Index:
         timeout: float | None = None,
     ) -> list[dict[str, int]]: ...
 
+def assemble_index(
+    out: str | PathLike[str], parts: Sequence[str | PathLike[str]], build_info_json: str
+) -> str: ...
 def remote_index(paths: Sequence[str | PathLike[str]], runner: Any) -> Index: ...
 
 @final
@@ -201,6 +205,7 @@ class DocumentReader:
         metadata_fields: Sequence[str] | None = None,
         on_error: str = "fail",
         max_line_bytes: int | None = None,
+        byte_range: tuple[int, int, int] | None = None,
     ) -> Self: ...
     def read_batch(self, max_bytes: int) -> tuple[list[str], list[str]]: ...
     @property

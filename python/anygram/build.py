@@ -53,6 +53,15 @@ class InputFile:
     display: str
     kind: str  # "jsonl", "text" or "parquet"
     size: int
+    #: Only bytes ``[start, end)`` of the file (a build plan's slice of an uncompressed JSONL
+    #: file, cut at line starts), whose first line is line ``first_line`` (0-based) of the file;
+    #: ``end`` None: the whole file. ``size`` is then the slice's.
+    start: int = 0
+    end: int | None = None
+    first_line: int = 0
+
+    def byte_range(self) -> tuple[int, int, int] | None:
+        return None if self.end is None else (self.start, self.end, self.first_line)
 
 
 def parse_size(value: int | str) -> int:
@@ -251,7 +260,9 @@ def _resume_key(files: Sequence[InputFile], tok: Tokenizer, **options: Any) -> s
     import hashlib
 
     facts = {
-        "files": [(os.fspath(f.path), f.size, f.path.stat().st_mtime_ns) for f in files],
+        "files": [
+            (os.fspath(f.path), f.size, f.path.stat().st_mtime_ns, f.byte_range()) for f in files
+        ],
         "tokenizer": tok.describe(),
         "options": options,
         "anygram": _core.__version__,
@@ -290,7 +301,7 @@ def _finish_with_progress(builder: Any, info_json: str, quiet: bool) -> str:
 
 
 def build(
-    inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | Sequence[InputFile],
     output: str | os.PathLike[str],
     *,
     tokenizer: str | os.PathLike[str] | Tokenizer = "bytes",
@@ -312,7 +323,8 @@ def build(
     ----------
     inputs
         Files or directories (walked recursively): JSONL (plain, ``.gz``, ``.zst``), Parquet,
-        plain text (one document per file).
+        plain text (one document per file). Or a list of :class:`InputFile` already found (a
+        build plan's slices: see :mod:`anygram.distributed.plan`).
     output
         Index directory to create. It is valid only once the build finishes: a killed build
         leaves a directory that does not open, and re-running the same command restarts it.
@@ -342,13 +354,14 @@ def build(
         inputs = [inputs]
     out = Path(output)
     # An index written inside an input directory must never be read back as input.
-    files = [
-        f
-        for f in discover_inputs(inputs, file_glob, exclude, input_format)
-        if not f.path.resolve().is_relative_to(out.resolve())
-    ]
+    if inputs and all(isinstance(i, InputFile) for i in inputs):
+        found: list[InputFile] = list(inputs)  # type: ignore[arg-type]
+    else:
+        found = discover_inputs(inputs, file_glob, exclude, input_format)  # type: ignore[arg-type]
+    files = [f for f in found if not f.path.resolve().is_relative_to(out.resolve())]
     if not files:
-        raise InvalidInputError(f"no input files found in {[os.fspath(i) for i in inputs]}")
+        given = [os.fspath(i.path if isinstance(i, InputFile) else i) for i in inputs]
+        raise InvalidInputError(f"no input files found in {given}")
     tok = load_tokenizer(tokenizer)
     encoder, encoder_path = tok.engine_encoder()
     n_workers = workers or os.cpu_count() or 1
@@ -421,6 +434,7 @@ def build(
                 metadata_fields,
                 on_error,
                 max_line_bytes=budget,  # no line may grow past the memory budget
+                byte_range=f.byte_range(),
             )
             while True:
                 if encoder == "external":
@@ -453,7 +467,7 @@ def build(
     finally:
         bar.close()
     info = {
-        "inputs": [os.fspath(i) for i in inputs],
+        "inputs": [os.fspath(i.path if isinstance(i, InputFile) else i) for i in inputs],
         "files": len(files),
         "input_bytes": sum(f.size for f in files),
         "text_bytes": text_bytes,

@@ -20,6 +20,46 @@ __all__ = ["main"]
 
 def _add_build(sub: Any) -> None:
     p = sub.add_parser("build", help="index JSONL / Parquet / text files")
+    _build_arguments(p)
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help="build on a Ray cluster (ADDRESS, e.g. 'auto'; none: start or join one as ray.init() "
+        "does): one task per shard of a plan (see anygram plan), then the manifest",
+    )
+    p.add_argument("--shards", type=positive, default=None, help="with --ray: shards to plan")
+    p.add_argument(
+        "--shard-bytes", default=None, help="with --ray: input bytes per shard (e.g. 2GiB)"
+    )
+
+    p = sub.add_parser(
+        "plan",
+        help="plan a build as independent shard steps (for Ray, Slurm or local processes)",
+        description="Writes INDEX/plan.json: each shard's input byte ranges (cut at document "
+        "boundaries), the tokenizer and the build options. Then run 'anygram build-shard PLAN "
+        "--shard-id N' for every shard (any order, any machine sharing the files), and "
+        "'anygram finish PLAN'.",
+    )
+    _build_arguments(p)
+    size = p.add_mutually_exclusive_group(required=True)
+    size.add_argument("--shards", type=positive, default=None, help="number of shards")
+    size.add_argument("--shard-bytes", default=None, help="input bytes per shard (e.g. 2GiB)")
+
+    p = sub.add_parser("build-shard", help="build one shard of a plan (idempotent)")
+    p.add_argument("plan", help="the plan file (or the index directory holding plan.json)")
+    p.add_argument("--shard-id", type=nonneg, required=True, help="the shard to build")
+    p.add_argument("--workers", type=positive, default=None, help="threads (default: all cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+    p = sub.add_parser("finish", help="write the index of a plan whose shards are all built")
+    p.add_argument("plan", help="the plan file (or the index directory holding plan.json)")
+
+
+def _build_arguments(p: Any) -> None:
+    """The arguments of ``build`` and ``plan``: a plan carries every build option."""
     p.add_argument("inputs", nargs="+", help="files or directories (walked recursively)")
     p.add_argument("-o", "--output", required=True, help="index directory to create")
     p.add_argument(
@@ -121,24 +161,103 @@ def _split_index_and_query(args: argparse.Namespace) -> tuple[list[str], str | l
     return args.index[:-1], args.index[-1]
 
 
+def _build_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The :func:`anygram.build` options of a ``build`` or ``plan`` command (one place, so a
+    plan records every option a build takes)."""
+    return {
+        "tokenizer": args.tokenizer,
+        "text_field": args.text_field,
+        "metadata_fields": args.metadata_fields,
+        "mem_budget": args.mem_budget,
+        "on_error": args.on_error,
+        "file_glob": args.file_glob,
+        "exclude": args.exclude,
+        "input_format": args.format,
+    }
+
+
+def _plan_size(args: argparse.Namespace) -> dict[str, Any]:
+    from .build import parse_size
+
+    if args.shards is None and args.shard_bytes is None:  # one shard per memory budget
+        return {"shard_bytes": max(1, parse_size(args.mem_budget) // 6)}
+    if args.shards is not None and args.shard_bytes is not None:
+        raise UsageError("give --shards or --shard-bytes, not both")
+    return {"shards": args.shards, "shard_bytes": args.shard_bytes}
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from .distributed.plan import make_plan
+
+    plan = make_plan(
+        args.inputs,
+        args.output,
+        overwrite=args.overwrite,
+        **_plan_size(args),
+        **_build_options(args),
+    )
+    if not args.quiet:
+        for i, (slices, mem) in enumerate(zip(plan.shards, plan.memory, strict=True)):
+            size = sum(s["size"] for s in slices)
+            print(
+                f"shard {i}: {len(slices)} slice(s), {_fmt_bytes(size)}, memory {_fmt_bytes(mem)}"
+            )
+        print(
+            f"plan written to {plan.path}: run 'anygram build-shard {plan.path} --shard-id N' "
+            f"for N in 0..{len(plan.shards) - 1}, then 'anygram finish {plan.path}'"
+        )
+    return 0
+
+
+def _cmd_build_shard(args: argparse.Namespace) -> int:
+    from .distributed.plan import build_shard
+
+    r = build_shard(args.plan, args.shard_id, workers=args.workers, quiet=args.quiet)
+    if not args.quiet:
+        print(json.dumps(r))
+    return 0
+
+
+def _cmd_finish(args: argparse.Namespace) -> int:
+    from .distributed.plan import finish
+
+    m = finish(args.plan)
+    print(
+        f"finished {m['num_docs']:,} documents, {m['num_tokens']:,} tokens in "
+        f"{len(m['shards'])} shard(s)",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
     from .build import build
 
+    if args.ray is not None:
+        from .distributed.plan import make_plan
+        from .distributed.ray_build import run_on_ray
+
+        plan = make_plan(
+            args.inputs,
+            args.output,
+            overwrite=args.overwrite,
+            **_plan_size(args),
+            **_build_options(args),
+        )
+        run_on_ray(plan, args.ray or None, workers=args.workers, quiet=args.quiet)
+        return 0
+    if args.shards is not None or args.shard_bytes is not None:
+        raise UsageError(
+            "--shards and --shard-bytes plan a build: use them with --ray or anygram plan"
+        )
     try:
         build(
             args.inputs,
             args.output,
-            tokenizer=args.tokenizer,
-            text_field=args.text_field,
-            metadata_fields=args.metadata_fields,
-            mem_budget=args.mem_budget,
             workers=args.workers,
-            on_error=args.on_error,
             overwrite=args.overwrite,
-            file_glob=args.file_glob,
-            exclude=args.exclude,
-            input_format=args.format,
             quiet=args.quiet,
+            **_build_options(args),
         )
     except IndexExistsError:
         raise IndexExistsError(
@@ -264,7 +383,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from .server import Limits, ServerConfig, serve
 
     indexes: dict[str, str] = {}
-    for spec in args.index:
+    specs = list(args.index) + [f"{os.path.basename(os.path.normpath(p))}={p}" for p in args.paths]
+    if not specs:
+        raise UsageError("give an index to serve (INDEX, or --index NAME=PATH)")
+    for spec in specs:
         name, sep, path = spec.partition("=")
         if not sep or not name or not path:
             raise UsageError(f"--index takes NAME=PATH, not {spec!r}")
@@ -306,6 +428,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         load_to_ram=args.load_to_ram,
         access_log=not args.no_access_log,
         forwarded_allow_ips=args.forwarded_allow_ips,
+        ray_address=args.ray,
     )
     return 0
 
@@ -489,7 +612,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--index",
         action="append",
-        required=True,
+        default=[],
         metavar="NAME=PATH",
         help="serve the index at PATH as NAME (repeatable); clients see only NAME",
     )
@@ -559,6 +682,19 @@ def _build_parser() -> argparse.ArgumentParser:
         "--load-to-ram", action="store_true", help="read the indexes into memory instead of mmap"
     )
     p.add_argument("--no-access-log", action="store_true", help="do not log each request")
+    p.add_argument(
+        "--ray",
+        default=None,
+        metavar="ADDRESS",
+        help="answer from Ray actors on the cluster at ADDRESS (e.g. 'auto') instead of this "
+        "process (pip install 'anygram[ray]')",
+    )
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="INDEX",
+        help="index directories to serve, each under its directory name (as --index)",
+    )
     _add_lm(sub)
 
     contamination.add_parser(sub)
@@ -582,6 +718,9 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
 
 _HANDLERS = {
     "build": _cmd_build,
+    "plan": _cmd_plan,
+    "build-shard": _cmd_build_shard,
+    "finish": _cmd_finish,
     "count": _cmd_count,
     "docs": _cmd_docs,
     "info": _cmd_info,

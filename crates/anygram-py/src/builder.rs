@@ -6,14 +6,14 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use anygram_core::build::{
-    load_bpe, BuildOptions, BuildProgress, ByteEncoder, Document, DocumentReader, FieldOptions,
-    FileKind, IndexBuilder, OnError, TextEncoder,
+    load_bpe, BuildOptions, BuildProgress, ByteEncoder, ByteRange, Document, DocumentReader,
+    FieldOptions, FileKind, IndexBuilder, OnError, TextEncoder,
 };
 use anygram_core::AnygramError;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::errors::{detach, to_py};
+use crate::errors::{detach, internal, to_py};
 
 fn lock_err() -> AnygramError {
     AnygramError::InvalidArgument("the builder was used from two threads at once".into())
@@ -31,7 +31,10 @@ pub struct PyDocumentReader {
 #[pymethods]
 impl PyDocumentReader {
     #[new]
-    #[pyo3(signature = (path, display_path, kind, text_field = "text".to_string(), metadata_fields = None, on_error = "fail", max_line_bytes = None))]
+    /// `byte_range`: `(start, end, first_line)` to read only that part of an uncompressed JSONL
+    /// file (a build plan's slice), its documents numbered by their line in the whole file.
+    #[pyo3(signature = (path, display_path, kind, text_field = "text".to_string(), metadata_fields = None, on_error = "fail", max_line_bytes = None, byte_range = None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         path: PathBuf,
         display_path: String,
@@ -40,6 +43,7 @@ impl PyDocumentReader {
         metadata_fields: Option<Vec<String>>,
         on_error: &str,
         max_line_bytes: Option<usize>,
+        byte_range: Option<(u64, u64, u64)>,
     ) -> PyResult<Self> {
         let kind = match kind {
             "jsonl" => FileKind::Jsonl,
@@ -55,8 +59,22 @@ impl PyDocumentReader {
             text_field,
             metadata_fields,
         };
-        let mut inner =
-            DocumentReader::open(&path, &display_path, kind, fields, on_error).map_err(to_py)?;
+        let mut inner = match byte_range {
+            None => DocumentReader::open(&path, &display_path, kind, fields, on_error),
+            Some((start, end, first_line)) if matches!(kind, FileKind::Jsonl) => {
+                let range = ByteRange {
+                    start,
+                    end,
+                    first_line,
+                };
+                DocumentReader::open_range(&path, &display_path, fields, on_error, range)
+            }
+            Some(_) => Err(AnygramError::InvalidArgument(format!(
+                "{}: only JSONL files can be read in parts",
+                path.display()
+            ))),
+        }
+        .map_err(to_py)?;
         if let Some(n) = max_line_bytes {
             inner = inner.with_max_line_bytes(n);
         }
@@ -362,4 +380,21 @@ impl PyIndexBuilder {
             serde_json::to_string(&m).map_err(|e| AnygramError::InvalidArgument(e.to_string()))
         })
     }
+}
+
+/// Joins the finished part indexes of a build plan (in plan order) into the index `out`, its
+/// manifest written last with `build_info_json` as build facts; returns the manifest's JSON.
+#[pyfunction]
+pub fn assemble_index(
+    py: Python<'_>,
+    out: PathBuf,
+    parts: Vec<PathBuf>,
+    build_info_json: &str,
+) -> PyResult<String> {
+    let build: serde_json::Value = serde_json::from_str(build_info_json)
+        .map_err(|e| PyValueError::new_err(format!("build_info_json: {e}")))?;
+    let manifest = detach(py, || {
+        anygram_core::build::assemble::assemble(&out, &parts, build)
+    })?;
+    serde_json::to_string(&manifest).map_err(|e| internal(format!("manifest: {e}")))
 }

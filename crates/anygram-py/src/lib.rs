@@ -17,6 +17,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<remote::PyShardServer>()?;
     m.add_function(wrap_pyfunction!(remote::remote_index, m)?)?;
     m.add_class::<builder::PyIndexBuilder>()?;
+    m.add_function(wrap_pyfunction!(builder::assemble_index, m)?)?;
     m.add_class::<builder::PyDocumentReader>()?;
     m.add_class::<builder::PyBpe>()?;
     m.add_function(wrap_pyfunction!(errors::_error_examples, m)?)?;

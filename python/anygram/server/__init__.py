@@ -38,9 +38,18 @@ _ENV = "ANYGRAM_SERVE_SPEC"
 _NO_QUERY_LIMITS = QueryLimits(None, None, None, None, None)
 
 
-def _open(paths: Mapping[str, str], load_to_ram: bool = False) -> dict[str, Index]:
+def _open(
+    paths: Mapping[str, str], load_to_ram: bool = False, ray_address: str | None = None
+) -> dict[str, Index]:
+    def backend() -> Any:
+        if ray_address is None:
+            return None
+        from ..distributed.ray_backend import RayBackend
+
+        return RayBackend(ray_address)
+
     return {
-        name: Index(path, load_to_ram=load_to_ram, query_limits=_NO_QUERY_LIMITS)
+        name: Index(path, load_to_ram=load_to_ram, query_limits=_NO_QUERY_LIMITS, backend=backend())
         for name, path in paths.items()
     }
 
@@ -54,9 +63,8 @@ def app_from_env() -> Any:
     """The app described by the environment (how ``serve`` hands its settings to uvicorn's
     worker processes, which each open the indexes; the memory maps share the page cache)."""
     spec = json.loads(os.environ[_ENV])
-    return create_app(
-        _open(spec["indexes"], spec.get("load_to_ram", False)), _config_from_dict(spec["config"])
-    )
+    indexes = _open(spec["indexes"], spec.get("load_to_ram", False), spec.get("ray"))
+    return create_app(indexes, _config_from_dict(spec["config"]))
 
 
 def _log_config() -> dict[str, Any]:
@@ -87,22 +95,31 @@ def serve(
     load_to_ram: bool = False,
     access_log: bool = True,
     forwarded_allow_ips: str | None = None,
+    ray_address: str | None = None,
 ) -> None:
     """Opens the indexes (checking each once here, so a bad path fails before listening) and
     serves them under their names until interrupted.
 
     ``forwarded_allow_ips``: addresses of reverse proxies whose ``X-Forwarded-For`` names the
     client (uvicorn's option; default: ``127.0.0.1``, a proxy on this machine). The fair queue
-    charges requests to that client; see the README's section on public deployments."""
+    charges requests to that client; see the README's section on public deployments.
+
+    ``ray_address``: answer from Ray actors on that cluster (:class:`anygram.distributed.
+    RayBackend`) instead of this process; answers are the same."""
     paths = {name: os.fspath(p) for name, p in indexes.items()}
     for name in paths:
         if not name or "/" in name:
             raise ValueError(f"bad index name {name!r}")
-    _open(paths)  # fail early, with the engine's own error
+    _open(paths, ray_address=ray_address)  # fail early, with the engine's own error
     config = config or ServerConfig()
     config.max_connections = _connection_cap(config.max_connections)
     os.environ[_ENV] = json.dumps(
-        {"indexes": paths, "load_to_ram": load_to_ram, "config": asdict(config)}
+        {
+            "indexes": paths,
+            "load_to_ram": load_to_ram,
+            "ray": ray_address,
+            "config": asdict(config),
+        }
     )
     log_config = _log_config()
     if not access_log:

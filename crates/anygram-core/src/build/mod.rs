@@ -1,5 +1,6 @@
 //! Index construction: documents in, a finished index directory out.
 
+pub mod assemble;
 pub mod builder;
 pub mod encoder;
 pub mod shard_writer;
@@ -7,4 +8,4 @@ pub mod source;
 
 pub use builder::{BuildOptions, BuildProgress, IndexBuilder};
 pub use encoder::{load_bpe, ByteEncoder, TextEncoder, BYTE_VOCAB};
-pub use source::{Document, DocumentReader, FieldOptions, FileKind, OnError};
+pub use source::{ByteRange, Document, DocumentReader, FieldOptions, FileKind, OnError};

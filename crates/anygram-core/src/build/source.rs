@@ -3,7 +3,7 @@
 //! and handed over as batches of documents.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -67,6 +67,15 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
+/// A part of a file: bytes `[start, end)`, cut at line starts, whose first line is line
+/// `first_line` (0-based) of the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRange {
+    pub start: u64,
+    pub end: u64,
+    pub first_line: u64,
+}
+
 /// Streams the documents of one file in batches.
 pub struct DocumentReader {
     path: PathBuf,
@@ -102,6 +111,44 @@ impl DocumentReader {
         } else {
             Box::new(open_regular(path)?)
         };
+        Self::from_reader(path, display_path, kind, fields, on_error, file)
+    }
+
+    /// Reads only `range` of an uncompressed JSONL file (what one shard of a build plan takes),
+    /// its documents numbered by their line in the whole file.
+    pub fn open_range(
+        path: &Path,
+        display_path: &str,
+        fields: FieldOptions,
+        on_error: OnError,
+        range: ByteRange,
+    ) -> Result<DocumentReader> {
+        let name = path.to_string_lossy().to_lowercase();
+        if [".gz", ".zst", ".zstd"].iter().any(|s| name.ends_with(s)) || range.end < range.start {
+            return Err(AnygramError::InvalidArgument(format!(
+                "{}: only a part of an uncompressed JSONL file can be read, not bytes {}..{}",
+                path.display(),
+                range.start,
+                range.end
+            )));
+        }
+        let mut file = open_regular(path)?;
+        file.seek(SeekFrom::Start(range.start)).at(path)?;
+        let part = Box::new(file.take(range.end - range.start));
+        let mut reader =
+            Self::from_reader(path, display_path, FileKind::Jsonl, fields, on_error, part)?;
+        reader.line_no = range.first_line;
+        Ok(reader)
+    }
+
+    fn from_reader(
+        path: &Path,
+        display_path: &str,
+        kind: FileKind,
+        fields: FieldOptions,
+        on_error: OnError,
+        file: Box<dyn Read + Send>,
+    ) -> Result<DocumentReader> {
         let count = Arc::new(AtomicU64::new(0));
         let counted = CountingReader {
             inner: file,

@@ -141,3 +141,20 @@ def test_opening_errors_come_from_the_shards(
     (broken / "shard-00001" / "docs.bin").write_bytes(b"\0" * 8)
     with pytest.raises(CorruptIndexError):
         anygram.Index.on_ray(broken, shards_per_actor=2, actor_options=LIGHT)
+
+
+def test_a_build_on_ray_is_the_same_index_as_a_local_one(
+    ray_cluster: Any, sharded: Path, tmp_path: Path
+) -> None:
+    from anygram.distributed.plan import make_plan, run_local
+    from anygram.distributed.ray_build import run_on_ray
+
+    from .test_plan import index_files
+
+    corpus = sharded.parent / "c.jsonl"
+    on_ray = make_plan([corpus], tmp_path / "ray", shards=3)
+    run_on_ray(on_ray, cpus_per_task=0.5)
+    run_local(make_plan([corpus], tmp_path / "local", shards=3))
+    assert index_files(tmp_path / "ray") == index_files(tmp_path / "local")
+    served = anygram.Index.on_ray(tmp_path / "ray", actor_options=LIGHT)
+    assert served.count("the cat") == anygram.Index(sharded).count("the cat")
