@@ -21,6 +21,7 @@ if "OMP_WAIT_POLICY" not in _os.environ:
 from . import errors
 from ._core import __version__
 from .build import build
+from .client import Client
 from .errors import AnygramError, QueryParseError
 from .index import Index
 from .query_language import parse_query
@@ -28,6 +29,7 @@ from .tokenizers import load_tokenizer
 
 __all__ = [
     "AnygramError",
+    "Client",
     "Index",
     "QueryParseError",
     "__version__",

@@ -158,3 +158,43 @@ def test_a_build_on_ray_is_the_same_index_as_a_local_one(
     assert index_files(tmp_path / "ray") == index_files(tmp_path / "local")
     served = anygram.Index.on_ray(tmp_path / "ray", actor_options=LIGHT)
     assert served.count("the cat") == anygram.Index(sharded).count("the cat")
+
+
+def test_serve_ray_answers_over_http_as_the_local_engine(
+    ray_cluster: Any, sharded: Path, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from tests.server.test_serve_cli import free_port
+
+    local = anygram.Index(sharded)
+    port = free_port()
+    cmd = [sys.executable, "-m", "anygram", "serve", "--port", str(port), "--no-access-log"]
+    log = open(tmp_path / "log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([*cmd, "--ray", ray_cluster.address, str(sharded)], stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    client = anygram.Client(url, sharded.name, timeout=5)
+    try:
+        deadline = time.monotonic() + 90  # a Ray driver joining a busy machine is slow to start
+        while True:
+            assert proc.poll() is None, (tmp_path / "log").read_text()
+            try:
+                client.count("a")
+                break
+            except ShardUnavailableError:  # not listening yet
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        for q in ["the cat", "and a", "zzz"]:
+            assert client.count(q) == local.count(q)
+            assert client.infgram_ntd(q) == local.infgram_ntd(q)
+        assert client.search_docs("dog", maxnum=3) == local.search_docs("dog", maxnum=3)
+        assert (
+            client.generate("the ", 20, seed=2)["token_ids"]
+            == (local.generate("the ", 20, seed=2)["token_ids"])
+        )
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        log.close()

@@ -34,7 +34,9 @@ __all__ = ["RayBackend", "import_ray"]
 
 #: Actor options unless the caller gives others (see :class:`RayBackend`).
 DEFAULT_ACTOR_OPTIONS: dict[str, Any] = {
-    "num_cpus": 1,
+    # Placement is by where the files are, balanced over nodes (see _place); a CPU request per
+    # actor would leave the actors of an index with more shards than cores unscheduled.
+    "num_cpus": 0,
     "max_restarts": 3,
     "max_task_retries": 3,
     # Shard servers release the GIL: several queries run at once on one actor.

@@ -24,6 +24,7 @@ except ImportError as e:  # pragma: no cover - depends on the environment
         "the anygram server needs FastAPI and uvicorn: pip install 'anygram[server]'"
     ) from e
 
+from .. import _core
 from ..index import Index
 from ..query_language import QueryLimits
 from .app import Limits, ServerConfig, create_app
@@ -110,7 +111,11 @@ def serve(
     for name in paths:
         if not name or "/" in name:
             raise ValueError(f"bad index name {name!r}")
-    _open(paths, ray_address=ray_address)  # fail early, with the engine's own error
+    if ray_address is None:
+        _open(paths)  # fail early, with the engine's own error
+    else:  # the same check on the manifests alone: no shard opened, no actor started
+        for p in paths.values():
+            _core.remote_index([p], None)
     config = config or ServerConfig()
     config.max_connections = _connection_cap(config.max_connections)
     os.environ[_ENV] = json.dumps(

@@ -47,6 +47,7 @@ from ..errors import (
     IndexMismatchError,
     QueryParseError,
     QueryTimeoutError,
+    ShardUnavailableError,
 )
 from ..index import Index
 from ..limits import (
@@ -669,6 +670,8 @@ def _status(e: BaseException) -> tuple[int, str]:
         return e.status_code, str(e.detail)
     if isinstance(e, QueryTimeoutError):  # the engine stopped at the request's deadline
         return 504, str(e)
+    if isinstance(e, ShardUnavailableError):  # a shard server (Ray actor) is down
+        return 503, str(e)
     if isinstance(e, (CorruptIndexError, IncompatibleFormatError, IndexMismatchError)):
         error_log.error("index fault: %s", e)
         return 500, "internal error: the index is damaged"
