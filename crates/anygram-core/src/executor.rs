@@ -62,6 +62,11 @@ impl LocalExecutor {
     pub fn new(shards: ShardSet) -> LocalExecutor {
         LocalExecutor { shards }
     }
+
+    /// The opened shards, for the engine's whole-shard passes (dedup) that read streams.
+    pub fn into_shards(self) -> ShardSet {
+        self.shards
+    }
 }
 
 impl Executor for LocalExecutor {

@@ -22,6 +22,7 @@ pub mod cnf;
 pub mod contamination;
 pub mod creativity;
 pub mod deadline;
+pub mod dedup;
 pub mod doc_files;
 pub mod docs;
 pub mod error;
