@@ -26,11 +26,12 @@ from .errors import (
     InvalidArgumentError,
     InvalidInputError,
 )
+from .index_options import IndexOptions
 from .interrupt import run_interruptible
 from .progress import progress
 from .tokenizers import Tokenizer, load_tokenizer
 
-__all__ = ["InputFile", "build", "discover_inputs", "parse_size"]
+__all__ = ["IndexOptions", "InputFile", "build", "discover_inputs", "parse_size"]
 
 T = TypeVar("T")
 
@@ -316,6 +317,11 @@ def build(
     input_format: str | None = None,
     max_shard_tokens: int | None = None,
     quiet: bool = False,
+    kind: str = "sa",
+    sa_sample: int | None = None,
+    isa_sample: int | None = None,
+    fold_case: bool = False,
+    index_options: IndexOptions | None = None,
 ) -> dict[str, Any]:
     """Builds an index of ``inputs`` at ``output`` and returns its manifest.
 
@@ -346,8 +352,18 @@ def build(
     on_error
         ``"fail"`` stops at the first malformed document (naming file and line); ``"skip"``
         skips it and reports it at the end.
+    kind, sa_sample, isa_sample
+        ``"sa"`` (suffix array over the stored tokens, the fastest; default) or ``"fm"``
+        (FM-index, the smallest: the text is kept only inside it), with the FM kind's sampling
+        rates (default 32 and 64: larger is smaller, slower to locate and extract).
+    index_options
+        The same as one :class:`~anygram.index_options.IndexOptions` (instead of ``kind``, ...).
     """
     start = time.perf_counter()
+    if index_options is None:
+        index_options = IndexOptions.make(
+            kind, sa_sample=sa_sample, isa_sample=isa_sample, fold_case=fold_case
+        )
     if on_error not in ("fail", "skip"):
         raise InvalidArgumentError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
     if isinstance(inputs, (str, os.PathLike)):
@@ -378,6 +394,7 @@ def build(
             workers=n_workers,
             max_shard_tokens=max_shard_tokens,
             input_format=input_format,
+            index=index_options.to_dict(),
         )
     builder = _core.IndexBuilder(
         str(out),
@@ -390,6 +407,7 @@ def build(
         overwrite=overwrite,
         encoder_path=encoder_path,
         resume_key=key,
+        index_options_json=index_options.to_json(),
     )
     if builder.resumed_shards and not quiet:
         print(
@@ -482,6 +500,7 @@ def build(
             "workers": n_workers,
             "on_error": on_error,
             "input_format": input_format,
+            **index_options.to_dict(),
         },
         "anygram_version": _core.__version__,
     }

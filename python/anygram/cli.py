@@ -97,6 +97,27 @@ def _build_arguments(p: Any) -> None:
         "text, one document per file)",
     )
     p.add_argument(
+        "--kind",
+        choices=["sa", "fm"],
+        default="sa",
+        help="sa: suffix array, the fastest (default); fm: FM-index, the smallest (the text is "
+        "kept only inside it)",
+    )
+    p.add_argument(
+        "--sa-sample",
+        type=positive,
+        default=None,
+        help="fm kind: keep every Nth suffix-array entry (default 32; larger is smaller and "
+        "slower to locate)",
+    )
+    p.add_argument(
+        "--isa-sample",
+        type=positive,
+        default=None,
+        help="fm kind: keep the row of every Nth position (default 64; larger is smaller and "
+        "slower to extract documents)",
+    )
+    p.add_argument(
         "--overwrite",
         action="store_true",
         help="replace an existing index (or a directory left by a build that did not finish)",
@@ -173,6 +194,9 @@ def _build_options(args: argparse.Namespace) -> dict[str, Any]:
         "file_glob": args.file_glob,
         "exclude": args.exclude,
         "input_format": args.format,
+        "kind": args.kind,
+        "sa_sample": args.sa_sample,
+        "isa_sample": args.isa_sample,
     }
 
 
@@ -362,6 +386,11 @@ def _cmd_info(args: argparse.Namespace) -> int:
     print(f"shards:         {info['num_shards']}")
     print(f"token width:    {info['token_dtype']} (vocabulary {info['vocab_size']:,})")
     print(f"tokenizer:      {json.dumps(info['tokenizer'])}")
+    for opts in info["index_options"]:
+        fm = opts.get("fm")
+        rates = f" (sa_sample {fm['sa_sample']}, isa_sample {fm['isa_sample']})" if fm else ""
+        fold = ", case-folded" if opts["fold_case"] else ""
+        print(f"kind:           {opts['kind']}{rates}{fold}")
     print(
         f"size:           {_fmt_bytes(info['size_bytes'])} "
         f"({info['bytes_per_token']:.2f} bytes/token)"

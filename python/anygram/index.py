@@ -23,6 +23,7 @@ from .errors import (
     TokenizerError,
     TokenOutOfRangeError,
 )
+from .index_options import IndexOptions
 from .limits import DEFAULT_LIMITS, DEFAULTS, QueryLimits
 from .query_language import parse_query
 from .tokenizers import Tokenizer, check_stored_tokenizer, from_manifest
@@ -522,14 +523,15 @@ class Index:
         """Up to ``maxnum`` documents containing the n-gram (its first occurrences in suffix
         order), each windowed around the match: ``{"cnt", "approx", "idxs", "documents"}``."""
         self._nonneg(maxnum=maxnum)
-        found = self.find(input_ids)
+        ids = self._ids(input_ids)
+        found = self.find(ids)
         reqs: list[tuple[int, int]] = []
         for s, (lo, hi) in enumerate(found["segment_by_shard"]):
             for rank in range(lo, min(hi, lo + maxnum - len(reqs))):
                 reqs.append((s, rank))
             if len(reqs) >= maxnum:
                 break
-        docs = self.get_docs_by_ranks(reqs, max_disp_len)
+        docs = self.get_docs_by_ranks(reqs, max_disp_len, needle_len=len(ids))
         return {"cnt": found["cnt"], "approx": False, "idxs": reqs, "documents": docs}
 
     # ----------------------------------------------------------------- facts
@@ -545,6 +547,8 @@ class Index:
         return {
             "paths": self._paths,
             "format_version": manifests[0]["format_version"],
+            "kind": [m.get("kind", "sa") for m in manifests],
+            "index_options": [IndexOptions.of_manifest(m).to_dict() for m in manifests],
             "num_tokens": self.num_tokens,
             "num_docs": self.num_docs,
             "num_shards": self.num_shards,

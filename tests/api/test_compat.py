@@ -21,3 +21,15 @@ def test_format_v1_opens_and_answers() -> None:
     assert index.get_doc_by_ix(3)["text"] == "ab ab ab"
     assert index.get_doc_by_ix(1)["token_ids"] == []
     assert index.info()["format_version"] == 1
+
+
+def test_format_v2_fm_opens_and_answers() -> None:
+    """Version 2: the FM-index kind (same documents as v1)."""
+    tok = CharTokenizer(12, alphabet="abcdefghij ")
+    index = anygram.Index(COMPAT / "v2-fm", tokenizer=tok, verify=True)
+    assert index.info()["format_version"] == 2 and index.info()["kind"] == ["fm"]
+    assert index.count("ab")["count"] == 6
+    assert index.count("ab ")["count"] == 2
+    assert index.get_doc_by_ix(3)["text"] == "ab ab ab"
+    assert index.get_doc_by_ix(0)["text"] == "abc abd abe"
+    assert index.search_docs("abe")["documents"][0]["needle_offset"] == 8

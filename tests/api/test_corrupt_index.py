@@ -8,6 +8,7 @@ import os
 import random
 import shutil
 from pathlib import Path
+from typing import Any
 
 import anygram
 import pytest
@@ -22,17 +23,25 @@ from anygram.errors import (
 from tests.conftest import CharTokenizer, write_jsonl
 
 SHARD_FILES = ["tokens.bin", "sa.bin", "docs.bin", "prefix.bin", "meta.jsonl", "meta.idx"]
+FM_FILES = ["fm.bwt", "fm.sa", "fm.isa"]
+#: Every file of each kind (the FM kind's document files are the SA kind's, tested there).
+KIND_FILES = [("sa", f) for f in SHARD_FILES] + [("fm", f) for f in FM_FILES]
 
 
-@pytest.fixture
-def index_dir(tmp_path: Path) -> Path:
+def _build(tmp_path: Path, kind: str) -> Path:
     src = write_jsonl(
         tmp_path / "c.jsonl",
         [{"text": f"document {i}: the quick brown fox {i % 7}"} for i in range(50)],
     )
     out = tmp_path / "idx"
-    anygram.build([src], out, quiet=True)
+    fm = {"sa_sample": 4, "isa_sample": 8} if kind == "fm" else {}
+    anygram.build([src], out, quiet=True, kind=kind, **fm)
     return out
+
+
+@pytest.fixture(params=["sa", "fm"])
+def index_dir(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    return _build(tmp_path, request.param)
 
 
 def _exercise(path: Path, verify: bool = False) -> None:
@@ -85,15 +94,46 @@ def test_newer_format_version(index_dir: Path) -> None:
         anygram.Index(index_dir)
 
 
-@pytest.mark.parametrize("name", SHARD_FILES)
-def test_missing_file(index_dir: Path, name: str) -> None:
+def test_fm_manifest_that_claims_an_older_version_or_another_kind(tmp_path: Path) -> None:
+    """An FM index needs format version 2 (a version 1 reader would look for tokens.bin); a
+    manifest that says 1, names an unknown kind, loses its sampling rates or calls its FM files
+    a suffix array's is refused as corrupt."""
+    index_dir = _build(tmp_path, "fm")
+    path = index_dir / "manifest.json"
+    good = json.loads(path.read_text())
+    assert good["format_version"] == 2 and good["kind"] == "fm"
+    edits: list[tuple[str, Any]] = [
+        ("format_version", 1),
+        ("kind", "bwt"),
+        ("kind", "sa"),
+        ("fm", None),
+        ("fm", {"sa_sample": 0, "isa_sample": 64}),
+        ("fm", {"sa_sample": 8, "isa_sample": 8}),
+    ]
+    for field, value in edits:
+        m = dict(good)
+        if value is None:
+            del m[field]
+        else:
+            m[field] = value
+        path.write_text(json.dumps(m))
+        with pytest.raises(CorruptIndexError):
+            anygram.Index(index_dir)
+    path.write_text(json.dumps(good))
+    _exercise(index_dir, verify=True)
+
+
+@pytest.mark.parametrize(("kind", "name"), KIND_FILES)
+def test_missing_file(tmp_path: Path, kind: str, name: str) -> None:
+    index_dir = _build(tmp_path, kind)
     (index_dir / "shard-00000" / name).unlink()
     with pytest.raises(CorruptIndexError, match="missing"):
         anygram.Index(index_dir)
 
 
-@pytest.mark.parametrize("name", SHARD_FILES)
-def test_truncated_file(index_dir: Path, name: str) -> None:
+@pytest.mark.parametrize(("kind", "name"), KIND_FILES)
+def test_truncated_file(tmp_path: Path, kind: str, name: str) -> None:
+    index_dir = _build(tmp_path, kind)
     p = index_dir / "shard-00000" / name
     data = p.read_bytes()
     p.write_bytes(data[: len(data) // 2])
@@ -110,10 +150,11 @@ def test_wrong_token_width(index_dir: Path) -> None:
         anygram.Index(index_dir)
 
 
-@pytest.mark.parametrize("name", SHARD_FILES)
-def test_bit_flips_never_crash(index_dir: Path, tmp_path: Path, name: str) -> None:
+@pytest.mark.parametrize(("kind", "name"), KIND_FILES)
+def test_bit_flips_never_crash(tmp_path: Path, kind: str, name: str) -> None:
     """Random bit flips: opening and querying either works (garbage in, garbage out) or raises
     an AnygramError; with verify=True every flip is caught by the checksums."""
+    index_dir = _build(tmp_path, kind)
     rng = random.Random(name)
     p = index_dir / "shard-00000" / name
     original = p.read_bytes()

@@ -40,6 +40,7 @@ fn bench_count(c: &mut Criterion) {
         max_shard_tokens: None,
         overwrite: true,
         resume_key: None,
+        ..Default::default()
     };
     let mut b = IndexBuilder::create(dir.path(), 32_000, serde_json::json!({}), &opts).unwrap();
     for d in &docs {

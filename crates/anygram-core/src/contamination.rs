@@ -150,6 +150,7 @@ mod tests {
                 max_shard_tokens: None,
                 overwrite: true,
                 resume_key: None,
+                ..Default::default()
             },
         )
         .unwrap();

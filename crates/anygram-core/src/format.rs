@@ -12,11 +12,16 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AnygramError, IoContext, Result};
+use crate::fm::{self, FmParams};
 use crate::token::TokenWidth;
 
-/// The format this build writes and reads. Bump on any incompatible change and keep a tiny
-/// index of every older version under `tests/data/compat/`.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest format this build writes and reads. Bump on any incompatible change and keep a
+/// tiny index of every older version under `tests/data/compat/`. Version 2: an index whose
+/// kind is not the suffix array (`kind`) or whose text was case-folded (`fold_case`), which a
+/// version 1 reader would misread; any other index is still written as version 1.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format this build reads.
+pub const OLDEST_FORMAT_VERSION: u32 = 1;
 pub const FORMAT_NAME: &str = "anygram-index";
 pub const MANIFEST: &str = "manifest.json";
 /// Left in the output directory while a build runs; a directory holding it but no manifest is
@@ -38,6 +43,102 @@ pub const SHARD_FILES: [&str; 6] = [
     META_FILE,
     META_INDEX_FILE,
 ];
+/// Per-shard files of the FM-index kind: no token stream, no suffix array, no prefix table.
+pub const FM_SHARD_FILES: [&str; 6] = [
+    fm::BWT_FILE,
+    fm::SA_FILE,
+    fm::ISA_FILE,
+    DOCS_FILE,
+    META_FILE,
+    META_INDEX_FILE,
+];
+
+/// The structure that answers queries on a shard's text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IndexKind {
+    /// Suffix array over the stored token stream: the fastest.
+    #[default]
+    Sa,
+    /// FM-index over the reversed stream, the text kept only inside it: the smallest.
+    Fm,
+}
+
+impl IndexKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            IndexKind::Sa => "sa",
+            IndexKind::Fm => "fm",
+        }
+    }
+
+    /// The files every shard of this kind has.
+    pub fn shard_files(self) -> &'static [&'static str] {
+        match self {
+            IndexKind::Sa => &SHARD_FILES,
+            IndexKind::Fm => &FM_SHARD_FILES,
+        }
+    }
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// What an index is, beyond its tokenizer: its kind, the kind's parameters, and how its text
+/// was normalized. One object, so a build plan (local or distributed) carries it whole; the
+/// manifest records it (fields `kind`, `fm`, `fold_case`; absent in older manifests: `sa`,
+/// unfolded).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexOptions {
+    #[serde(default)]
+    pub kind: IndexKind,
+    /// Sampling rates of the FM kind (present exactly when `kind` is `fm`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fm: Option<FmParams>,
+    /// The indexed text is Unicode simple case folded; queries are folded the same way.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub fold_case: bool,
+}
+
+impl IndexOptions {
+    /// Options of `kind` with its default parameters.
+    pub fn of_kind(kind: IndexKind) -> IndexOptions {
+        IndexOptions {
+            kind,
+            fm: (kind == IndexKind::Fm).then(FmParams::default),
+            fold_case: false,
+        }
+    }
+
+    /// The FM parameters, checked (defaults when the kind is `fm` and none were given).
+    pub fn fm_params(&self) -> Result<FmParams> {
+        let p = self.fm.unwrap_or_default();
+        p.check()?;
+        Ok(p)
+    }
+
+    /// Refuses parameters that do not belong to the kind or are out of range.
+    pub fn check(&self) -> Result<()> {
+        match (self.kind, self.fm) {
+            (IndexKind::Sa, Some(_)) => Err(AnygramError::InvalidArgument(
+                "sampling rates (sa_sample, isa_sample) belong to the fm kind, not sa".into(),
+            )),
+            (IndexKind::Fm, Some(p)) => p.check(),
+            _ => Ok(()),
+        }
+    }
+
+    /// The oldest format version that reads an index with these options right.
+    pub fn version_needed(&self) -> u32 {
+        if self.kind != IndexKind::Sa || self.fold_case {
+            2
+        } else {
+            OLDEST_FORMAT_VERSION
+        }
+    }
+}
 
 /// Size and checksum of one written file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,9 +156,9 @@ pub struct ShardManifest {
     /// Real tokens (suffix-array entries), separators excluded.
     pub num_tokens: u64,
     pub num_docs: u64,
-    /// Bits per suffix-array pointer.
+    /// Bits per suffix-array pointer (the FM kind: per sample of `fm.sa` and `fm.isa`).
     pub sa_bits: u32,
-    /// Tokens covered by the prefix table (1 or 2).
+    /// Tokens covered by the prefix table (1 or 2; 0 for the FM kind, which has none).
     pub prefix_len: u32,
     pub files: std::collections::BTreeMap<String, FileEntry>,
 }
@@ -80,6 +181,9 @@ pub struct Manifest {
     /// Free-form facts about the build (inputs, options, timings).
     #[serde(default)]
     pub build: serde_json::Value,
+    /// Kind, its parameters, case folding (`kind`, `fm`, `fold_case` at the top level).
+    #[serde(flatten)]
+    pub index: IndexOptions,
 }
 
 impl Manifest {
@@ -112,7 +216,7 @@ impl Manifest {
             ));
         }
         match value.get("format_version").and_then(|v| v.as_u64()) {
-            Some(v) if v == FORMAT_VERSION as u64 => {}
+            Some(v) if (OLDEST_FORMAT_VERSION as u64..=FORMAT_VERSION as u64).contains(&v) => {}
             Some(v) => {
                 return Err(AnygramError::IncompatibleFormat {
                     found: v.min(u32::MAX as u64) as u32,
@@ -143,6 +247,31 @@ impl Manifest {
                 ),
             ));
         }
+        self.index
+            .check()
+            .map_err(|e| AnygramError::corrupt(path, format!("manifest: {e}")))?;
+        if self.index.kind == IndexKind::Fm && self.index.fm.is_none() {
+            return Err(AnygramError::corrupt(
+                path,
+                "an fm index's manifest has no sampling rates (\"fm\")",
+            ));
+        }
+        if self.format_version < self.index.version_needed() {
+            return Err(AnygramError::corrupt(
+                path,
+                format!(
+                    "a {} index{} needs format version {}, the manifest says {}",
+                    self.index.kind.name(),
+                    if self.index.fold_case {
+                        " of case-folded text"
+                    } else {
+                        ""
+                    },
+                    self.index.version_needed(),
+                    self.format_version
+                ),
+            ));
+        }
         let tokens: u64 = self.shards.iter().map(|s| s.num_tokens).sum();
         let docs: u64 = self.shards.iter().map(|s| s.num_docs).sum();
         if tokens != self.num_tokens || docs != self.num_docs {
@@ -158,8 +287,8 @@ impl Manifest {
                     format!("bad shard dir {:?}", s.dir),
                 ));
             }
-            for f in SHARD_FILES {
-                if !s.files.contains_key(f) {
+            for f in self.index.kind.shard_files() {
+                if !s.files.contains_key(*f) {
                     return Err(AnygramError::corrupt(
                         path,
                         format!("shard {} lists no {f}", s.dir),
@@ -171,8 +300,12 @@ impl Manifest {
     }
 
     /// Writes the manifest atomically: temporary file, fsync, rename, fsync of the directory.
+    /// Its version is the oldest that reads it right, so older releases keep opening what they
+    /// can read and refuse the rest as a newer format.
     pub fn write(&self, dir: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self)
+        let mut this = self.clone();
+        this.format_version = self.index.version_needed();
+        let text = serde_json::to_string_pretty(&this)
             .map_err(|e| AnygramError::InvalidArgument(format!("manifest: {e}")))?;
         write_atomic(&dir.join(MANIFEST), text.as_bytes())
     }
@@ -310,6 +443,7 @@ mod tests {
                 })
                 .collect(),
             build: serde_json::Value::Null,
+            index: Default::default(),
         }
     }
 

@@ -14,7 +14,8 @@ use crate::deadline::Deadline;
 use crate::docs::{DocResult, ShardDoc};
 use crate::error::{AnygramError, Result};
 use crate::executor::{no_shard, Executor, Fanout, LocalExecutor, ShardSet};
-use crate::format::Manifest;
+use crate::fm::{FmManifest, FmShard};
+use crate::format::{IndexKind, Manifest};
 use crate::merge::{merge_counts, merge_find, FindResult};
 use crate::query::Segment;
 use crate::request::{ShardRequest, ShardResponse};
@@ -404,6 +405,16 @@ fn check_compatible(sources: &[(PathBuf, Manifest)]) -> Result<()> {
         ));
     };
     for (p, m) in &sources[1..] {
+        // Kinds may mix (each shard answers through the seam); a query is folded or not for
+        // the whole index, so folding may not.
+        if m.index.fold_case != first.index.fold_case {
+            return Err(AnygramError::Mismatch(format!(
+                "{} and {} differ in case folding (--fold-case): a query cannot be read the \
+                 same way by both",
+                first_dir.display(),
+                p.display()
+            )));
+        }
         if m.token_width != first.token_width
             || m.vocab_size != first.vocab_size
             || !same_tokenizer(&m.tokenizer, &first.tokenizer)
@@ -427,12 +438,18 @@ fn open_all<T: Token>(
 ) -> Result<Vec<AnyShard<T>>> {
     let listed: Vec<_> = sources
         .iter()
-        .flat_map(|(dir, m)| m.shards.iter().map(move |sm| (dir, sm)))
+        .flat_map(|(dir, m)| m.shards.iter().map(move |sm| (dir, m, sm)))
         .collect();
     let mut shards = Vec::with_capacity(which.len());
     for &s in which {
-        let (dir, sm) = listed[s];
-        shards.push(AnyShard::Sa(Shard::open(dir, sm, vocab_size, opts)?));
+        let (dir, m, sm) = listed[s];
+        shards.push(match m.index.kind {
+            IndexKind::Sa => AnyShard::Sa(Shard::open(dir, sm, vocab_size, opts)?),
+            IndexKind::Fm => {
+                let fm = FmManifest::of_shard(sm, m.index.fm_params()?);
+                AnyShard::Fm(FmShard::open(dir, sm, &fm, opts)?)
+            }
+        });
     }
     Ok(shards)
 }

@@ -2,6 +2,8 @@
 //! several shard budgets give the same answer to every query family, sampled boolean queries
 //! included (pointers compared by their position in the one-shard stream, which no layout
 //! changes). This is merge(split(corpus)) = answer(whole corpus) for every family's merge.
+//! Nor on the index kind: each layout is also built as an FM-index (at several sampling
+//! rates), whose answers must be the suffix array's.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -13,7 +15,22 @@ use anygram_core::lm::NtdOptions;
 use anygram_core::Index;
 use proptest::prelude::*;
 
-use common::{build, corpus, open};
+use anygram_core::fm::FmParams;
+use anygram_core::format::{IndexKind, IndexOptions};
+use common::{build, build_kind, corpus, open};
+
+/// The FM kind at sampling rates that make locating and extracting walk (none, a little, the
+/// defaults).
+fn fm(sa_sample: u64, isa_sample: u64) -> IndexOptions {
+    IndexOptions {
+        kind: IndexKind::Fm,
+        fm: Some(FmParams {
+            sa_sample,
+            isa_sample,
+        }),
+        fold_case: false,
+    }
+}
 
 /// A shown document: its number, window and spans.
 type Shown = (u64, Vec<u32>, Vec<(u64, u64, usize)>);
@@ -191,12 +208,25 @@ fn check(docs: &[Vec<u32>], vocab: u32, caps: &[u64], seed: u64) {
     );
     assert_eq!(whole.num_shards(), 1);
     let want = answers(&whole, docs, vocab, seed);
-    for &cap in caps {
-        let dir = tmp.path().join(format!("cap{cap}"));
-        let index = open(&build(&dir, docs, vocab as u64, Some(cap)), cap % 2 == 0);
+    let rates = [fm(32, 64), fm(1, 1), fm(3, 5), fm(2, 7)];
+    let layouts =
+        std::iter::once((None, rates[0])).chain(caps.iter().enumerate().flat_map(|(i, &cap)| {
+            [
+                (Some(cap), IndexOptions::default()),
+                (Some(cap), rates[(i + 1) % rates.len()]),
+            ]
+        }));
+    for (n, (cap, kind)) in layouts.enumerate() {
+        let dir = tmp.path().join(format!("layout{n}"));
+        let index = open(&build_kind(&dir, docs, vocab as u64, cap, kind), n % 2 == 0);
         let got = answers(&index, docs, vocab, seed);
         for (g, w) in got.iter().zip(&want) {
-            assert_eq!(g, w, "{} shards (cap {cap})", index.num_shards());
+            assert_eq!(
+                g,
+                w,
+                "{} shards (cap {cap:?}), {kind:?}",
+                index.num_shards()
+            );
         }
         assert_eq!(got.len(), want.len());
     }

@@ -149,6 +149,7 @@ fn a_document_larger_than_a_shard_is_a_clear_error() {
         max_shard_tokens: Some(10),
         overwrite: false,
         resume_key: None,
+        ..Default::default()
     };
     let mut b =
         anygram_core::build::IndexBuilder::create(tmp.path(), 5, serde_json::json!({}), &opts)

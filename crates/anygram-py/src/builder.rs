@@ -221,8 +221,10 @@ fn no_encoder() -> AnygramError {
 #[pymethods]
 impl PyIndexBuilder {
     /// `encoder` is "bytes" (UTF-8 bytes, in the engine) or "external" (ids come from Python).
+    /// `index_options_json`: the kind, its parameters and case folding, as the manifest records
+    /// them (`{"kind": "fm", "fm": {"sa_sample": 32, "isa_sample": 64}, "fold_case": false}`).
     #[new]
-    #[pyo3(signature = (out, vocab_size, tokenizer_json, encoder, mem_budget, workers, max_shard_tokens = None, overwrite = false, encoder_path = None, resume_key = None))]
+    #[pyo3(signature = (out, vocab_size, tokenizer_json, encoder, mem_budget, workers, max_shard_tokens = None, overwrite = false, encoder_path = None, resume_key = None, index_options_json = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -236,16 +238,23 @@ impl PyIndexBuilder {
         overwrite: bool,
         encoder_path: Option<PathBuf>,
         resume_key: Option<String>,
+        index_options_json: Option<&str>,
     ) -> PyResult<Self> {
         let tokenizer: serde_json::Value = serde_json::from_str(tokenizer_json)
             .map_err(|e| PyValueError::new_err(format!("tokenizer_json: {e}")))?;
         let encoder = make_encoder(encoder, encoder_path.as_deref())?;
+        let index = match index_options_json {
+            Some(text) => serde_json::from_str(text)
+                .map_err(|e| to_py(AnygramError::InvalidArgument(format!("index options: {e}"))))?,
+            None => Default::default(),
+        };
         let opts = BuildOptions {
             mem_budget,
             workers,
             max_shard_tokens,
             overwrite,
             resume_key,
+            index,
         };
         let inner = detach(py, || {
             IndexBuilder::create(&out, vocab_size, tokenizer, &opts)

@@ -1,6 +1,6 @@
 //! The index builder: prepares the output directory, cuts the document stream into shards that
-//! fit the memory budget, builds each shard's suffix array (the next shard fills while the
-//! previous one is built), and commits the index by writing the manifest last.
+//! fit the memory budget, builds each shard's index of the chosen kind (the next shard fills
+//! while the previous one is built), and commits the index by writing the manifest last.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -14,7 +14,7 @@ use super::encoder::TextEncoder;
 use super::shard_writer::{PhaseTimes, ShardBuffer};
 use super::source::Document;
 use crate::error::{AnygramError, IoContext, Result};
-use crate::format::{self, Manifest, ShardManifest};
+use crate::format::{self, IndexKind, IndexOptions, Manifest, ShardManifest};
 use crate::token::TokenWidth;
 
 /// Build settings.
@@ -31,6 +31,8 @@ pub struct BuildOptions {
     /// Identifies the build (inputs, tokenizer, options). A build killed half-way and run again
     /// with the same key keeps the shards it had finished and skips their documents.
     pub resume_key: Option<String>,
+    /// The index's kind, its parameters and case folding (recorded in the manifest).
+    pub index: IndexOptions,
 }
 
 impl Default for BuildOptions {
@@ -43,6 +45,23 @@ impl Default for BuildOptions {
             max_shard_tokens: None,
             overwrite: false,
             resume_key: None,
+            index: IndexOptions::default(),
+        }
+    }
+}
+
+/// Bytes of build memory per token of a shard's stream, at the peak of its construction: the
+/// stream (`w` bytes a token; u32 ids are also copied as i32 symbols for libsais) and its i32
+/// suffix array; then the SA kind packs a copy of it, the FM kind overwrites it with BWT symbols
+/// and fills the wavelet tree's bits (at most a byte a token on u8 streams, two on wider ones)
+/// next to it. Above 2^31 tokens the suffix array takes i64 entries: `large_extra` more.
+fn bytes_per_token(kind: IndexKind, width: TokenWidth) -> (u64, u64) {
+    let w = width.bytes() as u64;
+    match kind {
+        IndexKind::Sa => (w + 8, 8),
+        IndexKind::Fm => {
+            let copy = if width == TokenWidth::U32 { 4 } else { 0 };
+            (w.max(2) + copy + 4 + 1, 4)
         }
     }
 }
@@ -125,6 +144,7 @@ pub struct IndexBuilder {
     skip_docs: u64,
     resumed_shards: usize,
     resume_key: Option<String>,
+    index: IndexOptions,
 }
 
 impl IndexBuilder {
@@ -141,10 +161,21 @@ impl IndexBuilder {
         if vocab_size == 0 {
             return Err(AnygramError::InvalidArgument("vocabulary is empty".into()));
         }
-        let resumed = prepare_output(out, opts.overwrite, opts.resume_key.as_deref())?;
+        opts.index.check()?;
+        if opts.index.fold_case {
+            return Err(AnygramError::InvalidArgument(
+                "case folding (fold_case) is not built by this release yet".into(),
+            ));
+        }
+        let resumed = prepare_output(
+            out,
+            opts.overwrite,
+            opts.resume_key.as_deref(),
+            opts.index.kind,
+        )?;
         let skip_docs = resumed.iter().map(|s| s.num_docs).sum();
-        let per_token = width.bytes() as u64 + 8; // stream + i32 suffix array + packed copy
-                                                  // While one shard is built the next one fills: give each half of the budget.
+        let (per_token, large_extra) = bytes_per_token(opts.index.kind, width);
+        // While one shard is built the next one fills: give each half of the budget.
         let shard_budget = if opts.workers > 1 {
             opts.mem_budget / 2
         } else {
@@ -152,7 +183,7 @@ impl IndexBuilder {
         };
         let mut max_stream = shard_budget / per_token;
         if max_stream > i32::MAX as u64 {
-            max_stream = (shard_budget / (per_token + 8)).max(i32::MAX as u64);
+            max_stream = (shard_budget / (per_token + large_extra)).max(i32::MAX as u64);
         }
         if let Some(cap) = opts.max_shard_tokens {
             max_stream = max_stream.min(cap.saturating_add(1));
@@ -179,6 +210,10 @@ impl IndexBuilder {
             shards: resumed,
             skip_docs,
             resume_key: opts.resume_key.clone(),
+            index: IndexOptions {
+                fm: (opts.index.kind == IndexKind::Fm).then_some(opts.index.fm_params()?),
+                ..opts.index
+            },
             pending: None,
             times: PhaseTimes::default(),
             tokenizer,
@@ -335,10 +370,11 @@ impl IndexBuilder {
         let dir = self.out.join(&name);
         let (vocab, workers) = (self.vocab_size, self.workers);
         let resume_key = self.resume_key.clone();
+        let index = self.index;
         let progress = self.progress.clone();
         progress.shards_sealed.fetch_add(1, Ordering::Relaxed);
         self.pending = Some(std::thread::spawn(move || {
-            let written = with_buffer!(buffer, b => b.write(&dir, &name, vocab, workers))?;
+            let written = with_buffer!(buffer, b => b.write(&dir, &name, vocab, workers, &index))?;
             if let Some(key) = resume_key {
                 write_shard_record(&dir, &key, &written.0)?;
             }
@@ -380,7 +416,7 @@ impl IndexBuilder {
         }
         let manifest = Manifest {
             format: format::FORMAT_NAME.into(),
-            format_version: format::FORMAT_VERSION,
+            format_version: self.index.version_needed(),
             created_by: format!("anygram {}", env!("CARGO_PKG_VERSION")),
             token_width: self.width,
             vocab_size: self.vocab_size,
@@ -389,6 +425,7 @@ impl IndexBuilder {
             num_docs: self.shards.iter().map(|s| s.num_docs).sum(),
             shards: std::mem::take(&mut self.shards),
             build: build_info,
+            index: self.index,
         };
         manifest.write(&self.out)?;
         for shard in &manifest.shards {
@@ -429,14 +466,14 @@ fn write_shard_record(dir: &Path, key: &str, shard: &ShardManifest) -> Result<()
 
 /// A finished shard left by an earlier run of the same build, if `dir` holds one whose files
 /// all have the sizes its record says.
-fn read_shard_record(dir: &Path, key: &str) -> Option<ShardManifest> {
+fn read_shard_record(dir: &Path, key: &str, kind: IndexKind) -> Option<ShardManifest> {
     let text = fs::read_to_string(dir.join(SHARD_RECORD)).ok()?;
     let value: serde_json::Value = serde_json::from_str(&text).ok()?;
     if value.get("resume_key")?.as_str()? != key {
         return None;
     }
     let shard: ShardManifest = serde_json::from_value(value.get("shard")?.clone()).ok()?;
-    let complete = format::SHARD_FILES.iter().all(|f| {
+    let complete = kind.shard_files().iter().all(|f| {
         let size = fs::metadata(dir.join(f)).map(|m| m.len()).ok();
         shard.files.get(*f).map(|e| e.size) == size && size.is_some()
     });
@@ -449,6 +486,7 @@ fn prepare_output(
     out: &Path,
     overwrite: bool,
     resume_key: Option<&str>,
+    kind: IndexKind,
 ) -> Result<Vec<ShardManifest>> {
     let manifest = out.join(format::MANIFEST);
     let marker = out.join(format::BUILD_MARKER);
@@ -475,7 +513,7 @@ fn prepare_output(
         let previous_key = fs::read_to_string(&marker).unwrap_or_default();
         if let Some(key) = resume_key.filter(|k| !k.is_empty() && *k == previous_key) {
             while let Some(shard) =
-                read_shard_record(&out.join(format!("shard-{:05}", kept.len())), key)
+                read_shard_record(&out.join(format!("shard-{:05}", kept.len())), key, kind)
             {
                 kept.push(shard);
             }

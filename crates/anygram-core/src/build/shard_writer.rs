@@ -1,5 +1,6 @@
-//! Accumulates documents of one shard in memory, then writes the shard's files: suffix array
-//! (libsais), bit-packed pointers, prefix table, document and metadata offsets.
+//! Accumulates documents of one shard in memory, then writes the shard's files: for the SA
+//! kind the token stream, suffix array (libsais), bit-packed pointers and prefix table; for the
+//! FM kind the FM-index files (`fm/build.rs`); for both, document and metadata offsets.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -7,7 +8,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::error::{IoContext, Result};
-use crate::format::{self, FileEntry, ShardManifest};
+use crate::fm::FmParams;
+use crate::format::{self, FileEntry, IndexKind, IndexOptions, ShardManifest};
 use crate::packed;
 use crate::shard::{prefix_len_for, prefix_table_len};
 use crate::suffix_array;
@@ -81,9 +83,70 @@ impl<T: Token> ShardBuffer<T> {
         self.close_document(meta);
     }
 
-    /// Builds the suffix array and writes every file of the shard into `dir`. The token,
-    /// document and metadata files are written on a second thread while the suffixes sort.
+    /// Builds the index of the shard's kind and writes every file of the shard into `dir`.
     pub fn write(
+        self,
+        dir: &Path,
+        shard_name: &str,
+        vocab_size: u64,
+        workers: usize,
+        index: &IndexOptions,
+    ) -> Result<(ShardManifest, PhaseTimes)> {
+        fs::create_dir_all(dir).at(dir)?;
+        match index.kind {
+            IndexKind::Sa => self.write_sa(dir, shard_name, vocab_size, workers),
+            IndexKind::Fm => {
+                self.write_fm(dir, shard_name, vocab_size, workers, index.fm_params()?)
+            }
+        }
+    }
+
+    /// The FM kind: the document files, then the FM-index of the stream, which takes the
+    /// stream (and frees it) so the build's peak is the stream plus its suffix array.
+    fn write_fm(
+        self,
+        dir: &Path,
+        shard_name: &str,
+        vocab_size: u64,
+        workers: usize,
+        params: FmParams,
+    ) -> Result<(ShardManifest, PhaseTimes)> {
+        let mut times = PhaseTimes::default();
+        let (num_tokens, num_docs) = (self.num_tokens(), self.num_docs());
+        let clock = Instant::now();
+        let mut files = std::collections::BTreeMap::new();
+        for (name, bytes) in [
+            (format::DOCS_FILE, bytemuck::cast_slice(&self.doc_starts)),
+            (format::META_FILE, &self.meta[..]),
+            (
+                format::META_INDEX_FILE,
+                bytemuck::cast_slice(&self.meta_index),
+            ),
+        ] {
+            files.insert(
+                name.to_string(),
+                format::write_file_entry(&dir.join(name), bytes)?,
+            );
+        }
+        times.add("write", clock.elapsed().as_secs_f64());
+        let fm =
+            crate::fm::build::write(dir, self.stream, vocab_size, params, workers, &mut times)?;
+        files.extend(fm.files);
+        format::sync_dir(dir)?;
+        let manifest = ShardManifest {
+            dir: shard_name.to_string(),
+            num_tokens,
+            num_docs,
+            sa_bits: fm.sample_bits,
+            prefix_len: 0,
+            files,
+        };
+        Ok((manifest, times))
+    }
+
+    /// The SA kind: the token, document and metadata files are written on a second thread
+    /// while the suffixes sort.
+    fn write_sa(
         self,
         dir: &Path,
         shard_name: &str,
@@ -91,7 +154,6 @@ impl<T: Token> ShardBuffer<T> {
         workers: usize,
     ) -> Result<(ShardManifest, PhaseTimes)> {
         let mut times = PhaseTimes::default();
-        fs::create_dir_all(dir).at(dir)?;
         let num_tokens = self.num_tokens();
         let num_docs = self.num_docs();
         let len = self.stream_len();

@@ -96,6 +96,25 @@ pub struct FmManifest {
     pub files: BTreeMap<String, FileEntry>,
 }
 
+impl FmManifest {
+    /// What an index manifest records of an FM shard (`m`, whose `sa_bits` is the sample
+    /// width) and of the index's sampling rates (`params`).
+    pub fn of_shard(m: &crate::format::ShardManifest, params: FmParams) -> FmManifest {
+        FmManifest {
+            stream_len: crate::shard::stream_len(m.num_tokens, m.num_docs),
+            sa_sample: params.sa_sample,
+            isa_sample: params.isa_sample,
+            sample_bits: m.sa_bits,
+            files: m
+                .files
+                .iter()
+                .filter(|(name, _)| FM_FILES.contains(&name.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+}
+
 /// Sections of `fm.bwt`, in order.
 const SEC_HEADER: usize = 0;
 const SEC_SYMBOLS: usize = 1;

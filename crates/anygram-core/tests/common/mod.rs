@@ -4,11 +4,24 @@
 use std::path::{Path, PathBuf};
 
 use anygram_core::build::{BuildOptions, IndexBuilder};
+use anygram_core::format::IndexOptions;
 use anygram_core::{Index, OpenOptions};
 
 /// Builds an index of token documents at `dir`.
 pub fn build(dir: &Path, docs: &[Vec<u32>], vocab: u64, max_shard_tokens: Option<u64>) -> PathBuf {
+    build_kind(dir, docs, vocab, max_shard_tokens, IndexOptions::default())
+}
+
+/// Builds an index of token documents at `dir`, of the kind `index` says.
+pub fn build_kind(
+    dir: &Path,
+    docs: &[Vec<u32>],
+    vocab: u64,
+    max_shard_tokens: Option<u64>,
+    index: IndexOptions,
+) -> PathBuf {
     let opts = BuildOptions {
+        index,
         mem_budget: 1 << 30,
         workers: 1,
         max_shard_tokens,
