@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from tests.conftest import CharTokenizer, write_jsonl
 
 SETTINGS = settings(
-    max_examples=15,
+    max_examples=10,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -18,7 +18,8 @@ from tests.conftest import write_jsonl
 
 BUILD = """
 import sys, anygram
-anygram.build([sys.argv[1]], sys.argv[2], quiet=True, workers=2, mem_budget="12MiB")
+kind = sys.argv[3] if len(sys.argv) > 3 else "sa"
+anygram.build([sys.argv[1]], sys.argv[2], quiet=True, workers=2, mem_budget="12MiB", kind=kind)
 """
 
 
@@ -29,14 +30,14 @@ def _corpus(tmp_path: Path) -> Path:
     return write_jsonl(tmp_path / "c.jsonl", docs)
 
 
-def _run(src: Path, out: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", BUILD, str(src), str(out)])
+def _run(src: Path, out: Path, kind: str = "sa") -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", BUILD, str(src), str(out), kind])
 
 
-def _kill_when_written(src: Path, out: Path, marker: Path) -> None:
+def _kill_when_written(src: Path, out: Path, marker: Path, kind: str = "sa") -> None:
     """Starts the build and SIGKILLs it once `marker` exists; skips the test if the build
     finished first."""
-    proc = _run(src, out)
+    proc = _run(src, out, kind)
     deadline = time.monotonic() + 120
     while not marker.exists() and proc.poll() is None:
         assert time.monotonic() < deadline
@@ -84,17 +85,19 @@ def test_killed_builds_never_look_valid_and_rerun_works(tmp_path: Path) -> None:
         assert index.count(q) == reference.count(q)
 
 
-def test_rerun_keeps_the_shards_a_killed_build_finished(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["sa", "fm"])
+def test_rerun_keeps_the_shards_a_killed_build_finished(tmp_path: Path, kind: str) -> None:
     src = _corpus(tmp_path)
-    assert _run(src, tmp_path / "reference").wait() == 0
+    assert _run(src, tmp_path / "reference", kind).wait() == 0
     reference = anygram.Index(tmp_path / "reference")
     out = tmp_path / "idx"
     # Kill it as soon as its second shard is finished (and before the whole build is).
-    _kill_when_written(src, out, out / "shard-00001" / "shard.json")
+    _kill_when_written(src, out, out / "shard-00001" / "shard.json", kind)
     done = len(list(out.glob("shard-*/shard.json")))
     assert done >= 1
-    m = anygram.build([src], out, quiet=True, workers=2, mem_budget="12MiB")
+    m = anygram.build([src], out, quiet=True, workers=2, mem_budget="12MiB", kind=kind)
     assert m["build"]["resumed_shards"] == done
+    assert anygram.Index(out).info()["kind"] == [kind]
     index = anygram.Index(out, verify=True)
     assert index.num_shards == reference.num_shards
     for q in ["alpha beta", "theta theta theta", "eta", "nope", ""]:

@@ -65,6 +65,7 @@ from .queries import (
     CONT,
     DEADLINE,
     IDS,
+    NEEDLE_LEN,
     NUMERIC_FIELDS,
     OPTIONAL_FIELDS,
     PROMPT,
@@ -203,6 +204,13 @@ class QueryRequest(BaseModel):
     max_support: StrictInt | None = Field(None, ge=1, description="ntd sampling bound")
     s: StrictInt | None = Field(None, ge=0, description="shard (get_doc_by_rank / _ptr)")
     rank: StrictInt | None = Field(None, ge=0, description="suffix-array rank (get_doc_by_rank)")
+    needle_len: StrictInt | None = Field(
+        None,
+        ge=0,
+        le=2**62,
+        description="get_doc_by_rank: the searched n-gram's length in tokens (default: the "
+        "query's); FM indexes need it to place the match",
+    )
     ptr: StrictInt | None = Field(None, ge=0, description="token position (get_doc_by_ptr)")
     doc_ix: StrictInt | None = Field(None, ge=0, description="document number (get_doc_by_ix)")
     max_clause_freq: StrictInt | None = Field(
@@ -540,6 +548,8 @@ class _Service:
                 kwargs[arg] = cnf
             elif source == DEADLINE:
                 kwargs[arg] = deadline
+            elif source == NEEDLE_LEN:
+                kwargs[arg] = req.needle_len if req.needle_len is not None else len(ids)
             elif source in NUMERIC_FIELDS:
                 value = self._number(req, source)
                 if value is not None:

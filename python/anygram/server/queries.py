@@ -26,6 +26,7 @@ __all__ = [
     "CONT",
     "DEADLINE",
     "IDS",
+    "NEEDLE_LEN",
     "PROMPT",
     "QUERY_TYPES",
     "QueryType",
@@ -45,6 +46,9 @@ CNF = "<cnf>"
 #: Not from the request: when the server's per-request timeout runs out (a ``time.monotonic``
 #: value), for methods that can stop early (``generate``) instead of keeping their thread.
 DEADLINE = "<deadline>"
+#: The searched n-gram's length: the request's ``needle_len``, else the query's length (0
+#: without a query). Kinds whose ranks mark where occurrences end (FM) need it to locate.
+NEEDLE_LEN = "<needle_len>"
 _FROM_QUERY = (IDS, PROMPT, CONT, CNF)
 
 #: Request fields that take numbers; a limit (see ``Limits``) may give them a default and a cap.
@@ -290,7 +294,7 @@ QUERY_TYPES: dict[str, QueryType] = {
     ),
     "get_doc_by_rank": QueryType(
         "get_doc_by_rank",
-        {"s": "s", "rank": "rank", "max_disp_len": "max_disp_len"},
+        {"s": "s", "rank": "rank", "max_disp_len": "max_disp_len", "needle_len": NEEDLE_LEN},
         result="doc",
         description="the document of occurrence rank (from find) in shard s",
     ),
