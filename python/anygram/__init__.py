@@ -22,6 +22,7 @@ from . import errors
 from ._core import __version__
 from .build import build
 from .client import Client
+from .dedup import dedup
 from .errors import AnygramError, QueryParseError
 from .index import Index
 from .query_language import parse_query
@@ -34,6 +35,7 @@ __all__ = [
     "QueryParseError",
     "__version__",
     "build",
+    "dedup",
     "errors",
     "load_tokenizer",
     "parse_query",

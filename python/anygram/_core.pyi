@@ -10,6 +10,7 @@ __all__ = [
     "FORMAT_VERSION",
     "MAX_QUERY_TOKENS",
     "Bpe",
+    "Dedup",
     "DocumentReader",
     "Index",
     "IndexBuilder",
@@ -258,3 +259,31 @@ class Bpe:
     def decode_each(self, ids: list[int]) -> list[str]: ...
     @property
     def vocab_size(self) -> int: ...
+
+@final
+class Dedup:
+    def __new__(
+        cls,
+        corpus: list[str],
+        min_len: int,
+        keep: str = "first",
+        against: list[str] | None = None,
+        encoder: str = ...,
+        encoder_path: str | None = None,
+        workers: int = 1,
+        top_spans: int = 20,
+    ) -> Self: ...
+    def run(self) -> None: ...
+    def cancel(self) -> None: ...
+    def ranges(self) -> tuple[list[int], list[int], list[list[tuple[int, int]]]]: ...
+    def spans(self) -> list[tuple[int, int, list[int]]]: ...
+    def rewrite_jsonl(
+        self,
+        input: str,
+        output: str,
+        first_doc: int,
+        text_field: str = "text",
+        drop_empty: bool = True,
+        on_error: str = "fail",
+        max_line_bytes: int = ...,
+    ) -> dict[str, Any]: ...

@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from . import cli_lm, contamination
+from . import cli_lm, contamination, dedup_report
 from .cli_args import Parser, UsageError, nonneg, nonneg_float, port, positive, positive_float
 from .errors import AnygramError, IndexExistsError, InvalidArgumentError
 from .limits import DEFAULTS, MAX_CLAUSES, MAX_TERMS_PER_CLAUSE, SERVER
@@ -727,6 +727,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_lm(sub)
 
     contamination.add_parser(sub)
+    dedup_report.add_parser(sub)
     cli_lm.add_parsers(sub)
     return parser
 
@@ -756,6 +757,7 @@ _HANDLERS = {
     "demo": _cmd_demo,
     "serve": _cmd_serve,
     "contamination": contamination.run,
+    "dedup": dedup_report.run,
     "generate": _cmd_generate,
     "eval": _cmd_eval,
     "interpolate": cli_lm.run_interpolate,

@@ -3,6 +3,7 @@
 
 mod builder;
 mod convert;
+mod dedup;
 mod errors;
 mod ids;
 mod index;
@@ -20,6 +21,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(builder::assemble_index, m)?)?;
     m.add_class::<builder::PyDocumentReader>()?;
     m.add_class::<builder::PyBpe>()?;
+    m.add_class::<dedup::PyDedup>()?;
     m.add_function(wrap_pyfunction!(errors::_error_examples, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_raise_error_example, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_error_variants, m)?)?;

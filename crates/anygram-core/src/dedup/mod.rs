@@ -21,6 +21,7 @@ pub mod cross;
 pub mod in_shard;
 pub mod marks;
 pub mod open;
+pub mod rewrite;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
