@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -109,12 +110,15 @@ def test_a_killed_actor_is_restarted_and_the_query_retried(
     queries = ["the", "cat", "and a", "o", "dog sat"]
     want = [local.count(q) for q in queries]
     pid = ray.get(runner.actors[0].pid.remote())
+    before = runner.direct[0]
+    assert before is not None  # queries take the direct connection, Ray the failures
     for i in range(40):
         if i == 5:
             os.kill(pid, signal.SIGKILL)  # mid-stream
         assert remote.count(queries[i % 5]) == want[i % 5]
         assert remote.ntd(queries[i % 5]) == local.ntd(queries[i % 5])
     assert ray.get(runner.actors[0].pid.remote()) != pid
+    assert runner.direct[0] is not None and runner.direct[0].address != before.address
 
 
 def test_a_shard_down_for_good_is_an_error_not_a_partial_sum(
@@ -124,7 +128,16 @@ def test_a_shard_down_for_good_is_an_error_not_a_partial_sum(
         sharded, shards_per_actor=3, actor_options={**LIGHT, "max_restarts": 0}
     )
     assert remote.count("the") == anygram.Index(sharded).count("the")
-    ray.kill(remote.backend.runner.actors[1], no_restart=True)
+    actor = remote.backend.runner.actors[1]
+    pid = ray.get(actor.pid.remote())
+    ray.kill(actor, no_restart=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # ray.kill returns before the process is gone
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
     with pytest.raises(ShardUnavailableError):
         remote.count("the")
 
@@ -165,7 +178,6 @@ def test_serve_ray_answers_over_http_as_the_local_engine(
 ) -> None:
     import subprocess
     import sys
-    import time
 
     from tests.server.test_serve_cli import free_port
 

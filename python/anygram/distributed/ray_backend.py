@@ -17,8 +17,10 @@ misses a shard is never returned. A query past its deadline (``timeout=``) stops
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _core, errors
 from ..errors import InvalidArgumentError, QueryTimeoutError, ShardUnavailableError
+from .direct import DirectClient, DirectServer, node_address, seconds_left
 
 if TYPE_CHECKING:  # pragma: no cover
     from ray.actor import ActorHandle
@@ -77,7 +80,13 @@ class _Failure:
 class ShardActor:
     """The body of a shard-server actor (wrapped by ``ray.remote`` when used)."""
 
-    def __init__(self, paths: list[str], shards: list[int], options: dict[str, bool]) -> None:
+    def __init__(
+        self,
+        paths: list[str],
+        shards: list[int],
+        options: dict[str, bool],
+        token: bytes | None = None,
+    ) -> None:
         # An opening error is kept and answered, not raised: raised here it would kill the
         # actor (and each restart would fail again) and reach the driver as "actor died".
         self._server: Any = None
@@ -86,6 +95,18 @@ class ShardActor:
             self._server = _core.ShardServer(paths, shards, **options)
         except errors.AnygramError as e:
             self._failure = _Failure(type(e).__name__, str(e))
+        self._direct = None
+        if token is not None:  # the data path that skips Ray's per-call cost (direct.py)
+            self._direct = DirectServer(node_address(), token, self._answer_direct)
+
+    def address(self) -> tuple[str, int] | None:
+        return None if self._direct is None else self._direct.address
+
+    def _answer_direct(
+        self, jobs: list[tuple[int, bytes]], deadline: float | None
+    ) -> list[bytes] | tuple[str, str]:
+        out = self.run(jobs, deadline)
+        return (out.name, out.message) if isinstance(out, _Failure) else out
 
     def shards(self) -> list[int] | _Failure:
         return self._failure or list(self._server.shards)
@@ -163,10 +184,12 @@ class RayShards:
         shards_per_actor: int,
         actor_options: dict[str, Any],
         open_options: dict[str, bool],
+        direct: bool = True,
     ) -> None:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         self._ray = ray
+        self._token = secrets.token_bytes(16) if direct else None
         dirs = _shard_dirs(paths)
         groups = [
             list(range(i, min(i + shards_per_actor, len(dirs))))
@@ -181,12 +204,30 @@ class RayShards:
             if node is not None and "scheduling_strategy" not in options:
                 # soft: a restarted actor may go to another node if this one is gone.
                 options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node, soft=True)
-            self.actors.append(cls.options(**options).remote(paths, g, open_options))
+            self.actors.append(cls.options(**options).remote(paths, g, open_options, self._token))
             for s in g:
                 self.actor_of[s] = a
         self.groups = groups
         # Opening errors (a missing or corrupt shard) surface here, with their own class.
         self._get([a.shards.remote() for a in self.actors], None, "opening")
+        self.direct: list[DirectClient | None] = [None] * len(self.actors)
+        if self._token is not None:
+            for a in range(len(self.actors)):
+                self._connect(a)
+
+    def __del__(self) -> None:
+        for client in getattr(self, "direct", []):
+            if client is not None:
+                client.close()
+
+    def _connect(self, a: int) -> None:
+        """(Re)reads actor ``a``'s address (after a restart it has a new one)."""
+        assert self._token is not None
+        (address,) = self._get([self.actors[a].address.remote()], None, "connecting")
+        old = self.direct[a]
+        if old is not None:
+            old.close()
+        self.direct[a] = None if address is None else DirectClient(tuple(address), self._token)
 
     def _get(self, refs: list[Any], deadline: float | None, what: str) -> list[Any]:
         ray = self._ray
@@ -220,13 +261,45 @@ class RayShards:
         by_actor: dict[int, list[int]] = {}
         for k, (s, _) in enumerate(jobs):
             by_actor.setdefault(self.actor_of[s], []).append(k)
-        calls = [
-            self.actors[a].run.remote([jobs[k] for k in ks], deadline) for a, ks in by_actor.items()
-        ]
+        got: dict[int, list[bytes]] = {}
+        # Sent on every connection first, then read: the actors answer in parallel.
+        sent = {}
+        for a, ks in by_actor.items():
+            client = self.direct[a]
+            if client is not None:
+                with contextlib.suppress(OSError):  # left to Ray below
+                    sent[a] = (client, client.send([jobs[k] for k in ks], deadline))
+        pending = list(sent.items())
+        try:
+            while pending:
+                a, (client, sock) = pending.pop(0)
+                try:
+                    out = client.receive(sock, seconds_left(deadline, DEADLINE_GRACE_SECONDS))
+                except TimeoutError:
+                    raise QueryTimeoutError(
+                        "the query ran past its deadline and was stopped on every shard server"
+                    ) from None
+                except (OSError, ValueError):
+                    continue  # left to Ray below, which restarts the actor and retries
+                if isinstance(out, tuple):
+                    raise _Failure(*out).exception()
+                got[a] = out
+        finally:
+            for _, (_, sock) in pending:  # answers no longer awaited: their connections go
+                sock.close()
+        lost = [a for a in by_actor if a not in got]
+        if lost:  # Ray's own call: waits for a restarted actor, retries, or says it is down
+            calls = [
+                self.actors[a].run.remote([jobs[k] for k in by_actor[a]], deadline) for a in lost
+            ]
+            for a, out in zip(lost, self._get(calls, deadline, "query"), strict=True):
+                got[a] = out
+                if self._token is not None:
+                    self._connect(a)
         answers: list[bytes] = [b""] * len(jobs)
-        for ks, got in zip(by_actor.values(), self._get(calls, deadline, "query"), strict=True):
-            for k, a in zip(ks, got, strict=True):
-                answers[k] = a
+        for a, ks in by_actor.items():
+            for k, b in zip(ks, got[a], strict=True):
+                answers[k] = b
         return answers
 
 
@@ -243,6 +316,9 @@ class RayBackend:
     actor_options
         Options of the actors (``ray.remote`` options), over :data:`DEFAULT_ACTOR_OPTIONS`:
         ``num_cpus``, ``max_restarts``, ``max_task_retries``, ``max_concurrency``, ...
+    direct
+        Send queries to the actors over a direct connection each (:mod:`.direct`), falling
+        back to Ray's actor call when it fails; ``False``: Ray's call only.
     """
 
     def __init__(
@@ -251,6 +327,7 @@ class RayBackend:
         *,
         shards_per_actor: int = 1,
         actor_options: dict[str, Any] | None = None,
+        direct: bool = True,
     ) -> None:
         if not isinstance(shards_per_actor, int) or shards_per_actor < 1:
             raise InvalidArgumentError(
@@ -259,6 +336,7 @@ class RayBackend:
         self.address = address
         self.shards_per_actor = shards_per_actor
         self.actor_options = {**DEFAULT_ACTOR_OPTIONS, **(actor_options or {})}
+        self.direct = direct
         self.runner: RayShards | None = None
 
     def open(self, paths: list[str], **open_options: bool) -> Any:
@@ -266,5 +344,7 @@ class RayBackend:
         ray = import_ray()
         if not ray.is_initialized():
             ray.init(address=self.address, log_to_driver=False, configure_logging=False)
-        self.runner = RayShards(ray, paths, self.shards_per_actor, self.actor_options, open_options)
+        self.runner = RayShards(
+            ray, paths, self.shards_per_actor, self.actor_options, open_options, self.direct
+        )
         return _core.remote_index(paths, self.runner)
