@@ -108,3 +108,19 @@ def test_a_step_is_idempotent_and_a_changed_input_is_refused(
     with pytest.raises(IndexExistsError):
         anygram.build([corpus], tmp_path / "done", quiet=True)
         make_plan([corpus], tmp_path / "done", shards=2)
+
+
+def test_the_plan_carries_build_options_it_does_not_know(
+    inputs: list[Path], tmp_path: Path
+) -> None:
+    # The FM kind's options travel in the plan's opaque options, unread by the plan.
+    plan = make_plan(inputs[:1], tmp_path / "fm", shards=2, kind="fm", sa_sample=8)
+    assert plan.options["kind"] == "fm"
+    for i in (1, 0):
+        build_shard(plan, i)
+    finish(plan)
+    fm = anygram.Index(tmp_path / "fm", verify=True)
+    ref = anygram.Index(anygram.build(inputs[:1], tmp_path / "sa", quiet=True) and tmp_path / "sa")
+    assert fm.num_shards == 2
+    for q in ["cat", "the ", "question 3"]:
+        assert fm.count(q) == ref.count(q) and fm.ntd(q) == ref.ntd(q)
