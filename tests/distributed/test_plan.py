@@ -124,3 +124,22 @@ def test_the_plan_carries_build_options_it_does_not_know(
     assert fm.num_shards == 2
     for q in ["cat", "the ", "question 3"]:
         assert fm.count(q) == ref.count(q) and fm.ntd(q) == ref.ntd(q)
+
+
+def test_an_interrupted_finish_completes_when_run_again(inputs: list[Path], tmp_path: Path) -> None:
+    plan = make_plan(inputs, tmp_path / "idx", shards=3)
+    for i in range(3):
+        build_shard(plan, i)
+    # As if finish died after moving the first part's shard: no manifest yet, the index does
+    # not open, and finish run again completes the job.
+    part = plan.part_dir(0)
+    (part / "shard-00000").rename(tmp_path / "idx" / "shard-00000")
+    with pytest.raises(anygram.errors.IndexNotFoundError):
+        anygram.Index(tmp_path / "idx")
+    manifest = finish(plan)
+    assert finish(plan) == manifest  # and once more: nothing to do
+    index = anygram.Index(tmp_path / "idx", verify=True)
+    assert index.num_shards == 3 and not (tmp_path / "idx" / "parts").exists()
+    assert index.count("cat") == anygram.Index(
+        anygram.build(inputs, tmp_path / "r", quiet=True) and tmp_path / "r"
+    ).count("cat")

@@ -210,3 +210,28 @@ def test_serve_ray_answers_over_http_as_the_local_engine(
         proc.terminate()
         proc.wait(30)
         log.close()
+
+
+def test_a_shard_server_stops_at_its_deadline(sharded: Path) -> None:
+    """What an actor does when a query's time is up: its engine stops and says so (no Ray
+    needed: a runner hands the rounds to a shard server whose time is already up)."""
+    from anygram import _core
+
+    local = anygram.Index(sharded)
+    server = _core.ShardServer([str(sharded)], list(range(local.num_shards)))
+    timeouts: list[float | None] = []
+
+    class Runner:
+        def run(self, jobs: list[tuple[int, bytes]], timeout: float | None) -> list[bytes]:
+            timeouts.append(timeout)
+            return server.run(jobs, None if timeout is None else 0.0)
+
+    class Backend:
+        def open(self, paths: list[str], **options: bool) -> Any:
+            return _core.remote_index(paths, Runner())
+
+    index = anygram.Index(sharded, backend=Backend())
+    assert index.count("cat") == local.count("cat")  # no deadline: answered
+    with pytest.raises(QueryTimeoutError):
+        index.count_cnf("the AND a", exact=True, timeout=30.0)
+    assert timeouts[-1] is not None and 0 < timeouts[-1] <= 30.0  # the time left travels
