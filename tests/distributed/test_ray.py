@@ -4,6 +4,7 @@ are typed errors."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -159,6 +160,7 @@ def test_opening_errors_come_from_the_shards(
 def test_a_build_on_ray_is_the_same_index_as_a_local_one(
     ray_cluster: Any, sharded: Path, tmp_path: Path
 ) -> None:
+    from anygram.cli import main
     from anygram.distributed.plan import make_plan, run_local
     from anygram.distributed.ray_build import run_on_ray
 
@@ -169,6 +171,14 @@ def test_a_build_on_ray_is_the_same_index_as_a_local_one(
     run_on_ray(on_ray, cpus_per_task=0.5)
     run_local(make_plan([corpus], tmp_path / "local", shards=3))
     assert index_files(tmp_path / "ray") == index_files(tmp_path / "local")
+    # The command line's build --ray: a plan, one task per shard, the manifest.
+    args = ["build", str(corpus), "-o", str(tmp_path / "cli"), "--shards", "3", "--quiet"]
+    assert main([*args, "--ray", ray_cluster.address]) == 0
+    cli, local = index_files(tmp_path / "cli"), index_files(tmp_path / "local")
+    manifests = [json.loads(f.pop("manifest.json")) for f in (cli, local)]
+    for m in manifests:  # the build facts name the options as given (the CLI gives them all)
+        m.pop("build")
+    assert cli == local and manifests[0] == manifests[1]
     served = anygram.Index.on_ray(tmp_path / "ray", actor_options=LIGHT)
     assert served.count("the cat") == anygram.Index(sharded).count("the cat")
 
