@@ -25,6 +25,7 @@ pub mod deadline;
 pub mod dedup;
 pub mod doc_files;
 pub mod docs;
+pub mod draft;
 pub mod error;
 pub mod executor;
 pub mod fm;

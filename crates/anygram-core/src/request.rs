@@ -9,6 +9,7 @@ use crate::cnf::{shard_cnf, ShardCnfRequest};
 use crate::creativity::creativity_part;
 use crate::deadline::Deadline;
 use crate::docs::{doc_by_local_ix, doc_by_ptr, spans_in, ShardDoc};
+use crate::draft::{draft_next, DraftNextPart};
 use crate::error::{AnygramError, Result};
 use crate::lm::{longest_suffix, next_counts, prob_part, score_part, MatchState};
 use crate::merge::{CreativityPart, NextCountsPart, ProbPart, ShardCnf, ShardScore, SuffixPart};
@@ -66,6 +67,15 @@ pub enum ShardRequest {
     Advance { state: MatchState, text: Vec<u32> },
     /// The [`MatchState`] at the end of a text.
     Match { ids: Vec<u32> },
+    /// Draft continuations of a pattern of `m` tokens with range `seg`: the tokens following
+    /// at least `min_count` of its occurrences (`u64::MAX`: none) and those of `also`
+    /// ([`crate::draft::draft_next`]).
+    DraftNext {
+        seg: Segment,
+        m: usize,
+        min_count: u64,
+        also: Vec<u32>,
+    },
 }
 
 /// A shard's answer, one variant per shape of partial result.
@@ -83,6 +93,7 @@ pub enum ShardResponse {
     Cnf(ShardCnf),
     Spans(Vec<(u64, u64, usize)>),
     State(MatchState),
+    DraftNext(Vec<DraftNextPart>),
 }
 
 /// Narrows ids to the shard's token width. The index checked them against its vocabulary; this
@@ -198,6 +209,12 @@ pub fn answer<S: ShardIndex>(
             }
             ShardResponse::State(state)
         }
+        ShardRequest::DraftNext {
+            seg,
+            m,
+            min_count,
+            also,
+        } => ShardResponse::DraftNext(draft_next(s, *seg, *m, *min_count, &narrow_ids(also)?)),
     })
 }
 
@@ -230,6 +247,7 @@ into_variant! {
     into_cnf => Cnf: ShardCnf,
     into_spans => Spans: Vec<(u64, u64, usize)>,
     into_state => State: MatchState,
+    into_draft_next => DraftNext: Vec<DraftNextPart>,
 }
 
 fn wrong_shape(want: &str, got: &ShardResponse) -> AnygramError {

@@ -126,6 +126,30 @@ impl<T: Token> Next<'_, T> {
         out
     }
 
+    /// Every real next token in `seg` with at least `min_count` occurrences, with its range.
+    /// A run that long holds one of the probed ranks: probes go at least `min_count` ranks
+    /// apart and never skip the start of a run they have not reached.
+    fn frequent(&self, seg: Segment, min_count: u64) -> Vec<(T, Segment)> {
+        let (step, mut out) = (min_count.max(1), Vec::new());
+        let (mut r, mut done) = (seg.lo, seg.lo);
+        while r < seg.hi {
+            let t = self.at(r);
+            if t == T::SEPARATOR {
+                break; // separators sort last
+            }
+            let run = Segment {
+                lo: self.bound(done, r, t, false),
+                hi: self.run_end(r, seg.hi, t),
+            };
+            if run.count() >= step {
+                out.push((t, run));
+            }
+            done = run.hi;
+            r = run.hi.max(r.saturating_add(step));
+        }
+        out
+    }
+
     /// infini-gram's sampled counts: a range whose first and last next tokens agree is counted
     /// whole; one shorter than `4 · unit` is sampled at the middle of every `unit` entries, each
     /// sample standing for them; others are halved. Deterministic, no threads.
@@ -213,6 +237,10 @@ impl<T: Token> ShardIndex for Shard<T> {
 
     fn next_token_counts(&self, seg: Segment, m: usize) -> Vec<(u32, u64)> {
         self.next_tokens(m).exact(seg)
+    }
+
+    fn frequent_next(&self, seg: Segment, m: usize, min_count: u64) -> Vec<(T, Segment)> {
+        self.next_tokens(m).frequent(seg, min_count)
     }
 
     fn next_token_counts_sampled(

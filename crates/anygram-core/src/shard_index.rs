@@ -66,6 +66,20 @@ pub trait ShardIndex: Send + Sync {
     /// tokens), sorted by id, document ends labelled [`crate::merge::DOC_END`] (last).
     fn next_token_counts(&self, seg: Segment, m: usize) -> Vec<(u32, u64)>;
 
+    /// Every real token following at least `min_count` (>= 1) occurrences in `seg` (a pattern
+    /// of `m > 0` tokens), in id order, with the range of the pattern extended by it.
+    /// Speculative drafts (`draft/`) want only the likely next tokens: a kind whose ranges are
+    /// sorted by next token finds them by probing every `min_count`-th rank, which costs
+    /// `O(count / min_count)` searches however many rare tokens there are.
+    fn frequent_next(&self, seg: Segment, m: usize, min_count: u64) -> Vec<(Self::Tok, Segment)> {
+        self.next_token_counts(seg, m)
+            .into_iter()
+            .filter(|&(id, c)| c >= min_count.max(1) && id != crate::merge::DOC_END)
+            .map(|(id, _)| Self::Tok::from_u32(id))
+            .map(|t| (t, self.extend(seg, m, t)))
+            .collect()
+    }
+
     /// infini-gram's sampled next-token counts with sampling unit `unit` (see `lm.rs`), and
     /// whether they are estimates. A kind that cannot sample cheaply answers exactly (`false`).
     fn next_token_counts_sampled(
@@ -183,6 +197,9 @@ impl<T: Token> ShardIndex for AnyShard<T> {
     }
     fn next_token_counts(&self, seg: Segment, m: usize) -> Vec<(u32, u64)> {
         each_kind!(self, s => s.next_token_counts(seg, m))
+    }
+    fn frequent_next(&self, seg: Segment, m: usize, min_count: u64) -> Vec<(T, Segment)> {
+        each_kind!(self, s => s.frequent_next(seg, m, min_count))
     }
     fn next_token_counts_sampled(
         &self,
