@@ -12,6 +12,7 @@ __all__ = [
     "Bpe",
     "Dedup",
     "DocumentReader",
+    "Drafter",
     "Index",
     "IndexBuilder",
     "Sampler",
@@ -182,6 +183,22 @@ class ShardServer:
     def run(
         self, jobs: Sequence[tuple[int, bytes]], timeout: float | None = None
     ) -> list[bytes]: ...
+
+@final
+class Drafter:
+    def __new__(
+        cls,
+        index: Index,
+        *,
+        max_tokens: int,
+        tokens_per_match: float,
+        min_match: int,
+        min_prob: float,
+        use_context: bool,
+    ) -> Self: ...
+    def draft(self, ids: Sequence[int], *, branching: int = 1) -> dict[str, Any]: ...
+    def draft_packed(self, ids: bytes) -> list[int]: ...
+    def stats(self) -> dict[str, Any]: ...
 
 @final
 class Sampler:

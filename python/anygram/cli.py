@@ -463,22 +463,29 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _add_lm(sub: Any) -> None:
-    p = sub.add_parser("generate", help="sample a continuation from the ∞-gram model")
-    p.add_argument("index", help="index directory")
-    p.add_argument("prompt", help="text to continue")
+    p = sub.add_parser(
+        "generate",
+        help="sample a continuation from the ∞-gram model (or, with --model, a GGUF model's "
+        "greedy one, drafted from --draft-index)",
+    )
+    p.add_argument("index", help="index directory (with --model: the prompt)")
+    p.add_argument("prompt", nargs="?", default=None, help="text to continue")
     p.add_argument(
         "--max-new-tokens",
         type=positive,
         default=DEFAULTS["max_new_tokens"],
         help=f"tokens to generate (default {DEFAULTS['max_new_tokens']})",
     )
-    p.add_argument("--temperature", type=nonneg_float, default=1.0, help="0: most frequent token")
+    p.add_argument(
+        "--temperature", type=nonneg_float, default=None, help="0: most frequent token (default 1)"
+    )
     p.add_argument(
         "--top-k", type=positive, default=None, help="sample among the K most frequent tokens"
     )
     p.add_argument("--seed", type=nonneg, default=None, help="same seed, same text")
     p.add_argument("--json", action="store_true", help="token ids and suffix lengths too")
     cli_lm.add_neural_args(p, required=False)
+    cli_lm.add_model_args(p)
     w = p.add_mutually_exclusive_group()
     w.add_argument(
         "--mixture", default=None, help="with a neural model: a mixture saved by interpolate"
@@ -507,6 +514,10 @@ def _add_lm(sub: Any) -> None:
 def _cmd_generate(args: argparse.Namespace) -> int:
     from .index import Index
 
+    if args.model or args.draft_index:
+        return cli_lm.run_generate_model(args)
+    if args.prompt is None:
+        raise InvalidArgumentError("generate wants INDEX PROMPT (or --model MODEL.gguf PROMPT)")
     neural = cli_lm.load_neural(args)
     mixture: Any = None
     if neural is not None:
@@ -523,7 +534,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     r = Index(args.index).generate(
         args.prompt,
         args.max_new_tokens,
-        temperature=args.temperature,
+        temperature=1.0 if args.temperature is None else args.temperature,
         top_k=args.top_k,
         seed=args.seed,
         neural=neural,

@@ -16,10 +16,12 @@ from .cli_args import nonneg, positive
 from .errors import AnygramFileNotFoundError, InvalidArgumentError
 
 __all__ = [
+    "add_model_args",
     "add_neural_args",
     "add_parsers",
     "load_neural",
     "run_export_tokenizer",
+    "run_generate_model",
     "run_interpolate",
 ]
 
@@ -48,6 +50,81 @@ def add_neural_args(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument(
         "--window", type=positive, default=1024, help="most tokens of context the neural model sees"
     )
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--model",
+        metavar="MODEL.gguf",
+        default=None,
+        help="generate greedily with this GGUF model (needs llama-cpp-python); the positional "
+        "argument is then the prompt",
+    )
+    p.add_argument(
+        "--draft-index",
+        metavar="INDEX",
+        default=None,
+        help="with --model: draft tokens from this index (built with the model's tokenizer) "
+        "and verify them in one batch (speculative decoding; same greedy output)",
+    )
+    p.add_argument(
+        "--draft-max", type=positive, default=16, help="with --draft-index: most draft tokens"
+    )
+
+
+def run_generate_model(args: argparse.Namespace) -> int:
+    """``anygram generate --model MODEL.gguf [--draft-index INDEX] PROMPT``: greedy decoding by
+    the model, with drafts from the index verified in batches."""
+    if not args.model:
+        raise InvalidArgumentError("--draft-index drafts for a model: give --model MODEL.gguf")
+    if args.gguf or args.hf or args.neural or args.mixture or args.weight is not None:
+        raise InvalidArgumentError(
+            "--model generates with the model alone: drop --gguf/--hf/--neural/--mixture/--weight"
+        )
+    if args.temperature not in (None, 0.0) or args.top_k is not None or args.seed is not None:
+        raise InvalidArgumentError(
+            "--model decodes greedily: --temperature/--top-k/--seed do not apply"
+        )
+    if args.prompt is not None:
+        raise InvalidArgumentError(
+            "with --model, give only the prompt (the index goes to --draft-index)"
+        )
+    if not Path(args.model).is_file():
+        raise AnygramFileNotFoundError(f"no GGUF model at {args.model}")
+    import time
+
+    from .speculative import Drafter, check_tokenizer, generate_greedy
+
+    drafter = None
+    if args.draft_index:
+        from .index import Index
+
+        index = Index(args.draft_index)
+        check_tokenizer(index, args.model)
+        drafter = Drafter(index, max_tokens=args.draft_max)
+    try:
+        from .speculative.llama_loop import LlamaForward
+
+        model = LlamaForward(args.model, n_ctx=args.n_ctx, n_threads=args.threads)
+    except ImportError as e:
+        raise InvalidArgumentError(str(e)) from e
+    prompt_text: str = args.index
+    ids = model.llm.tokenize(prompt_text.encode(), add_bos=False, special=False)
+    bos = model.llm.token_bos() if args.bos_id is None else args.bos_id
+    prompt = ([bos] if bos is not None and bos >= 0 else []) + list(ids)
+    eos = model.llm.token_eos()
+    t0 = time.perf_counter()
+    r = generate_greedy(model, prompt, args.max_new_tokens, drafter=drafter, eos_token_id=eos)
+    seconds = time.perf_counter() - t0
+    out = [t for t in r["token_ids"] if t != eos]
+    text = model.llm.detokenize(out).decode("utf-8", errors="replace")
+    if args.json:
+        r.pop("gaps")
+        r.update(text=text, seconds=seconds, tokens_per_second=len(r["token_ids"]) / seconds)
+        print(json.dumps(r, ensure_ascii=False))
+    else:
+        print(prompt_text + text)
+    return 0
 
 
 def load_neural(args: argparse.Namespace) -> Any:

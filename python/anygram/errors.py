@@ -27,6 +27,7 @@ __all__ = [
     "ShardUnavailableError",
     "TokenOutOfRangeError",
     "TokenizerError",
+    "TokenizerMismatchError",
     "UnknownTokenizerError",
     "UnsupportedTokenizerError",
 ]
@@ -86,6 +87,11 @@ class InvalidArgumentError(AnygramError, ValueError):
 
 class TokenizerError(AnygramError, ValueError):
     """The tokenizer could not be loaded or applied."""
+
+
+class TokenizerMismatchError(TokenizerError):
+    """A model and an index that must share a tokenizer do not: the same id would mean
+    different text (``anygram.speculative`` refuses to draft for such a model)."""
 
 
 class UnsupportedTokenizerError(TokenizerError):

@@ -117,3 +117,22 @@ def test_cli_generate(index: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 0
     assert json.loads(capsys.readouterr().out) == first
     assert len(first["token_ids"]) <= 5
+
+
+def test_cli_generate_with_a_model_refuses_bad_options(
+    index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = tmp_path / "m.gguf"
+    fake.write_bytes(b"")
+    cases = {
+        ("--draft-index", str(index), "hi"): "give --model",
+        ("--model", str(tmp_path / "none.gguf"), "hi"): "no GGUF model",
+        ("--model", str(fake), "--temperature", "1", "hi"): "greedily",
+        ("--model", str(fake), "--draft-index", str(index), str(index), "hi"): "only the prompt",
+        ("--model", str(fake), "--gguf", str(fake), "hi"): "model alone",
+        (str(index),): "INDEX PROMPT",
+    }
+    for argv, message in cases.items():
+        assert main(["generate", *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("anygram: error:") and message in err, (argv, err)

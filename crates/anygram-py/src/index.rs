@@ -81,7 +81,7 @@ fn cnf_ids(cnf: Vec<Vec<TokenIds>>) -> Vec<Vec<Vec<u32>>> {
 
 #[pyclass(name = "Index", module = "anygram._core", frozen)]
 pub struct PyIndex {
-    inner: Index,
+    pub(crate) inner: Index,
 }
 
 impl PyIndex {

@@ -4,6 +4,7 @@
 mod builder;
 mod convert;
 mod dedup;
+mod draft;
 mod errors;
 mod ids;
 mod index;
@@ -17,6 +18,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<index::PySampler>()?;
     m.add_class::<remote::PyShardServer>()?;
     m.add_function(wrap_pyfunction!(remote::remote_index, m)?)?;
+    m.add_class::<draft::PyDrafter>()?;
     m.add_class::<builder::PyIndexBuilder>()?;
     m.add_function(wrap_pyfunction!(builder::assemble_index, m)?)?;
     m.add_class::<builder::PyDocumentReader>()?;

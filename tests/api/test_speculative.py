@@ -1,0 +1,185 @@
+"""Speculative decoding with index drafts: greedy output with drafts equals plain greedy output.
+
+The model is a deterministic numpy n-gram table (float64 logits from the last two tokens, ties
+broken by fixed noise), so its batched and one-token logits agree exactly, and it often agrees
+with the corpus, so many drafts are accepted: the equality is tested with drafts that matter.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from anygram import Index, build
+from anygram.errors import InvalidArgumentError, TokenizerMismatchError, TokenOutOfRangeError
+from anygram.speculative import (
+    Drafter,
+    LlamaCppDraftModel,
+    check_tokenizer,
+    draft_function,
+    generate_greedy,
+)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+TEXTS = [
+    "def add(a, b):\n    return a + b\n\ndef sub(a, b):\n    return a - b\n",
+    "for i in range(10):\n    print(i)\n",
+    "the cat sat on the mat. the dog sat on the log. the cat ran.",
+    "In the beginning was the word, and the word was with the text.",
+    "static int count(struct list *l) { return l->n; }\n",
+]
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Index:
+    work = tmp_path_factory.mktemp("spec")
+    (work / "c.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in TEXTS))
+    build([work / "c.jsonl"], work / "idx", quiet=True)
+    return Index(work / "idx")
+
+
+class TableModel:
+    """Logits after a position from the last three tokens: 4-gram counts of the corpus plus
+    fixed noise below 1, as float64; positions are independent, so batching changes nothing."""
+
+    def __init__(self) -> None:
+        counts: dict[tuple[int, ...], np.ndarray] = {}
+        for t in TEXTS:
+            b = t.encode()
+            for i in range(3, len(b)):
+                counts.setdefault(tuple(b[i - 3 : i]), np.zeros(255))[b[i]] += 1
+        self.counts = counts
+        # 255 outputs: the byte-level index's vocabulary (255 is its document separator).
+        self.noise = np.random.default_rng(7).random((256, 255))
+        self.cache: list[int] = []
+        self.calls = 0
+
+    def row(self, ctx: Sequence[int]) -> np.ndarray:
+        prev = ctx[-1] if ctx else 0
+        key = tuple([0, 0, 0, *ctx][-3:])
+        return self.counts.get(key, np.zeros(255)) + self.noise[prev]
+
+    def __call__(self, ids: Sequence[int], n_past: int, last_only: bool) -> np.ndarray:
+        self.calls += 1
+        assert n_past <= len(self.cache)
+        self.cache = self.cache[:n_past] + list(ids)
+        first = n_past + len(ids) - 1 if last_only else n_past
+        return np.stack([self.row(self.cache[: p + 1]) for p in range(first, len(self.cache))])
+
+
+def prompts() -> st.SearchStrategy[list[int]]:
+    from_corpus = st.tuples(st.sampled_from(TEXTS), st.integers(0, 40), st.integers(1, 25)).map(
+        lambda x: list(x[0].encode()[x[1] : x[1] + x[2]]) or [32]
+    )
+    return st.one_of(from_corpus, st.lists(st.integers(0, 254), min_size=1, max_size=12))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    prompt=prompts(),
+    max_new=st.integers(1, 40),
+    max_tokens=st.integers(0, 12),
+    tokens_per_match=st.sampled_from([0.5, 1.0, 4.0]),
+    min_prob=st.sampled_from([0.05, 0.3, 1.0]),
+    use_context=st.booleans(),
+)
+def test_greedy_with_drafts_is_plain_greedy(
+    index: Index,
+    prompt: list[int],
+    max_new: int,
+    max_tokens: int,
+    tokens_per_match: float,
+    min_prob: float,
+    use_context: bool,
+) -> None:
+    plain = generate_greedy(TableModel(), prompt, max_new)
+    drafter = Drafter(
+        index,
+        max_tokens=max_tokens,
+        tokens_per_match=tokens_per_match,
+        min_prob=min_prob,
+        use_context=use_context,
+    )
+    model = TableModel()
+    spec = generate_greedy(model, prompt, max_new, drafter=drafter)
+    assert spec["token_ids"] == plain["token_ids"]
+    assert spec["gaps"] == plain["gaps"]
+    assert spec["steps"] + 1 == model.calls
+    assert drafter.stats["accepted"] <= drafter.stats["drafted"]
+
+
+def test_drafts_are_accepted_and_save_model_calls(index: Index) -> None:
+    prompt = list(b"def add(a, b):\n    ret")
+    plain_model, spec_model = TableModel(), TableModel()
+    plain = generate_greedy(plain_model, prompt, 30)
+    drafter = Drafter(index, max_tokens=16)
+    spec = generate_greedy(spec_model, prompt, 30, drafter=drafter)
+    assert spec["token_ids"] == plain["token_ids"]
+    assert bytes(plain["token_ids"]).startswith(b"urn a + b")
+    assert spec["accepted"] >= 10 and spec_model.calls < plain_model.calls / 2
+    # The drafter read the acceptances off the contexts it was given.
+    assert drafter.stats["accepted"] >= 10 and drafter.stats["drafts"] >= 1
+
+
+def test_draft_tree_and_adapters(index: Index) -> None:
+    d = Drafter(index, max_tokens=6, branching=3, min_prob=0.01)
+    tree = d.draft_tree(list(b"the "))
+    assert tree["source"] == "corpus" and tree["match_len"] == 4
+    assert tree["parents"][0] == -1 and len(tree["token_ids"]) == 6
+    assert all(p < i for i, p in enumerate(tree["parents"]))
+    firsts = {tree["token_ids"][i] for i, p in enumerate(tree["parents"]) if p == -1}
+    # "cat" and "word" follow "the " twice each (of 9): their paths (2/9 each) beat "b" (1/9).
+    assert firsts == {ord("c"), ord("w")} and tree["probs"] == [2 / 9] * 6
+    # numpy contexts (the llama.cpp interface) and lists draft the same.
+    ctx = list(b"for i in ran")
+    want = Drafter(index).draft(ctx)
+    assert bytes(want) == b"ge(10):\n    print(i)\n"[: len(want)] and want
+    got = LlamaCppDraftModel(Drafter(index))(np.array(ctx, dtype=np.intc))
+    assert got.dtype == np.intc and got.tolist() == want
+    assert draft_function(Drafter(index))(ctx) == want
+
+
+def test_bad_input_is_refused(index: Index) -> None:
+    with pytest.raises(InvalidArgumentError):
+        Drafter(index, min_prob=0.0)
+    with pytest.raises(InvalidArgumentError):
+        Drafter(index, branching=0)
+    with pytest.raises(TokenOutOfRangeError):
+        Drafter(index).draft([1, 2, 300])
+    with pytest.raises(TokenOutOfRangeError):
+        Drafter(index).draft(np.array([1, -2], dtype=np.int32))
+
+
+def test_tokenizer_mismatch_is_refused(index: Index, tmp_path: Path) -> None:
+    # A byte-level index shares no vocabulary with a BPE model.
+    with pytest.raises(TokenizerMismatchError, match="export-tokenizer"):
+        check_tokenizer(index, {"a": 0, "b": 1})
+    pytest.importorskip("tokenizers")
+    vocab = {chr(ord("a") + i): i for i in range(26)}
+    doc = {
+        "version": "1.0",
+        "added_tokens": [],
+        "normalizer": None,
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True},
+        "post_processor": None,
+        "decoder": {"type": "ByteLevel"},
+        "model": {"type": "BPE", "vocab": vocab, "merges": []},
+    }
+    tok = tmp_path / "tokenizer.json"
+    tok.write_text(json.dumps(doc))
+    (tmp_path / "c.jsonl").write_text(json.dumps({"text": "abcabc"}) + "\n")
+    build([tmp_path / "c.jsonl"], tmp_path / "bpe", tokenizer=str(tok), quiet=True)
+    bpe = Index(tmp_path / "bpe")
+    check_tokenizer(bpe, dict(vocab))
+    check_tokenizer(bpe, tok)
+    swapped = {**vocab, "a": 1, "b": 0}
+    with pytest.raises(TokenizerMismatchError, match="id 0 is 'a' in the index and 'b'"):
+        check_tokenizer(bpe, swapped)
+    with pytest.raises(TokenizerMismatchError, match="1 tokens the index does not know"):
+        check_tokenizer(bpe, {**vocab, "zz": 26})
+    with pytest.raises(TokenizerMismatchError):
+        LlamaCppDraftModel(Drafter(bpe), swapped)
