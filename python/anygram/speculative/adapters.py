@@ -3,7 +3,7 @@
 - llama-cpp-python: ``Llama(..., draft_model=LlamaCppDraftModel(drafter, model_path))``; its
   ``LlamaDraftModel`` interface is ``__call__(input_ids: np.ndarray[np.intc]) ->
   np.ndarray[np.intc]`` (the draft after the whole context). The class is registered as a
-  ``LlamaDraftModel`` when llama-cpp-python is installed.
+  ``LlamaDraftModel`` when llama-cpp-python was imported first.
 - Hugging Face transformers: :class:`TransformersCandidateGenerator` has the
   ``CandidateGenerator`` methods (``get_candidates(input_ids) -> (candidate_ids, None)``,
   ``update_candidate_strategy``), for a generation loop or a ``_get_candidate_generator``
@@ -16,6 +16,7 @@ Each adapter checks the tokenizer first when given the model's (see
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -43,12 +44,11 @@ class LlamaCppDraftModel:
         return np.asarray(self.drafter.draft(input_ids), dtype=np.intc)
 
 
-try:  # a virtual subclass, so Llama's type checks accept it without importing llama_cpp here
+if "llama_cpp" in sys.modules:  # a virtual LlamaDraftModel (llama.cpp is never imported here:
+    # loading it is slow, and Llama only calls its draft model)
     from llama_cpp.llama_speculative import LlamaDraftModel as _LlamaDraftModel
 
     _LlamaDraftModel.register(LlamaCppDraftModel)
-except ImportError:  # pragma: no cover - llama-cpp-python is optional
-    pass
 
 
 class TransformersCandidateGenerator:
