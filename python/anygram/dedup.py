@@ -32,6 +32,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -156,6 +157,15 @@ def dedup(
     budget = parse_size(mem_budget)
     n_workers = workers or os.cpu_count() or 1
     parent = Path(work_dir) if work_dir is not None else None
+    clock = time.perf_counter()
+    seconds: dict[str, float] = {}
+
+    def lap(phase: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[phase] = round(now - clock, 3)
+        clock = now
+
     with _scratch(parent) as scratch:
         if index is not None:
             corpus = Path(index)
@@ -183,7 +193,9 @@ def dedup(
                 input_format=input_format,
                 quiet=quiet,
             )
+        lap("index")
         against_dirs = _against_index(against, tok, scratch, budget, n_workers, quiet)
+        lap("index_against")
         kind, path = tok.engine_encoder()
         run = _core.Dedup(
             [str(corpus)],
@@ -196,9 +208,13 @@ def dedup(
             top_spans,
         )
         run_interruptible(run.run, cancel=run.cancel)
+        lap("find")
         from .dedup_report import report
 
         result = report(run, corpus, tok, min_len=min_len, keep=keep, against=against)
+        result["seconds"] = seconds
+        result["engine_seconds"] = {p: round(t, 3) for p, t in run.seconds()}
+        lap("report")
         if out is not None:
             from .dedup_output import write_outputs
 
@@ -215,6 +231,7 @@ def dedup(
                 report_only=report_only,
                 overwrite=overwrite,
             )
+            lap("write")
     return result
 
 

@@ -127,6 +127,12 @@ impl PyDedup {
         ))
     }
 
+    /// Seconds spent per engine phase.
+    fn seconds(&self) -> PyResult<Vec<(String, f64)>> {
+        let r = self.result()?;
+        Ok(r.seconds.iter().map(|(p, t)| (p.to_string(), *t)).collect())
+    }
+
     /// The most repeated spans: `(count, length in tokens, first tokens)`.
     fn spans(&self) -> PyResult<Vec<(u64, u64, Vec<u32>)>> {
         let r = self.result()?;

@@ -111,6 +111,21 @@ pub const SPAN_SHOWN: u64 = 200;
 pub struct DedupResult {
     pub docs: Vec<DocDups>,
     pub spans: Vec<RepeatedSpan>,
+    /// Seconds per phase (summed over shards), for reports and benchmarks.
+    pub seconds: Vec<(&'static str, f64)>,
+}
+
+impl DedupResult {
+    fn time<R>(&mut self, phase: &'static str, f: impl FnOnce() -> R) -> R {
+        let clock = std::time::Instant::now();
+        let r = f();
+        let dt = clock.elapsed().as_secs_f64();
+        match self.seconds.iter_mut().find(|(p, _)| *p == phase) {
+            Some((_, t)) => *t += dt,
+            None => self.seconds.push((phase, dt)),
+        }
+        r
+    }
 }
 
 /// The document `[start, end)` token ranges of every shard document, with its global number.
@@ -190,17 +205,21 @@ pub fn dedup<S: ShardIndex>(shards: &[S], vocab: u64, opts: &DedupOptions) -> Re
         let starts = shard.doc_starts();
         let marks = Marks::new(len);
         {
-            let valid = in_shard::valid_windows(starts, len, k);
-            let arrays = in_shard::sa_plcp(&stream, vocab, opts.workers)?;
-            let groups = in_shard::mark_in_shard(
-                &arrays,
-                shard.num_tokens() as usize,
-                &valid,
-                k,
-                opts.keep,
-                &marks,
-                opts.top_spans * 8,
-            );
+            let valid = result.time("valid_windows", || in_shard::valid_windows(starts, len, k));
+            let arrays = result.time("suffix_and_plcp_arrays", || {
+                in_shard::sa_plcp(&stream, vocab, opts.workers)
+            })?;
+            let groups = result.time("in_shard_groups", || {
+                in_shard::mark_in_shard(
+                    &arrays,
+                    shard.num_tokens() as usize,
+                    &valid,
+                    k,
+                    opts.keep,
+                    &marks,
+                    opts.top_spans * 8,
+                )
+            });
             spans.extend(groups.iter().map(|g| span_of(&stream, starts, g)));
         }
         opts.check_cancelled()?;
@@ -240,10 +259,13 @@ where
         let len = shard.stream_len();
         let stream = shard.extract(0, len);
         let marks = Marks::new(len);
-        mark_against_all(&stream, shard, &others, k, &marks, opts)?;
-        result
-            .docs
-            .extend(collect_ranges(shard.doc_starts(), &marks, k, doc_base));
+        result.time("against", || {
+            mark_against_all(&stream, shard, &others, k, &marks, opts)
+        })?;
+        let found = result.time("ranges", || {
+            collect_ranges(shard.doc_starts(), &marks, k, doc_base)
+        });
+        result.docs.extend(found);
         doc_base += shard.num_docs();
     }
     Ok(result)

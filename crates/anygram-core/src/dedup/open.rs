@@ -62,6 +62,7 @@ fn in_bytes<S: ShardIndex>(
     let Some(bytes) = bytes else {
         return Ok(result);
     };
+    let clock = std::time::Instant::now();
     // Each shard's first global document number.
     let bases: Vec<u64> = shards
         .iter()
@@ -90,5 +91,8 @@ fn in_bytes<S: ShardIndex>(
         d.len = len;
         Ok(())
     })?;
+    result
+        .seconds
+        .push(("to_bytes", clock.elapsed().as_secs_f64()));
     Ok(result)
 }
