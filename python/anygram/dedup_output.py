@@ -183,7 +183,9 @@ def _write_files(
         else:
             stats = _rewrite_text(f, dest, first_doc, by_doc, drop_empty, on_error)
         first_doc += stats["docs"]
-        entry = result["files"].setdefault(f.display, {})
+        entry = result["files"].setdefault(
+            f.display, {"docs_changed": 0, "docs_emptied": 0, "bytes_removed": 0}
+        )
         entry.update(
             {
                 "docs": stats["docs"],
