@@ -24,6 +24,7 @@ from .build import build
 from .client import Client
 from .dedup import dedup
 from .errors import AnygramError, QueryParseError
+from .grow import add, compact, log, takedown
 from .index import Index
 from .query_language import parse_query
 from .tokenizers import load_tokenizer
@@ -34,9 +35,13 @@ __all__ = [
     "Index",
     "QueryParseError",
     "__version__",
+    "add",
     "build",
+    "compact",
     "dedup",
     "errors",
     "load_tokenizer",
+    "log",
     "parse_query",
+    "takedown",
 ]

@@ -1,4 +1,5 @@
-"""The ``anygram`` command line: build, count, docs, info, verify, demo, serve, generate, eval."""
+"""The ``anygram`` command line: build, count, docs, info, verify, demo, serve, generate, eval,
+and the commands that change a live index (add, takedown, compact, log)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from . import cli_lm, contamination, dedup_report
+from . import cli_grow, cli_lm, contamination, dedup_report
 from .cli_args import Parser, UsageError, nonneg, nonneg_float, port, positive, positive_float
 from .errors import AnygramError, IndexExistsError, InvalidArgumentError
 from .limits import DEFAULTS, MAX_CLAUSES, MAX_TERMS_PER_CLAUSE, SERVER
@@ -381,6 +382,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
         return 0
     print(f"index:          {', '.join(info['paths'])}")
     print(f"format version: {info['format_version']}")
+    print(f"generation:     {', '.join(str(g) for g in info['generations'])}")
     print(f"tokens:         {info['num_tokens']:,}")
     print(f"documents:      {info['num_docs']:,}")
     print(f"shards:         {info['num_shards']}")
@@ -396,7 +398,14 @@ def _cmd_info(args: argparse.Namespace) -> int:
         f"({info['bytes_per_token']:.2f} bytes/token)"
     )
     for s in info["shards"]:
-        print(f"  {s['dir']}: {s['tokens']:,} tokens, {s['docs']:,} docs, {_fmt_bytes(s['bytes'])}")
+        print(
+            f"  {s['dir']}: {s['tokens']:,} tokens, {s['docs']:,} docs, "
+            f"{_fmt_bytes(s['bytes'])}, tier {s['tier']}"
+        )
+    gone = [d for ds in info["takedown"] for d in ds]
+    if gone:
+        shown = ", ".join(str(d) for d in gone[:20]) + (" ..." if len(gone) > 20 else "")
+        print(f"taken down:     {len(gone):,} document(s): {shown}")
     if args.verify:
         print("checksums:      all files verified")
     return 0
@@ -740,6 +749,7 @@ def _build_parser() -> argparse.ArgumentParser:
     contamination.add_parser(sub)
     dedup_report.add_parser(sub)
     cli_lm.add_parsers(sub)
+    cli_grow.add_parsers(sub)
     return parser
 
 
@@ -773,6 +783,7 @@ _HANDLERS = {
     "eval": _cmd_eval,
     "interpolate": cli_lm.run_interpolate,
     "export-tokenizer": cli_lm.run_export_tokenizer,
+    **cli_grow.HANDLERS,
 }
 
 

@@ -7,6 +7,7 @@ are exceptions (see :mod:`anygram.errors`), never ``{"error": ...}`` dicts.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import secrets
@@ -206,6 +207,7 @@ class Index:
             raise TypeError(f"Index() got unexpected keyword arguments: {sorted(unknown)}")
         self._paths = _paths(index_dir)
         options = {"load_to_ram": load_to_ram, "verify": verify, "populate": populate}
+        self._open_options = options
         if backend is None:
             self._core, self._generation = _open_consistent(self._paths, **options)
         else:
@@ -537,14 +539,22 @@ class Index:
     # ----------------------------------------------------------------- facts
 
     def info(self) -> dict[str, Any]:
-        """Tokens, documents, shards, sizes, tokenizer and format version."""
-        manifests = [json.loads(m) for _, m in self._core.manifests()]
+        """Tokens, documents, shards (with their size tier), sizes, tokenizer, format version,
+        each directory's generation and taken-down document numbers."""
+        from .grow import tiers
+
+        core = self._core  # one generation throughout
+        manifests = [json.loads(m) for _, m in core.manifests()]
+        stats = core.shard_stats()
         shards = [
-            {"dir": str(d), "tokens": t, "docs": n, "bytes": b}
-            for d, t, n, b in self._core.shard_stats()
+            {"dir": str(d), "tokens": t, "docs": n, "bytes": b, "tier": tier}
+            for (d, t, n, b), tier in zip(stats, tiers([t for _, t, _, _ in stats]), strict=True)
         ]
-        size = int(self._core.size_bytes)
+        size = int(core.size_bytes)
         return {
+            "generations": [m.get("generation", 0) for m in manifests],
+            "takedown": [m.get("takedown", []) for m in manifests],
+            "doc_slots": int(core.doc_slots),
             "paths": self._paths,
             "format_version": manifests[0]["format_version"],
             "kind": [m.get("kind", "sa") for m in manifests],
@@ -992,6 +1002,40 @@ class Index:
             "suffix_len": r["suffix_len"],
             "stop": r["stop"],
         }
+
+    @property
+    def generation(self) -> int:
+        """The generation this index answers from (of its one directory; with several, their
+        sum, which grows whenever one of them changes). 0 for an index never changed since its
+        build; every add, takedown and compaction commits the next (:mod:`anygram.grow`)."""
+        return sum(int(g) for g in self._core.generations)
+
+    def reopened(self) -> Index | None:
+        """A new :class:`Index` over the newest generation of the same directories, with the
+        same options, or None if nothing changed. This one keeps its own snapshot, so a caller
+        that swaps objects (as the server does) never mixes two generations in one answer."""
+        if _generation(self._paths) == self._generation:
+            return None
+        new = copy.copy(self)
+        if self.backend is None:
+            new._core, new._generation = _open_consistent(self._paths, **self._open_options)
+        else:
+            new._generation = _generation(self._paths)
+            new._core = self.backend.open(self._paths, **self._open_options)
+        return new
+
+    def refresh(self) -> bool:
+        """Moves this index to the newest generation on disk (after :func:`anygram.add`,
+        :func:`anygram.takedown`, :func:`anygram.compact` or a rebuild); True if it moved. A
+        call already running finishes on the generation it started with; one call that makes
+        several engine calls (``search_docs``) may straddle a refresh made meanwhile from
+        another thread, so servers use :meth:`reopened` and swap objects instead. Cheap when
+        nothing changed (one ``stat`` per directory)."""
+        new = self.reopened()
+        if new is None:
+            return False
+        self._core, self._generation = new._core, new._generation
+        return True
 
     def changed_on_disk(self) -> bool:
         """Whether a directory of this index was rebuilt (or removed) since it was opened. The

@@ -33,3 +33,14 @@ def test_format_v2_fm_opens_and_answers() -> None:
     assert index.get_doc_by_ix(3)["text"] == "ab ab ab"
     assert index.get_doc_by_ix(0)["text"] == "abc abd abe"
     assert index.search_docs("abe")["documents"][0]["needle_offset"] == 8
+
+
+def test_format_v2_opens_and_answers() -> None:
+    """Version 2: documents taken down (numbers with a gap), written by an add and a takedown."""
+    tok = CharTokenizer(12, alphabet="abcdefghij ")
+    index = anygram.Index(COMPAT / "v2-takedown", tokenizer=tok, verify=True)
+    assert index.info()["format_version"] == 2 and index.info()["takedown"] == [[2]]
+    assert index.num_docs == 4 and index.generation == 2
+    assert index.count("ab")["count"] == 6 and index.count("j")["count"] == 1
+    texts = [index.get_doc_by_ix(i)["text"] for i in (0, 1, 3, 4)]
+    assert texts == ["abc abd abe", "", "ab ab ab", "ja"]

@@ -17,8 +17,9 @@ use crate::token::TokenWidth;
 
 /// The newest format this build writes and reads. Bump on any incompatible change and keep a
 /// tiny index of every older version under `tests/data/compat/`. Version 2: an index whose
-/// kind is not the suffix array (`kind`) or whose text was case-folded (`fold_case`), which a
-/// version 1 reader would misread; any other index is still written as version 1.
+/// kind is not the suffix array (`kind`), whose text was case-folded (`fold_case`), or with
+/// documents taken down (`takedown`: global document numbers with gaps), which a version 1
+/// reader would misread; any other index is still written as version 1.
 pub const FORMAT_VERSION: u32 = 2;
 /// The oldest format this build reads.
 pub const OLDEST_FORMAT_VERSION: u32 = 1;
@@ -161,6 +162,12 @@ pub struct ShardManifest {
     /// Tokens covered by the prefix table (1 or 2; 0 for the FM kind, which has none).
     pub prefix_len: u32,
     pub files: std::collections::BTreeMap<String, FileEntry>,
+    /// Global number of the shard's first document slot, when the index has grown or shrunk
+    /// (`grow.rs`); absent: the documents of the shards before it, as a build numbers them.
+    /// The shard's slots run to the next shard's `doc_base` (or the manifest's
+    /// `next_doc_ix`); the slots of taken-down documents among them are in `takedown`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc_base: Option<u64>,
 }
 
 /// `manifest.json`: everything needed to open and trust an index.
@@ -184,6 +191,21 @@ pub struct Manifest {
     /// Kind, its parameters, case folding (`kind`, `fm`, `fold_case` at the top level).
     #[serde(flatten)]
     pub index: IndexOptions,
+    /// Incremented by every change of a live index (add, takedown, compact); 0 for a build.
+    #[serde(default)]
+    pub generation: u64,
+    /// The first global document number never given out yet (absent: `num_docs`): numbers
+    /// are never reused, so a document keeps its number through adds, takedowns and
+    /// compactions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_doc_ix: Option<u64>,
+    /// Global numbers of the documents taken down, ascending. Their tokens are gone from the
+    /// shards (rewritten without them); the numbers stay so no other document's changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub takedown: Vec<u64>,
+    /// What produced this generation (`grow.rs`: operation, time, documents, shards).
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub event: serde_json::Value,
 }
 
 impl Manifest {
@@ -280,6 +302,7 @@ impl Manifest {
                 "shard totals disagree with the manifest totals",
             ));
         }
+        self.check_doc_numbers(path)?;
         for s in &self.shards {
             if s.dir.contains("..") || Path::new(&s.dir).is_absolute() {
                 return Err(AnygramError::corrupt(
@@ -299,12 +322,66 @@ impl Manifest {
         Ok(())
     }
 
+    /// The first global document number of every shard (explicit, or counted as a build
+    /// numbers them), and the end of the numbers given out.
+    pub fn doc_bases(&self) -> (Vec<u64>, u64) {
+        let mut bases = Vec::with_capacity(self.shards.len());
+        let mut next = 0u64;
+        for s in &self.shards {
+            let base = s.doc_base.unwrap_or(next);
+            bases.push(base);
+            next = base + s.num_docs;
+        }
+        (bases, self.next_doc_ix.unwrap_or(next).max(next))
+    }
+
+    /// Document numbers are consistent: shard `i` numbers the slots from its `doc_base` up to
+    /// the next shard's (the first from 0), which hold its documents and the taken-down
+    /// numbers among them, nothing else.
+    fn check_doc_numbers(&self, path: &Path) -> Result<()> {
+        let bad = |detail: String| Err(AnygramError::corrupt(path, detail));
+        if self.takedown.windows(2).any(|w| w[0] >= w[1]) {
+            return bad("takedown numbers are not strictly ascending".into());
+        }
+        let (bases, end) = self.doc_bases();
+        if bases.first().is_some_and(|&b| b != 0) {
+            return bad("the first shard does not number from document 0".into());
+        }
+        for (i, s) in self.shards.iter().enumerate() {
+            let (lo, hi) = (bases[i], bases.get(i + 1).copied().unwrap_or(end));
+            let gone = self.takedown.partition_point(|&d| d < hi)
+                - self.takedown.partition_point(|&d| d < lo);
+            if hi.checked_sub(lo) != Some(s.num_docs + gone as u64) {
+                return bad(format!(
+                    "shard {} holds {} documents but numbers {lo}..{hi} with {gone} taken down",
+                    s.dir, s.num_docs
+                ));
+            }
+        }
+        if self.takedown.last().is_some_and(|&d| d >= end) {
+            return bad("a taken-down number was never given out".into());
+        }
+        Ok(())
+    }
+
+    /// The oldest format version that reads this manifest right: its kind's
+    /// ([`IndexOptions::version_needed`]), and 2 once documents were taken down (a version 1
+    /// reader would number the documents after a gap wrongly).
+    pub fn version_needed(&self) -> u32 {
+        let takedown = if self.takedown.is_empty() {
+            OLDEST_FORMAT_VERSION
+        } else {
+            2
+        };
+        self.index.version_needed().max(takedown)
+    }
+
     /// Writes the manifest atomically: temporary file, fsync, rename, fsync of the directory.
     /// Its version is the oldest that reads it right, so older releases keep opening what they
     /// can read and refuse the rest as a newer format.
     pub fn write(&self, dir: &Path) -> Result<()> {
         let mut this = self.clone();
-        this.format_version = self.index.version_needed();
+        this.format_version = self.version_needed();
         let text = serde_json::to_string_pretty(&this)
             .map_err(|e| AnygramError::InvalidArgument(format!("manifest: {e}")))?;
         write_atomic(&dir.join(MANIFEST), text.as_bytes())
@@ -440,10 +517,15 @@ mod tests {
                     sa_bits: 1,
                     prefix_len: 2,
                     files: Default::default(),
+                    doc_base: None,
                 })
                 .collect(),
             build: serde_json::Value::Null,
             index: Default::default(),
+            generation: 0,
+            next_doc_ix: None,
+            takedown: Vec::new(),
+            event: serde_json::Value::Null,
         }
     }
 

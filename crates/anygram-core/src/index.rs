@@ -30,8 +30,12 @@ pub struct ShardInfo {
     pub num_tokens: u64,
     pub num_docs: u64,
     pub size_bytes: u64,
-    /// Global number of the shard's first document.
+    /// Global number of the shard's first document slot (a slot whose document was taken
+    /// down keeps its number: see `gaps`).
     pub doc_base: u64,
+    /// Global numbers of taken-down documents among the shard's slots, ascending: the
+    /// shard's local document `j` is the `j`-th slot from `doc_base` not in `gaps`.
+    pub gaps: Vec<u64>,
     /// Position of the shard's stream in the stream of one shard holding every document (the
     /// shards' streams joined, each shared boundary separator once): a pointer's identity that
     /// no sharding changes.
@@ -47,6 +51,8 @@ pub struct Index {
     token_width: TokenWidth,
     num_tokens: u64,
     num_docs: u64,
+    /// Global document numbers given out (live or taken down): `0..doc_slots`.
+    doc_slots: u64,
 }
 
 /// Does the tokenizer description `a` tokenize as `b` does? Compares what defines the
@@ -115,20 +121,29 @@ impl Index {
     ) -> Result<Index> {
         check_compatible(&sources)?;
         let mut shards = Vec::new();
-        let (mut doc_base, mut stream_base) = (0u64, 0u64);
+        // Several directories number their documents one after the other.
+        let (mut source_base, mut stream_base) = (0u64, 0u64);
         for (dir, m) in &sources {
-            for sm in &m.shards {
+            let (bases, end) = m.doc_bases();
+            for (i, sm) in m.shards.iter().enumerate() {
+                let hi = bases.get(i + 1).copied().unwrap_or(end);
+                let gaps = m.takedown[m.takedown.partition_point(|&d| d < bases[i])
+                    ..m.takedown.partition_point(|&d| d < hi)]
+                    .iter()
+                    .map(|&d| source_base + d)
+                    .collect();
                 shards.push(ShardInfo {
                     dir: dir.join(&sm.dir),
                     num_tokens: sm.num_tokens,
                     num_docs: sm.num_docs,
                     size_bytes: sm.files.values().map(|f| f.size).sum(),
-                    doc_base,
+                    doc_base: source_base + bases[i],
+                    gaps,
                     stream_base,
                 });
-                doc_base += sm.num_docs;
                 stream_base += sm.num_tokens + sm.num_docs;
             }
+            source_base += end;
         }
         if shards.is_empty() {
             return Err(AnygramError::corrupt(&sources[0].0, "index has no shards"));
@@ -145,7 +160,8 @@ impl Index {
             vocab_size: first.vocab_size,
             token_width: first.token_width,
             num_tokens: sources.iter().map(|(_, m)| m.num_tokens).sum(),
-            num_docs: doc_base,
+            num_docs: shards.iter().map(|s| s.num_docs).sum(),
+            doc_slots: source_base,
             sources,
             shards,
             executor,
@@ -164,8 +180,20 @@ impl Index {
         self.num_tokens
     }
 
+    /// Live documents.
     pub fn num_docs(&self) -> u64 {
         self.num_docs
+    }
+
+    /// Document numbers given out, taken-down ones included: every live document's number
+    /// is below it.
+    pub fn doc_slots(&self) -> u64 {
+        self.doc_slots
+    }
+
+    /// The generation of each opened directory (0 for an index never changed since its build).
+    pub fn generations(&self) -> Vec<u64> {
+        self.sources.iter().map(|(_, m)| m.generation).collect()
     }
 
     pub fn num_shards(&self) -> usize {
@@ -305,9 +333,25 @@ impl Index {
         })
     }
 
+    /// The global number of shard `s`'s local document `local`.
+    pub fn global_doc(&self, s: usize, local: u64) -> u64 {
+        let info = &self.shards[s];
+        let mut doc_ix = info.doc_base + local;
+        // Each taken-down slot at or before the number moves it one further.
+        for &g in &info.gaps {
+            if g <= doc_ix {
+                doc_ix += 1;
+            } else {
+                break;
+            }
+        }
+        doc_ix
+    }
+
     /// A shard's document answer as the index reports it: global numbering, shard named.
     fn globalize(&self, s: usize, d: ShardDoc) -> DocResult {
-        d.into_result(s, self.shards[s].doc_base)
+        let base = self.global_doc(s, d.local_doc) - d.local_doc;
+        d.into_result(s, base)
     }
 
     /// The document holding the occurrence of rank `rank` of shard `s` (of a pattern of
@@ -332,19 +376,29 @@ impl Index {
 
     /// The first `max_disp_len` tokens of the document with global number `doc_ix`.
     pub fn get_doc_by_ix(&self, doc_ix: u64, max_disp_len: u64) -> Result<DocResult> {
-        if doc_ix >= self.num_docs {
-            return Err(AnygramError::InvalidQuery(format!(
-                "document {doc_ix} does not exist (the index has {})",
-                self.num_docs
-            )));
-        }
-        let s = self.shards.partition_point(|x| x.doc_base <= doc_ix) - 1;
-        let req = ShardRequest::DocByIx {
-            doc: doc_ix - self.shards[s].doc_base,
-            max_disp_len,
-        };
+        let (s, doc) = self.locate_doc(doc_ix)?;
+        let req = ShardRequest::DocByIx { doc, max_disp_len };
         let d = self.run_one(s, &req, Deadline::NONE, ShardResponse::into_doc)?;
         Ok(self.globalize(s, d))
+    }
+
+    /// The shard and shard-local number of the live document numbered `doc_ix`.
+    pub fn locate_doc(&self, doc_ix: u64) -> Result<(usize, u64)> {
+        if doc_ix >= self.doc_slots {
+            return Err(AnygramError::InvalidQuery(format!(
+                "document {doc_ix} does not exist (the index numbers its documents 0..{})",
+                self.doc_slots
+            )));
+        }
+        let s = self.shards.partition_point(|x| x.doc_base <= doc_ix).max(1) - 1;
+        let info = &self.shards[s];
+        if info.gaps.binary_search(&doc_ix).is_ok() {
+            return Err(AnygramError::InvalidQuery(format!(
+                "document {doc_ix} was taken down"
+            )));
+        }
+        let before = info.gaps.partition_point(|&g| g < doc_ix) as u64;
+        Ok((s, doc_ix - info.doc_base - before))
     }
 
     /// Many documents by rank, looked up in parallel.
@@ -443,13 +497,24 @@ fn open_all<T: Token>(
     let mut shards = Vec::with_capacity(which.len());
     for &s in which {
         let (dir, m, sm) = listed[s];
-        shards.push(match m.index.kind {
-            IndexKind::Sa => AnyShard::Sa(Shard::open(dir, sm, vocab_size, opts)?),
-            IndexKind::Fm => {
-                let fm = FmManifest::of_shard(sm, m.index.fm_params()?);
-                AnyShard::Fm(FmShard::open(dir, sm, &fm, opts)?)
-            }
-        });
+        shards.push(open_shard(dir, m, sm, vocab_size, opts)?);
     }
     Ok(shards)
+}
+
+/// Opens shard `sm` of the index directory `dir` (manifest `m`), of the index's kind.
+pub fn open_shard<T: Token>(
+    dir: &Path,
+    m: &Manifest,
+    sm: &crate::format::ShardManifest,
+    vocab_size: u64,
+    opts: OpenOptions,
+) -> Result<AnyShard<T>> {
+    Ok(match m.index.kind {
+        IndexKind::Sa => AnyShard::Sa(Shard::open(dir, sm, vocab_size, opts)?),
+        IndexKind::Fm => {
+            let fm = FmManifest::of_shard(sm, m.index.fm_params()?);
+            AnyShard::Fm(FmShard::open(dir, sm, &fm, opts)?)
+        }
+    })
 }

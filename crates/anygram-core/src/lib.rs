@@ -31,6 +31,7 @@ pub mod executor;
 pub mod fm;
 pub mod format;
 pub mod generate;
+pub mod grow;
 pub mod index;
 pub mod lm;
 pub mod merge;

@@ -76,6 +76,10 @@ pub enum ShardRequest {
         min_count: u64,
         also: Vec<u32>,
     },
+    /// Local numbers of the documents whose metadata has `value` at the key path `path`.
+    DocsWhere { path: Vec<String>, value: String },
+    /// Local numbers of the documents containing an n-gram.
+    DocsContaining { ids: Vec<u32> },
 }
 
 /// A shard's answer, one variant per shape of partial result.
@@ -94,6 +98,7 @@ pub enum ShardResponse {
     Spans(Vec<(u64, u64, usize)>),
     State(MatchState),
     DraftNext(Vec<DraftNextPart>),
+    Docs(Vec<u64>),
 }
 
 /// Narrows ids to the shard's token width. The index checked them against its vocabulary; this
@@ -215,6 +220,12 @@ pub fn answer<S: ShardIndex>(
             min_count,
             also,
         } => ShardResponse::DraftNext(draft_next(s, *seg, *m, *min_count, &narrow_ids(also)?)),
+        ShardRequest::DocsWhere { path, value } => {
+            ShardResponse::Docs(crate::grow::select::docs_where(s, path, value)?)
+        }
+        ShardRequest::DocsContaining { ids } => {
+            ShardResponse::Docs(crate::grow::select::docs_containing(s, &narrow_ids(ids)?))
+        }
     })
 }
 
@@ -248,6 +259,7 @@ into_variant! {
     into_spans => Spans: Vec<(u64, u64, usize)>,
     into_state => State: MatchState,
     into_draft_next => DraftNext: Vec<DraftNextPart>,
+    into_docs => Docs: Vec<u64>,
 }
 
 fn wrong_shape(want: &str, got: &ShardResponse) -> AnygramError {

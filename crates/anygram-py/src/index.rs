@@ -314,6 +314,28 @@ impl PyIndex {
             .collect()
     }
 
+    /// The generation of each opened directory.
+    #[getter]
+    fn generations(&self) -> Vec<u64> {
+        self.inner.generations()
+    }
+
+    /// Document numbers given out (taken-down ones included).
+    #[getter]
+    fn doc_slots(&self) -> u64 {
+        self.inner.doc_slots()
+    }
+
+    /// Global numbers of the documents whose metadata has `value` at the key path `path`.
+    fn docs_where(&self, py: Python<'_>, path: Vec<String>, value: String) -> PyResult<Vec<u64>> {
+        detach(py, || self.inner.docs_where(&path, &value))
+    }
+
+    /// Global numbers of the documents containing an n-gram.
+    fn docs_containing(&self, py: Python<'_>, ids: TokenIds) -> PyResult<Vec<u64>> {
+        detach(py, || self.inner.docs_containing(&ids.0))
+    }
+
     /// Per shard: `(directory, tokens, documents, bytes)`.
     fn shard_stats(&self) -> Vec<(PathBuf, u64, u64, u64)> {
         self.inner.shard_stats()

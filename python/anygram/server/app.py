@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -289,6 +290,7 @@ class IndexInfo(BaseModel):
     token_dtype: str
     vocab_size: int
     tokenizer: dict[str, Any]
+    generation: int = Field(0, description="changes with every add, takedown or compaction")
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -396,11 +398,17 @@ class Guard:
 # --------------------------------------------------------------------------- the app
 
 
+#: How often a served index looks for a newer generation on disk (``Index.reopened``).
+REFRESH_SECONDS = 0.5
+
+
 class _Service:
     """What the handlers share: the indexes, the query table, limits, the fair queue."""
 
     def __init__(self, indexes: Mapping[str, Index], config: ServerConfig) -> None:
         self.indexes = dict(indexes)
+        self._checked: dict[str, float] = {}
+        self._refresh_lock = threading.Lock()
         self.config = config
         self.limits = config.limits
         self.types: dict[str, QueryType] = available(Index)
@@ -409,10 +417,28 @@ class _Service:
         self.queue = FairScheduler(config.threads, config.max_queued_per_client)
 
     def index(self, name: str) -> Index:
+        """The index named ``name``, at its newest generation: at most every
+        ``REFRESH_SECONDS`` a request looks (one ``stat`` of the manifest) and, after an add,
+        takedown or compaction, opens the new generation as a new object. A request keeps the
+        object it got, so no answer mixes two generations; the old one is freed (its files
+        unmapped) when its last request ends."""
         ix = self.indexes.get(name)
         if ix is None:
             raise ApiError(404, f"unknown index {name!r} (see GET /indexes)")
-        return ix
+        if time.monotonic() - self._checked.get(name, 0.0) < REFRESH_SECONDS:
+            return ix
+        with self._refresh_lock:
+            ix = self.indexes[name]
+            if time.monotonic() - self._checked.get(name, 0.0) >= REFRESH_SECONDS:
+                try:
+                    new = ix.reopened()
+                except AnygramError as e:  # keep serving the generation it has
+                    logging.getLogger("anygram.server").warning("%s: refresh failed: %s", name, e)
+                    new = None
+                if new is not None:
+                    self.indexes[name] = ix = new
+                self._checked[name] = time.monotonic()
+            return ix
 
     async def run(self, client: str, req: QueryRequest) -> dict[str, Any]:
         """``req`` answered on a query thread when its client's turn comes, by the deadline."""
@@ -793,8 +819,8 @@ def create_app(indexes: Mapping[str, Index], config: ServerConfig | None = None)
     @app.get("/indexes", summary="The indexes served, by name", response_model=list[IndexInfo])
     async def list_indexes() -> list[IndexInfo]:
         out = []
-        for name, ix in svc.indexes.items():
-            info = ix.info()
+        for name in list(svc.indexes):
+            info = svc.index(name).info()
             tok = {k: v for k, v in info["tokenizer"].items() if k not in ("source", "file")}
             out.append(
                 IndexInfo(
@@ -806,6 +832,7 @@ def create_app(indexes: Mapping[str, Index], config: ServerConfig | None = None)
                     token_dtype=info["token_dtype"],
                     vocab_size=info["vocab_size"],
                     tokenizer=tok,
+                    generation=sum(info["generations"]),
                 )
             )
         return out

@@ -174,17 +174,8 @@ impl IndexBuilder {
             opts.index.kind,
         )?;
         let skip_docs = resumed.iter().map(|s| s.num_docs).sum();
-        let (per_token, large_extra) = bytes_per_token(opts.index.kind, width);
-        // While one shard is built the next one fills: give each half of the budget.
-        let shard_budget = if opts.workers > 1 {
-            opts.mem_budget / 2
-        } else {
-            opts.mem_budget
-        };
-        let mut max_stream = shard_budget / per_token;
-        if max_stream > i32::MAX as u64 {
-            max_stream = (shard_budget / (per_token + large_extra)).max(i32::MAX as u64);
-        }
+        let mut max_stream =
+            max_shard_stream(opts.index.kind, width, opts.mem_budget, opts.workers);
         if let Some(cap) = opts.max_shard_tokens {
             max_stream = max_stream.min(cap.saturating_add(1));
         }
@@ -414,9 +405,9 @@ impl IndexBuilder {
                 serde_json::json!(self.resumed_shards),
             );
         }
-        let manifest = Manifest {
+        let mut manifest = Manifest {
             format: format::FORMAT_NAME.into(),
-            format_version: self.index.version_needed(),
+            format_version: format::FORMAT_VERSION,
             created_by: format!("anygram {}", env!("CARGO_PKG_VERSION")),
             token_width: self.width,
             vocab_size: self.vocab_size,
@@ -426,7 +417,12 @@ impl IndexBuilder {
             shards: std::mem::take(&mut self.shards),
             build: build_info,
             index: self.index,
+            generation: 0,
+            next_doc_ix: None,
+            takedown: Vec::new(),
+            event: serde_json::Value::Null,
         };
+        manifest.format_version = manifest.version_needed();
         manifest.write(&self.out)?;
         for shard in &manifest.shards {
             let record = self.out.join(&shard.dir).join(SHARD_RECORD);
@@ -437,6 +433,29 @@ impl IndexBuilder {
         let marker = self.out.join(format::BUILD_MARKER);
         fs::remove_file(&marker).at(&marker)?;
         Ok(manifest)
+    }
+}
+
+/// The longest token stream (separators included) one shard may hold when a build (or a
+/// compaction) may use `mem_budget` bytes with `workers` threads.
+pub fn max_shard_stream(
+    kind: IndexKind,
+    width: TokenWidth,
+    mem_budget: u64,
+    workers: usize,
+) -> u64 {
+    let (per_token, large_extra) = bytes_per_token(kind, width);
+    // While one shard is built the next one fills: give each half of the budget.
+    let shard_budget = if workers > 1 {
+        mem_budget / 2
+    } else {
+        mem_budget
+    };
+    let max_stream = shard_budget / per_token;
+    if max_stream > i32::MAX as u64 {
+        (shard_budget / (per_token + large_extra)).max(i32::MAX as u64)
+    } else {
+        max_stream
     }
 }
 

@@ -140,6 +140,7 @@ impl<T: Token> ShardBuffer<T> {
             sa_bits: fm.sample_bits,
             prefix_len: 0,
             files,
+            doc_base: None,
         };
         Ok((manifest, times))
     }
@@ -217,6 +218,7 @@ impl<T: Token> ShardBuffer<T> {
             sa_bits,
             prefix_len,
             files: files.into_iter().collect(),
+            doc_base: None,
         };
         Ok((manifest, times))
     }
