@@ -22,12 +22,12 @@ __all__ = [
     "_error_variants",
     "_raise_error_example",
     "assemble_index",
-    "remote_index",
     "grow_adopt",
     "grow_compact",
     "grow_log",
     "grow_takedown",
     "grow_tier",
+    "remote_index",
 ]
 __version__: str
 FORMAT_VERSION: int
