@@ -91,12 +91,19 @@ def test_parquet_and_text_inputs(tmp_path: Path) -> None:
     data.mkdir()
     pq.write_table(pa.table({"text": TEXTS[:2], "score": [0.5, 1.5]}), data / "a.parquet")
     (data / "b.txt").write_text(TEXTS[2])
+    (data / "c.txt").write_text("nothing repeated here")
     out = tmp_path / "out"
-    assert main(["dedup", str(data), "-o", str(out), "--min-len", "30", "--quiet"]) == 0
+    html = str(tmp_path / "r.html")
+    args = ["dedup", str(data), "-o", str(out), "--min-len", "30", "--quiet", "--html", html]
+    assert main(args) == 0
     table = pq.read_table(out / "a.parquet")
     assert table.column("text").to_pylist() == TEXTS[:2]
     assert table.column("score").to_pylist() == [0.5, 1.5]
     assert (out / "b.txt").read_text() == " (copied)"
+    # A file with nothing removed is reported with zero counts.
+    report = json.loads((out / "dedup-report.json").read_text())
+    assert report["files"]["c.txt"]["bytes_removed"] == 0
+    assert report["files"]["b.txt"]["bytes_removed"] == len(LINE)
 
 
 def test_malformed_input_fails_or_is_skipped_as_in_build(tmp_path: Path, capsys) -> None:
