@@ -220,7 +220,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("inputs", nargs="+", help="files or directories (walked recursively)")
     p.add_argument("-o", "--output", required=True, help="output directory (or JSONL file)")
     p.add_argument("--min-len", type=positive, default=50, help="shortest substring removed (50)")
-    p.add_argument("--keep", choices=["first", "none"], default="first")
+    p.add_argument(
+        "--keep",
+        choices=["first", "none"],
+        default="first",
+        help="which occurrence of a repeat survives: the first (default) or none",
+    )
     p.add_argument("--tokenizer", default=None, help="'bytes' (default) or a tokenizer file")
     p.add_argument(
         "--against",
@@ -231,7 +236,13 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--index", default=None, help="an existing index of exactly these inputs")
     empty = p.add_mutually_exclusive_group()
-    empty.add_argument("--drop-empty", dest="drop_empty", action="store_true", default=True)
+    empty.add_argument(
+        "--drop-empty",
+        dest="drop_empty",
+        action="store_true",
+        default=True,
+        help="drop documents left empty (the default)",
+    )
     empty.add_argument(
         "--keep-empty",
         dest="drop_empty",
