@@ -232,10 +232,11 @@ pub fn dedup<S: ShardIndex>(shards: &[S], vocab: u64, opts: &DedupOptions) -> Re
             })
             .map(|(_, o)| o)
             .collect();
-        mark_against_all(&stream, shard, &others, k, &marks, opts)?;
-        result
-            .docs
-            .extend(collect_ranges(starts, &marks, k, doc_base));
+        result.time("across_shards", || {
+            mark_against_all(&stream, shard, &others, k, &marks, opts)
+        })?;
+        let found = result.time("ranges", || collect_ranges(starts, &marks, k, doc_base));
+        result.docs.extend(found);
         doc_base += shard.num_docs();
     }
     result.spans = top_spans(spans, opts.top_spans);
