@@ -22,6 +22,7 @@ the index's lock, so they apply one after the other. See ARCHITECTURE.md, "A liv
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -144,6 +145,8 @@ def add(
     }
     new = json.loads(_core.grow_adopt(os.fspath(root), os.fspath(staging), json.dumps(info)))
     shutil.rmtree(staging, ignore_errors=True)
+    with contextlib.suppress(OSError):  # empty unless another add is building
+        staging.parent.rmdir()
     if not quiet:
         lo, hi = new["event"]["docs"]
         print(

@@ -84,9 +84,9 @@ def _arg(op: str, base: Path) -> Any:
     }[op]
 
 
-def _run(op: str, idx: Path, arg: Any, kill_after: float | None) -> bool:
-    """Runs the change in a child; kills it `kill_after` seconds into the change. True if it
-    finished."""
+def _run(op: str, idx: Path, arg: Any, kill_after: float | None) -> tuple[bool, float]:
+    """Runs the change in a child; kills it `kill_after` seconds into the change. Whether it
+    finished, and the seconds from its start to its end."""
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, op, os.fspath(idx), json.dumps(arg)],
         stdin=subprocess.PIPE,
@@ -95,22 +95,22 @@ def _run(op: str, idx: Path, arg: Any, kill_after: float | None) -> bool:
     )
     assert child.stdout is not None and child.stdin is not None
     assert child.stdout.readline().strip() == "ready"
+    t0 = time.perf_counter()
     child.stdin.write("go\n")
     child.stdin.flush()
     if kill_after is not None:
         time.sleep(kill_after)
         child.send_signal(signal.SIGKILL)
     out, _ = child.communicate()
-    return "done" in out
+    return "done" in out, time.perf_counter() - t0
 
 
 def crash_many(op: str, base: Path, tmp: Path, seeds: int) -> dict[str, int]:
     before = _state(base)
     done = tmp / "done"
     shutil.copytree(base, done)
-    t0 = time.perf_counter()
-    assert _run(op, done, _arg(op, base), None)
-    duration = time.perf_counter() - t0
+    finished, duration = _run(op, done, _arg(op, base), None)
+    assert finished
     after = _state(done)
     assert after["generation"] == before["generation"] + 1
     outcome = {"before": 0, "after": 0}
@@ -123,7 +123,7 @@ def crash_many(op: str, base: Path, tmp: Path, seeds: int) -> dict[str, int]:
         if state["generation"] == before["generation"]:
             assert state == before, (op, seed, delay)
             outcome["before"] += 1
-            assert _run(op, work, _arg(op, base), None)  # run again: it finishes
+            assert _run(op, work, _arg(op, base), None)[0]  # run again: it finishes
             state = _state(work)
         else:
             outcome["after"] += 1
