@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import anygram
 import pytest
 from anygram.cli import main
-from anygram.errors import IncompatibleFormatError, InvalidArgumentError, InvalidQueryError
+from anygram.errors import (
+    CorruptIndexError,
+    IncompatibleFormatError,
+    InvalidArgumentError,
+    InvalidQueryError,
+)
 
 
 def _corpus(path: Path, texts: list[str], tag: str) -> Path:
@@ -130,3 +136,25 @@ def test_a_custom_tokenizer_index_grows_with_its_tokenizer(tmp_path: Path) -> No
     index = anygram.Index(idx, tokenizer=tok)
     assert index.count("ab")["count"] == 2 and index.count("b")["count"] == 3
     assert os.path.isdir(idx / "generations")
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda m: m.update(takedown=[1, 1]),  # not ascending
+        lambda m: m.update(takedown=[0, 1, 7]),  # a number never given out
+        lambda m: m["shards"][1].update(doc_base=2),  # slots that do not add up
+        lambda m: m["shards"][0].update(doc_base=1),  # the first shard not from 0
+    ],
+)
+def test_inconsistent_document_numbers_are_a_corrupt_index(
+    grown: Path, tmp_path: Path, edit: Any
+) -> None:
+    anygram.add(grown, _corpus(tmp_path / "b.jsonl", ["be it", "it be"], "b"), quiet=True)
+    anygram.takedown(grown, [1])
+    path = grown / "manifest.json"
+    m = json.loads(path.read_text())
+    edit(m)
+    path.write_text(json.dumps(m))
+    with pytest.raises(CorruptIndexError):
+        anygram.Index(grown)
