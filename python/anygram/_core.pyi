@@ -22,6 +22,7 @@ __all__ = [
     "_error_variants",
     "_raise_error_example",
     "assemble_index",
+    "fold_case",
     "grow_adopt",
     "grow_compact",
     "grow_log",
@@ -186,6 +187,7 @@ class Index:
 def assemble_index(
     out: str | PathLike[str], parts: Sequence[str | PathLike[str]], build_info_json: str
 ) -> str: ...
+def fold_case(text: str) -> str: ...
 def remote_index(paths: Sequence[str | PathLike[str]], runner: Any) -> Index: ...
 
 @final

@@ -356,6 +356,9 @@ def build(
         ``"sa"`` (suffix array over the stored tokens, the fastest; default) or ``"fm"``
         (FM-index, the smallest: the text is kept only inside it), with the FM kind's sampling
         rates (default 32 and 64: larger is smaller, slower to locate and extract).
+    fold_case
+        Index the text case-folded (Unicode simple case folding, byte lengths kept; byte-level
+        tokenizer only): text queries are folded too, documents come back as written.
     index_options
         The same as one :class:`~anygram.index_options.IndexOptions` (instead of ``kind``, ...).
     """
@@ -363,6 +366,11 @@ def build(
     if index_options is None:
         index_options = IndexOptions.make(
             kind, sa_sample=sa_sample, isa_sample=isa_sample, fold_case=fold_case
+        )
+    if index_options.fold_case and tokenizer != "bytes":
+        raise InvalidArgumentError(
+            "fold_case needs the byte-level tokenizer ('bytes'): folding keeps byte positions, "
+            "which a subword tokenizer's do not"
         )
     if on_error not in ("fail", "skip"):
         raise InvalidArgumentError(f"on_error must be 'fail' or 'skip', not {on_error!r}")

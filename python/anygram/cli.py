@@ -119,6 +119,12 @@ def _build_arguments(p: Any) -> None:
         "slower to extract documents)",
     )
     p.add_argument(
+        "--fold-case",
+        action="store_true",
+        help="case-insensitive index (byte-level tokenizer): Unicode simple case folding of the "
+        "indexed text and of queries; documents are shown as written",
+    )
+    p.add_argument(
         "--overwrite",
         action="store_true",
         help="replace an existing index (or a directory left by a build that did not finish)",
@@ -198,6 +204,7 @@ def _build_options(args: argparse.Namespace) -> dict[str, Any]:
         "kind": args.kind,
         "sa_sample": args.sa_sample,
         "isa_sample": args.isa_sample,
+        "fold_case": args.fold_case,
     }
 
 

@@ -223,6 +223,10 @@ class Index:
             for path in self._paths:
                 check_stored_tokenizer(Path(path), desc)
         self._tokenizer = tokenizer
+        # A case-folded index (all of its directories, or none: the engine checks) reads text
+        # queries folded the same way; documents come back as written.
+        manifests = [json.loads(m) for _, m in self._core.manifests()]
+        self.fold_case = any(IndexOptions.of_manifest(m).fold_case for m in manifests)
         self.max_disp_len = max_disp_len
         if eos_token_id is None:
             eos_token_id = int(self._core.default_eos_token_id)
@@ -291,11 +295,12 @@ class Index:
     # ----------------------------------------------------------------- queries
 
     def tokenize(self, text: str) -> list[int]:
-        """Token ids of ``text`` under the index's tokenizer."""
+        """Token ids of ``text`` under the index's tokenizer (case-folded first on an index
+        built with ``fold_case``, as its text was)."""
         if not isinstance(text, str):
             raise InvalidQueryError(f"text to tokenize must be a str, not {type(text).__name__}")
         try:
-            return self.tokenizer.encode(text)
+            return self.tokenizer.encode(_core.fold_case(text) if self.fold_case else text)
         except UnicodeError as e:  # a lone surrogate ("\ud800") has no UTF-8 form
             raise InvalidQueryError(f"query text is not valid Unicode: {e}") from None
 

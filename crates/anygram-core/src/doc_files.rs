@@ -5,16 +5,18 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{AnygramError, Result};
+use crate::fold::Patches;
 use crate::format::{self, ShardManifest};
 use crate::shard::{open_listed, stream_len, OpenOptions};
 use crate::storage::FileBytes;
 
-/// A shard's document offsets and metadata.
+/// A shard's document offsets and metadata, and the original bytes of a case-folded text.
 pub struct DocFiles {
     dir: PathBuf,
     docs: FileBytes,
     meta: FileBytes,
     meta_index: FileBytes,
+    case: Option<Patches>,
 }
 
 fn u64s(bytes: &FileBytes) -> Option<&[u64]> {
@@ -37,6 +39,14 @@ impl DocFiles {
             docs: open(format::DOCS_FILE)?,
             meta: open(format::META_FILE)?,
             meta_index: open(format::META_INDEX_FILE)?,
+            case: match m.files.get(format::CASE_FILE) {
+                Some(entry) => Some(Patches::open(
+                    open_listed(dir, format::CASE_FILE, entry, opts)?,
+                    stream_len(m.num_tokens, m.num_docs),
+                    &dir.join(format::CASE_FILE),
+                )?),
+                None => None,
+            },
         };
         files.check(m.num_docs, stream_len(m.num_tokens, m.num_docs))?;
         Ok(files)
@@ -99,8 +109,22 @@ impl DocFiles {
         })
     }
 
-    /// Bytes of the three files.
+    /// Stream tokens `[from, ..)` as written: `ids` (the indexed stream) with the bytes case
+    /// folding changed put back (`fold.rs`); unchanged when the text was not folded.
+    pub fn restore_case<T: crate::token::Token>(&self, from: u64, ids: &mut [T]) {
+        if let Some(p) = &self.case {
+            p.restore(from, ids);
+        }
+    }
+
+    /// Whether the indexed text was case-folded (documents then differ from it).
+    pub fn folded(&self) -> bool {
+        self.case.is_some()
+    }
+
+    /// Bytes of the files.
     pub fn size_bytes(&self) -> u64 {
-        (self.docs.len() + self.meta.len() + self.meta_index.len()) as u64
+        let case = self.case.as_ref().map_or(0, Patches::size_bytes);
+        (self.docs.len() + self.meta.len() + self.meta_index.len()) as u64 + case
     }
 }

@@ -133,7 +133,7 @@ struct Window {
 impl Window {
     fn read<S: ShardIndex>(self, s: &S) -> Result<ShardDoc> {
         let token_ids = s
-            .extract(self.disp_start, self.disp_end)
+            .extract_original(self.disp_start, self.disp_end)
             .iter()
             .map(|t| t.to_u32())
             .collect();

@@ -36,6 +36,8 @@ pub const DOCS_FILE: &str = "docs.bin";
 pub const PREFIX_FILE: &str = "prefix.bin";
 pub const META_FILE: &str = "meta.jsonl";
 pub const META_INDEX_FILE: &str = "meta.idx";
+/// The original bytes where case folding changed them (`fold_case` indexes, either kind).
+pub const CASE_FILE: &str = "case.bin";
 pub const SHARD_FILES: [&str; 6] = [
     TOKENS_FILE,
     SA_FILE,
@@ -310,8 +312,9 @@ impl Manifest {
                     format!("bad shard dir {:?}", s.dir),
                 ));
             }
-            for f in self.index.kind.shard_files() {
-                if !s.files.contains_key(*f) {
+            let case = self.index.fold_case.then_some(CASE_FILE);
+            for f in self.index.kind.shard_files().iter().copied().chain(case) {
+                if !s.files.contains_key(f) {
                     return Err(AnygramError::corrupt(
                         path,
                         format!("shard {} lists no {f}", s.dir),

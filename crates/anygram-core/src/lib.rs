@@ -29,6 +29,7 @@ pub mod draft;
 pub mod error;
 pub mod executor;
 pub mod fm;
+pub mod fold;
 pub mod format;
 pub mod generate;
 pub mod grow;

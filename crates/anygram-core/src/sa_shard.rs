@@ -298,6 +298,16 @@ impl<T: Token> ShardIndex for Shard<T> {
         Cow::Borrowed(tokens.get(from as usize..to).unwrap_or(&[]))
     }
 
+    fn extract_original(&self, from: u64, to: u64) -> Cow<'_, [T]> {
+        let ids = self.extract(from, to);
+        if !self.docs.folded() {
+            return ids;
+        }
+        let mut ids = ids.into_owned();
+        self.docs.restore_case(from, &mut ids);
+        Cow::Owned(ids)
+    }
+
     #[inline]
     fn doc_starts(&self) -> &[u64] {
         Shard::doc_starts(self)

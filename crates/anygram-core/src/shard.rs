@@ -28,7 +28,7 @@ pub struct Shard<T: Token> {
     tokens: FileBytes,
     sa: FileBytes,
     prefix: FileBytes,
-    docs: DocFiles,
+    pub(crate) docs: DocFiles,
     pub(crate) num_tokens: u64,
     pub(crate) num_docs: u64,
     sa_bits: u32,

@@ -113,6 +113,12 @@ pub trait ShardIndex: Send + Sync {
     /// Stream tokens `[from, to)` (clipped to the stream).
     fn extract(&self, from: u64, to: u64) -> Cow<'_, [Self::Tok]>;
 
+    /// Stream tokens `[from, to)` as the documents were written: [`Self::extract`] unless the
+    /// indexed text was case-folded (`fold.rs`; folding keeps positions, so windows agree).
+    fn extract_original(&self, from: u64, to: u64) -> Cow<'_, [Self::Tok]> {
+        self.extract(from, to)
+    }
+
     /// Position of the separator before each document, plus the closing separator.
     fn doc_starts(&self) -> &[u64];
 
@@ -225,6 +231,9 @@ impl<T: Token> ShardIndex for AnyShard<T> {
     }
     fn extract(&self, from: u64, to: u64) -> Cow<'_, [T]> {
         each_kind!(self, s => s.extract(from, to))
+    }
+    fn extract_original(&self, from: u64, to: u64) -> Cow<'_, [T]> {
+        each_kind!(self, s => s.extract_original(from, to))
     }
     #[inline]
     fn doc_starts(&self) -> &[u64] {

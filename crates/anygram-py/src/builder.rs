@@ -407,3 +407,10 @@ pub fn assemble_index(
     })?;
     serde_json::to_string(&manifest).map_err(|e| internal(format!("manifest: {e}")))
 }
+
+/// `text` case-folded as a `--fold-case` index folds its text (Unicode simple case folding,
+/// byte length kept: `anygram_core::fold`), for folding queries the same way.
+#[pyfunction]
+pub fn fold_case(text: &str) -> String {
+    anygram_core::fold::fold(text)
+}

@@ -22,6 +22,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<draft::PyDrafter>()?;
     m.add_class::<builder::PyIndexBuilder>()?;
     m.add_function(wrap_pyfunction!(builder::assemble_index, m)?)?;
+    m.add_function(wrap_pyfunction!(builder::fold_case, m)?)?;
     m.add_class::<builder::PyDocumentReader>()?;
     m.add_class::<builder::PyBpe>()?;
     m.add_class::<dedup::PyDedup>()?;

@@ -162,11 +162,6 @@ impl IndexBuilder {
             return Err(AnygramError::InvalidArgument("vocabulary is empty".into()));
         }
         opts.index.check()?;
-        if opts.index.fold_case {
-            return Err(AnygramError::InvalidArgument(
-                "case folding (fold_case) is not built by this release yet".into(),
-            ));
-        }
         let resumed = prepare_output(
             out,
             opts.overwrite,
@@ -279,6 +274,9 @@ impl IndexBuilder {
     /// Adds a document given as token ids.
     pub fn add_token_document(&mut self, ids: &[u32], meta: &str) -> Result<()> {
         self.progress.check_cancelled()?;
+        if self.index.fold_case {
+            return Err(fold_needs_bytes());
+        }
         if self.skip_resumed() {
             return Ok(());
         }
@@ -314,11 +312,19 @@ impl IndexBuilder {
         self.skip_docs -= skip as u64;
         self.docs_added += skip as u64;
         let docs = &docs[skip..];
+        if self.index.fold_case && !(encoder.is_utf8_bytes() && self.width == TokenWidth::U8) {
+            return Err(fold_needs_bytes());
+        }
         if encoder.is_utf8_bytes() && self.width == TokenWidth::U8 {
+            let fold = self.index.fold_case;
             for d in docs {
                 self.reserve(d.text.len() as u64, &d.meta)?;
                 if let AnyBuffer::U8(b) = &mut self.buffer {
-                    b.stream.extend_from_slice(d.text.as_bytes());
+                    if fold {
+                        b.push_folded(&d.text);
+                    } else {
+                        b.stream.extend_from_slice(d.text.as_bytes());
+                    }
                     b.close_document(d.meta.as_bytes());
                 }
                 self.docs_added += 1;
@@ -459,6 +465,14 @@ pub fn max_shard_stream(
     }
 }
 
+fn fold_needs_bytes() -> AnygramError {
+    AnygramError::InvalidArgument(
+        "case folding (--fold-case) needs the byte-level tokenizer (bytes): folding keeps byte \
+         positions, which a subword tokenizer's do not"
+            .into(),
+    )
+}
+
 /// A short description of where a document came from, from its metadata line.
 fn describe(meta: &str) -> String {
     match serde_json::from_str::<serde_json::Value>(meta) {
@@ -492,10 +506,15 @@ fn read_shard_record(dir: &Path, key: &str, kind: IndexKind) -> Option<ShardMani
         return None;
     }
     let shard: ShardManifest = serde_json::from_value(value.get("shard")?.clone()).ok()?;
-    let complete = kind.shard_files().iter().all(|f| {
-        let size = fs::metadata(dir.join(f)).map(|m| m.len()).ok();
-        shard.files.get(*f).map(|e| e.size) == size && size.is_some()
-    });
+    // Every file of the kind is listed, and every listed file (case.bin too) is there whole.
+    let complete = kind
+        .shard_files()
+        .iter()
+        .all(|f| shard.files.contains_key(*f))
+        && shard
+            .files
+            .iter()
+            .all(|(f, e)| fs::metadata(dir.join(f)).map(|m| m.len()).ok() == Some(e.size));
     complete.then_some(shard)
 }
 

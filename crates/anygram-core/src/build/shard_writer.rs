@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use crate::error::{IoContext, Result};
 use crate::fm::FmParams;
+use crate::fold::PatchWriter;
 use crate::format::{self, FileEntry, IndexKind, IndexOptions, ShardManifest};
 use crate::packed;
 use crate::shard::{prefix_len_for, prefix_table_len};
@@ -38,6 +39,8 @@ pub struct ShardBuffer<T: Token> {
     doc_starts: Vec<u64>,
     meta: Vec<u8>,
     meta_index: Vec<u64>,
+    /// The original bytes where case folding changed them (`fold_case` indexes only).
+    case: Option<PatchWriter>,
 }
 
 impl<T: Token> Default for ShardBuffer<T> {
@@ -53,7 +56,22 @@ impl<T: Token> ShardBuffer<T> {
             doc_starts: vec![0],
             meta: Vec::new(),
             meta_index: vec![0],
+            case: None,
         }
+    }
+
+    /// Appends `text` case-folded (`fold.rs`; same byte length), remembering its original bytes.
+    pub(crate) fn push_folded(&mut self, text: &str) {
+        let at = self.stream.len();
+        let mut folded = Vec::with_capacity(text.len());
+        crate::fold::fold_into(text, &mut folded);
+        self.case.get_or_insert_with(PatchWriter::default).diff(
+            at as u64,
+            text.as_bytes(),
+            &folded,
+        );
+        self.stream
+            .extend(folded.into_iter().map(|b| T::from_u32(b as u32)));
     }
 
     pub fn num_docs(&self) -> u64 {
@@ -93,12 +111,23 @@ impl<T: Token> ShardBuffer<T> {
         index: &IndexOptions,
     ) -> Result<(ShardManifest, PhaseTimes)> {
         fs::create_dir_all(dir).at(dir)?;
-        match index.kind {
-            IndexKind::Sa => self.write_sa(dir, shard_name, vocab_size, workers),
+        let mut this = self;
+        let case = index.fold_case.then(|| {
+            let patches = this.case.take().unwrap_or_default();
+            patches.finish(this.stream_len())
+        });
+        let (mut manifest, times) = match index.kind {
+            IndexKind::Sa => this.write_sa(dir, shard_name, vocab_size, workers)?,
             IndexKind::Fm => {
-                self.write_fm(dir, shard_name, vocab_size, workers, index.fm_params()?)
+                this.write_fm(dir, shard_name, vocab_size, workers, index.fm_params()?)?
             }
+        };
+        if let Some(bytes) = case {
+            let path = dir.join(format::CASE_FILE);
+            let entry = format::write_file_entry(&path, &bytes)?;
+            manifest.files.insert(format::CASE_FILE.to_string(), entry);
         }
+        Ok((manifest, times))
     }
 
     /// The FM kind: the document files, then the FM-index of the stream, which takes the

@@ -133,6 +133,12 @@ impl<T: Token> ShardIndex for FmShard<T> {
         Cow::Owned(self.fm.extract(from, to))
     }
 
+    fn extract_original(&self, from: u64, to: u64) -> Cow<'_, [T]> {
+        let mut ids = self.fm.extract(from, to);
+        self.docs.restore_case(from, &mut ids);
+        Cow::Owned(ids)
+    }
+
     #[inline]
     fn doc_starts(&self) -> &[u64] {
         self.docs.doc_starts()

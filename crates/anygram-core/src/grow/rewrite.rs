@@ -85,8 +85,18 @@ fn write_as<T: Token>(
                 continue;
             }
             let j = j as usize;
-            let tokens = shard.extract(starts[j] + 1, starts[j + 1]);
-            buf.stream.extend_from_slice(&tokens);
+            if m.index.fold_case {
+                // The document as written, folded again: the new shard keeps its case patches.
+                let original = shard.extract_original(starts[j] + 1, starts[j + 1]);
+                let bytes: Vec<u8> = original.iter().map(|t| t.to_u32() as u8).collect();
+                let text = std::str::from_utf8(&bytes).map_err(|_| {
+                    AnygramError::corrupt(dir, "a case-folded index's document is not UTF-8")
+                })?;
+                buf.push_folded(text);
+            } else {
+                let tokens = shard.extract(starts[j] + 1, starts[j + 1]);
+                buf.stream.extend_from_slice(&tokens);
+            }
             buf.close_document(shard.metadata(j as u64)?.as_bytes());
         }
     }
