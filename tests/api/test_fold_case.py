@@ -74,3 +74,14 @@ def test_what_cannot_be_folded_is_refused(tmp_path: Path) -> None:
     folded = anygram.Index(tmp_path / "folded")
     assert folded.count("ABC")["count"] == folded.count("abc")["count"] == 1
     assert anygram.Index(tmp_path / "plain").count("ABC")["count"] == 0
+
+
+@pytest.mark.parametrize("kind", ["sa", "fm"])
+def test_a_takedown_keeps_the_other_documents_as_written(tmp_path: Path, kind: str) -> None:
+    """Shards rewritten without a document are folded again from the original text."""
+    src = write_jsonl(tmp_path / "c.jsonl", [{"text": t} for t in ["The Cat", "DOG", "ÄÖÜ x"]])
+    anygram.build([src], tmp_path / "idx", quiet=True, kind=kind, fold_case=True)
+    anygram.takedown(tmp_path / "idx", [1])
+    index = anygram.Index(tmp_path / "idx", verify=True)
+    assert [index.get_doc_by_ix(i)["text"] for i in (0, 2)] == ["The Cat", "ÄÖÜ x"]
+    assert index.count("DOG")["count"] == 0 and index.count("äöü")["count"] == 1
