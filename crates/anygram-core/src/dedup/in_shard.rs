@@ -159,7 +159,8 @@ pub struct Group {
 
 /// Marks, in `marks`, every start of a `k`-token window that occurs more than once in the
 /// shard: all of them (`Keep::None`) or all but the first by position (`Keep::First`). Returns
-/// the `top` largest groups (ties: earlier position first).
+/// the `top` largest groups (ties: earlier position first). The ranks are cut into chunks
+/// scanned in parallel; a chunk takes the groups that start in it, to their end.
 pub fn mark_in_shard(
     arrays: &SaPlcp,
     num_real: usize,
@@ -169,28 +170,61 @@ pub fn mark_in_shard(
     marks: &Marks,
     top: usize,
 ) -> Vec<Group> {
+    use rayon::prelude::*;
+    // Small enough that every thread gets work, large enough that the hand-off is amortized;
+    // tests reach several chunks with corpora of a few hundred tokens.
+    let chunk = (num_real / 256).max(64);
+    let linked = |rank: usize| {
+        rank < num_real && {
+            let (p, lcp) = arrays.at(rank);
+            lcp >= k && valid.get(p)
+        }
+    };
+    let mut groups: Vec<Group> = (0..num_real.div_ceil(chunk))
+        .into_par_iter()
+        .flat_map_iter(|c| {
+            let (from, to) = (c * chunk, ((c + 1) * chunk).min(num_real));
+            // Skip the tail of a group that started in the chunk before.
+            let mut start = from;
+            while start < to && start > 0 && linked(start) {
+                start += 1;
+            }
+            scan_groups(arrays, start, to, &linked, keep, marks, top)
+        })
+        .collect();
+    groups.sort_by_key(|g| (std::cmp::Reverse(g.count), g.pos));
+    groups.truncate(top);
+    groups
+}
+
+/// The groups starting at ranks in `[from, to)` (`from` starts one), each followed to its end:
+/// marks their members and returns the `top` largest.
+fn scan_groups(
+    arrays: &SaPlcp,
+    from: usize,
+    to: usize,
+    linked: &impl Fn(usize) -> bool,
+    keep: Keep,
+    marks: &Marks,
+    top: usize,
+) -> Vec<Group> {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
     // Min-heap on (count, Reverse(pos)): the weakest kept group on top.
     let mut best: BinaryHeap<Reverse<(u64, Reverse<u64>, u64)>> = BinaryHeap::new();
-    let mut start = 0usize;
-    let (mut first, mut min_lcp) = (u64::MAX, u64::MAX);
-    // Ranks `0..num_real` are the suffixes that start with a real token (the separator sorts
-    // last); a group never reaches past them since a valid window starts with a real token.
-    for rank in 0..=num_real {
-        let linked = rank < num_real && {
-            let (p, lcp) = arrays.at(rank);
-            lcp >= k && valid.get(p)
-        };
-        if linked {
-            let (p, lcp) = arrays.at(rank);
+    let mut start = from;
+    while start < to {
+        let (mut first, mut min_lcp) = (arrays.at(start).0, u64::MAX);
+        let mut end = start + 1;
+        while linked(end) {
+            let (p, lcp) = arrays.at(end);
             first = first.min(p);
             min_lcp = min_lcp.min(lcp);
-            continue;
+            end += 1;
         }
-        let count = (rank - start) as u64;
+        let count = (end - start) as u64;
         if count >= 2 {
-            for r in start..rank {
+            for r in start..end {
                 let p = arrays.at(r).0;
                 if keep == Keep::None || p != first {
                     marks.set(p);
@@ -203,16 +237,9 @@ pub fn mark_in_shard(
                 }
             }
         }
-        if rank < num_real {
-            start = rank;
-            first = arrays.at(rank).0;
-            min_lcp = u64::MAX;
-        }
+        start = end;
     }
-    let mut groups: Vec<Group> = best
-        .into_iter()
+    best.into_iter()
         .map(|Reverse((count, Reverse(pos), len))| Group { count, pos, len })
-        .collect();
-    groups.sort_by_key(|g| (std::cmp::Reverse(g.count), g.pos));
-    groups
+        .collect()
 }
