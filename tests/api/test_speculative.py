@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -123,6 +124,37 @@ def test_drafts_are_accepted_and_save_model_calls(index: Index) -> None:
     assert spec["accepted"] >= 10 and spec_model.calls < plain_model.calls / 2
     # The drafter read the acceptances off the contexts it was given.
     assert drafter.stats["accepted"] >= 10 and drafter.stats["drafts"] >= 1
+
+
+class TargetModel(TableModel):
+    """A model that writes a fixed text: the corpus' code with every third byte an "x", so
+    every index draft is wrong at its first token."""
+
+    PROMPT: ClassVar[list[int]] = list(b"def add(a, b):\n    ")
+    TARGET: ClassVar[list[int]] = [
+        ord("x") if i % 3 == 2 else b for i, b in enumerate(TEXTS[0].encode()[19:])
+    ]
+
+    def row(self, ctx: Sequence[int]) -> np.ndarray:
+        out = np.zeros(255)
+        i = len(ctx) - len(self.PROMPT)
+        out[self.TARGET[i] if 0 <= i < len(self.TARGET) else 0] = 1.0
+        return out
+
+
+def test_calibration_stops_drafts_the_model_rejects(index: Index) -> None:
+    n = len(TargetModel.TARGET)
+    want = generate_greedy(TargetModel(), TargetModel.PROMPT, n)["token_ids"]
+    assert want == TargetModel.TARGET
+    runs = {}
+    for calibrate in (True, False):
+        d = Drafter(index, min_prob=0.5, calibrate=calibrate, use_context=False)
+        spec = generate_greedy(TargetModel(), TargetModel.PROMPT, n, drafter=d)
+        assert spec["token_ids"] == want
+        assert spec["accepted"] < spec["drafted"] / 4  # the drafts are wrong
+        runs[calibrate] = spec["drafted"]
+    # Calibrated, the drafter soon stops offering them (and tries again now and then).
+    assert 0 < runs[True] < runs[False] / 2, runs
 
 
 def test_draft_tree_and_adapters(index: Index) -> None:

@@ -241,6 +241,7 @@ proptest! {
             min_match: 1,
             min_prob,
             use_context,
+            calibrate: false, // the definition has no measured acceptance
         };
         check(&docs, 5, &steps, o, budget, branching);
     }

@@ -50,7 +50,7 @@ impl PyDrafter {
 #[pymethods]
 impl PyDrafter {
     #[new]
-    #[pyo3(signature = (index, *, max_tokens, tokens_per_match, min_match, min_prob, use_context))]
+    #[pyo3(signature = (index, *, max_tokens, tokens_per_match, min_match, min_prob, use_context, calibrate))]
     fn new(
         index: Py<PyIndex>,
         max_tokens: usize,
@@ -58,6 +58,7 @@ impl PyDrafter {
         min_match: usize,
         min_prob: f64,
         use_context: bool,
+        calibrate: bool,
     ) -> PyResult<Self> {
         let opts = DraftOptions {
             max_tokens,
@@ -65,6 +66,7 @@ impl PyDrafter {
             min_match,
             min_prob,
             use_context,
+            calibrate,
         };
         let inner = Drafter::new(opts).map_err(crate::errors::to_py)?;
         Ok(PyDrafter {

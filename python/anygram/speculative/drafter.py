@@ -26,17 +26,23 @@ class Drafter:
         At most this many draft tokens per step.
     tokens_per_match:
         At most ``tokens_per_match * m`` tokens after an ``m``-token match: a longer match
-        predicts further. The recent acceptance rate scales this down (to a quarter at most).
+        predicts further.
     min_match:
         Matches shorter than this draft nothing.
     min_prob:
         A token is drafted only if its path probability (the product of
-        ``count(child) / count(parent)`` along the draft) is at least this.
+        ``count(child) / count(parent)`` along the draft) is at least this. Set it to what a
+        drafted token costs, in accepted tokens: about the extra time a verification batch
+        takes per drafted token over the time of one decoding step.
     use_context:
         Also draft from the request's own prompt and output (an online suffix automaton); the
         source whose draft is expected to be accepted further wins.
     branching:
         Children per node of :meth:`draft_tree` (1: a single draft).
+    calibrate:
+        Count how often the model accepts the token at each draft depth (recent steps weigh
+        more) and draft no deeper than where the chance of getting there falls below
+        ``min_prob`` (counts are optimistic: a continuation seen once scores 1).
 
     Each call passes the whole context so far (prompt and every accepted token); the drafter
     keeps its matches and only processes what was appended, and reads from the new context how
@@ -66,6 +72,7 @@ class Drafter:
         min_prob: float = 0.1,
         use_context: bool = True,
         branching: int = 1,
+        calibrate: bool = True,
     ) -> None:
         if not isinstance(max_tokens, int) or max_tokens < 0:
             raise InvalidArgumentError(f"max_tokens must be an integer >= 0, not {max_tokens!r}")
@@ -82,6 +89,7 @@ class Drafter:
             min_match=min_match,
             min_prob=float(min_prob),
             use_context=bool(use_context),
+            calibrate=bool(calibrate),
         )
 
     def draft(self, ids: Sequence[int] | Any) -> list[int]:

@@ -45,7 +45,8 @@ def generate_greedy(
 ) -> dict[str, Any]:
     """Greedy continuation of ``prompt``, verifying the drafter's drafts in batches.
 
-    Returns ``{token_ids, gaps, steps, drafted, accepted, draft_seconds, forward_seconds}``:
+    Returns ``{token_ids, gaps, steps, drafted, accepted, draft_seconds, forward_seconds,
+    prefill_seconds, prefill_cpu_seconds}`` (the prompt's forward pass, wall and CPU time):
     ``gaps[i]`` is the top-2 logit margin of the row that chose ``token_ids[i]``; ``steps`` the
     model calls after the prompt; ``drafted`` / ``accepted`` the draft tokens proposed and
     kept."""
@@ -53,6 +54,7 @@ def generate_greedy(
     out: list[int] = []
     gaps: list[float] = []
     stats = {"steps": 0, "drafted": 0, "accepted": 0, "draft_seconds": 0.0, "forward_seconds": 0.0}
+    stats.update(prefill_seconds=0.0, prefill_cpu_seconds=0.0)
 
     def run(ids: Sequence[int], n_past: int, last_only: bool) -> np.ndarray:
         t0 = time.perf_counter()
@@ -65,7 +67,10 @@ def generate_greedy(
 
     if max_new_tokens <= 0 or not prompt:
         return {"token_ids": out, "gaps": gaps, **stats}
+    t0, c0 = time.perf_counter(), time.process_time()
     nxt, gap = _pick(run(prompt, 0, True)[-1])
+    stats["prefill_seconds"] = time.perf_counter() - t0
+    stats["prefill_cpu_seconds"] = time.process_time() - c0
     n_past = len(prompt)
     while True:
         out.append(nxt)

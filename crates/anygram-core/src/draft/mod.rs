@@ -9,9 +9,12 @@
 //! expected number of accepted tokens is proposed.
 //!
 //! **Adaptive length.** A source drafts at most `tokens_per_match · m` tokens for an `m`-token
-//! match (a long match predicts further), scaled by the recent acceptance rate (drafts the
-//! model keeps rejecting get shorter, since every drafted token costs verification work), and
-//! no node scoring below `min_prob`.
+//! match (a long match predicts further), and no node scoring below `min_prob`. With
+//! `calibrate`, the drafter also counts how often the model accepted the token at each draft
+//! depth (given the ones before it, recent steps weighing more) and drafts no deeper than where
+//! the chance of getting there falls below `min_prob`: the counts' scores are optimistic (a
+//! continuation seen once scores 1), and every drafted token costs verification work, so
+//! `min_prob` is also the price of a drafted token in accepted ones.
 //!
 //! **Following the request.** Each call gives the whole context. The drafter keeps the
 //! context it saw, every position's match states and the automaton: tokens appended since the
@@ -47,6 +50,8 @@ pub struct DraftOptions {
     pub min_prob: f64,
     /// Also draft from the request's own prompt and output.
     pub use_context: bool,
+    /// Limit the draft's depth by the measured acceptance at each depth.
+    pub calibrate: bool,
 }
 
 impl Default for DraftOptions {
@@ -57,6 +62,7 @@ impl Default for DraftOptions {
             min_match: 1,
             min_prob: 0.1,
             use_context: true,
+            calibrate: true,
         }
     }
 }
@@ -103,7 +109,14 @@ pub struct Drafter {
     local: SuffixAutomaton,
     last: Option<(usize, DraftTree)>,
     stats: DraftStats,
+    /// Per draft depth: (times the model got there, times it accepted the token), decayed.
+    depths: Vec<(f64, f64)>,
 }
+
+/// Weight of the past at each call, in the per-depth acceptance counts.
+const DECAY: f64 = 0.95;
+/// Pseudo-counts of acceptance at every depth before any is measured (optimistic start).
+const PRIOR: f64 = 2.0;
 
 /// Appending more tokens than this at once re-matches the whole context in one round
 /// instead of one round per token.
@@ -122,6 +135,7 @@ impl Drafter {
                 acceptance: 1.0,
                 ..DraftStats::default()
             },
+            depths: Vec::new(),
         })
     }
 
@@ -137,15 +151,22 @@ impl Drafter {
     /// `branching` children per node (1: a single draft).
     pub fn draft(&mut self, index: &Index, ids: &[u32], branching: usize) -> Result<DraftTree> {
         index.check_ids(ids)?;
+        // Old evidence fades at every call, drafted or not, so a depth judged hopeless is
+        // tried again after a while.
+        for e in &mut self.depths {
+            e.0 *= DECAY;
+            e.1 *= DECAY;
+        }
         self.learn(ids);
         self.follow(index, ids)?;
-        let rate = self.stats.acceptance.clamp(0.25, 1.0);
+        let max_depth = self.max_depth();
         let shape = |m: usize| Shape {
-            budget: (self.opts.tokens_per_match * m as f64 * rate)
+            budget: (self.opts.tokens_per_match * m as f64)
                 .ceil()
                 .min(self.opts.max_tokens as f64) as usize,
             branching: branching.max(1),
             min_prob: self.opts.min_prob,
+            max_depth,
         };
         let mut best = DraftTree::empty();
         if let Some(Some(states)) = self.states.last() {
@@ -174,6 +195,22 @@ impl Drafter {
         Ok(best)
     }
 
+    /// The deepest draft depth the model reaches with chance `min_prob` or more, by the
+    /// measured acceptance at each depth (unlimited without `calibrate`).
+    fn max_depth(&self) -> usize {
+        if !self.opts.calibrate {
+            return usize::MAX;
+        }
+        let mut reach = 1.0;
+        for (d, &(got, ok)) in self.depths.iter().enumerate() {
+            reach *= (ok + PRIOR) / (got + PRIOR);
+            if reach < self.opts.min_prob {
+                return d;
+            }
+        }
+        usize::MAX
+    }
+
     /// How many tokens of the last draft the model accepted, read off the new context.
     fn learn(&mut self, ids: &[u32]) {
         let Some((at, tree)) = self.last.take() else {
@@ -198,6 +235,16 @@ impl Drafter {
             .unwrap_or(1);
         let frac = ok as f64 / depth as f64;
         self.stats.acceptance = 0.7 * self.stats.acceptance + 0.3 * frac;
+        // The model saw depth d when it accepted every token before it.
+        if self.depths.len() < depth {
+            self.depths.resize(depth, (0.0, 0.0));
+        }
+        for (d, e) in self.depths.iter_mut().enumerate() {
+            if d < depth && d <= ok {
+                e.0 += 1.0;
+                e.1 += if d < ok { 1.0 } else { 0.0 };
+            }
+        }
     }
 
     /// Brings the matches up to `ids`: appends what is new, re-matches from the common prefix

@@ -101,11 +101,14 @@ pub struct Shape {
     pub branching: usize,
     /// Nodes scoring below this are not drafted.
     pub min_prob: f64,
+    /// Nodes deeper than this (tokens from the context) are not drafted.
+    pub max_depth: usize,
 }
 
 struct Candidate<N> {
     prob: f64,
     seq: u64,
+    depth: usize,
     parent: i32,
     token: u32,
     count: u64,
@@ -156,8 +159,12 @@ pub fn grow<S: Source>(
                      heap: &mut BinaryHeap<Candidate<S::Node>>,
                      node: &S::Node,
                      prob: f64,
-                     parent: i32|
+                     parent: i32,
+                     depth: usize|
      -> Result<()> {
+        if depth >= shape.max_depth {
+            return Ok(());
+        }
         let (total, kids) = src.expand(node, shape.min_prob / prob)?;
         if total == 0 {
             return Ok(());
@@ -168,6 +175,7 @@ pub fn grow<S: Source>(
                 heap.push(Candidate {
                     prob: p,
                     seq,
+                    depth: depth + 1,
                     parent,
                     token: k.token,
                     count: k.count,
@@ -178,7 +186,7 @@ pub fn grow<S: Source>(
         }
         Ok(())
     };
-    offer(src, &mut heap, &root, 1.0, -1)?;
+    offer(src, &mut heap, &root, 1.0, -1, 0)?;
     while tree.token_ids.len() < shape.budget {
         let Some(c) = heap.pop() else { break };
         let id = tree.token_ids.len() as i32;
@@ -187,7 +195,7 @@ pub fn grow<S: Source>(
         tree.counts.push(c.count);
         tree.probs.push(c.prob);
         if tree.token_ids.len() < shape.budget {
-            offer(src, &mut heap, &c.node, c.prob, id)?;
+            offer(src, &mut heap, &c.node, c.prob, id, c.depth)?;
         }
     }
     Ok(tree)
