@@ -12,7 +12,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import cli_grow, cli_lm, contamination, dedup_report
-from .cli_args import Parser, UsageError, nonneg, nonneg_float, port, positive, positive_float
+from .cli_args import (
+    Parser,
+    UsageError,
+    add_input_arguments,
+    nonneg,
+    nonneg_float,
+    port,
+    positive,
+    positive_float,
+)
 from .errors import AnygramError, IndexExistsError, InvalidArgumentError
 from .limits import DEFAULTS, MAX_CLAUSES, MAX_TERMS_PER_CLAUSE, SERVER
 
@@ -66,37 +75,7 @@ def _build_arguments(p: Any) -> None:
     p.add_argument(
         "--tokenizer", default="bytes", help="'bytes' (default) or a tokenizer.json path"
     )
-    p.add_argument("--text-field", default="text", help="JSON field / Parquet column of the text")
-    p.add_argument(
-        "--metadata-fields", nargs="*", default=None, help="fields kept as metadata (default: all)"
-    )
-    p.add_argument("--mem-budget", default="8GiB", help="memory for the build (default 8GiB)")
-    p.add_argument("--workers", type=positive, default=None, help="threads (default: all cores)")
-    p.add_argument(
-        "--on-error",
-        choices=["fail", "skip"],
-        default="fail",
-        help="malformed documents: stop (default) or skip and report",
-    )
-    p.add_argument(
-        "--glob",
-        dest="file_glob",
-        default=None,
-        help="in directories, take files matching this name pattern (e.g. '*.py')",
-    )
-    p.add_argument(
-        "--exclude",
-        nargs="*",
-        default=(),
-        help="skip paths (relative to an input directory) matching these patterns",
-    )
-    p.add_argument(
-        "--format",
-        choices=["text", "jsonl", "parquet"],
-        default=None,
-        help="read every input file in this format (default: by suffix; unknown suffixes are "
-        "text, one document per file)",
-    )
+    add_input_arguments(p)
     p.add_argument(
         "--kind",
         choices=["sa", "fm"],

@@ -71,3 +71,43 @@ def port(text: str) -> int:
     if value > 65535:
         raise argparse.ArgumentTypeError(f"{text} is not a port (0 to 65535)")
     return value
+
+
+def add_input_arguments(p: Any, *, metadata: bool = True) -> None:
+    """How input files are read and indexed: the options ``build``, ``plan``, ``add`` and
+    ``dedup`` share (one definition, so they read inputs alike)."""
+    p.add_argument("--text-field", default="text", help="JSON field / Parquet column of the text")
+    if metadata:
+        p.add_argument(
+            "--metadata-fields",
+            nargs="*",
+            default=None,
+            help="fields kept as metadata (default: all)",
+        )
+    p.add_argument("--mem-budget", default="8GiB", help="memory for indexing (default 8GiB)")
+    p.add_argument("--workers", type=positive, default=None, help="threads (default: all cores)")
+    p.add_argument(
+        "--on-error",
+        choices=["fail", "skip"],
+        default="fail",
+        help="malformed documents: stop (default) or skip and report",
+    )
+    p.add_argument(
+        "--glob",
+        dest="file_glob",
+        default=None,
+        help="in directories, take files matching this name pattern (e.g. '*.py')",
+    )
+    p.add_argument(
+        "--exclude",
+        nargs="*",
+        default=(),
+        help="skip paths (relative to an input directory) matching these patterns",
+    )
+    p.add_argument(
+        "--format",
+        choices=["text", "jsonl", "parquet"],
+        default=None,
+        help="read every input file in this format (default: by suffix; unknown suffixes are "
+        "text, one document per file)",
+    )

@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from .cli_args import UsageError, nonneg, positive
+from .cli_args import UsageError, add_input_arguments, nonneg, positive
 
 __all__ = ["HANDLERS", "add_parsers"]
 
@@ -20,26 +20,7 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument("index", help="the index directory")
     p.add_argument("inputs", nargs="+", help="files or directories, as for build")
-    p.add_argument("--text-field", default="text", help="JSON field / Parquet column of the text")
-    p.add_argument(
-        "--metadata-fields", nargs="*", default=None, help="fields kept as metadata (default: all)"
-    )
-    p.add_argument("--mem-budget", default="8GiB", help="memory for the build (default 8GiB)")
-    p.add_argument("--workers", type=positive, default=None, help="threads (default: all cores)")
-    p.add_argument(
-        "--on-error",
-        choices=["fail", "skip"],
-        default="fail",
-        help="malformed documents: stop (default) or skip and report",
-    )
-    p.add_argument("--glob", dest="file_glob", default=None, help="file name pattern")
-    p.add_argument("--exclude", nargs="*", default=(), help="paths to skip")
-    p.add_argument(
-        "--format",
-        choices=["text", "jsonl", "parquet"],
-        default=None,
-        help="read every input file in this format (default: by suffix)",
-    )
+    add_input_arguments(p)
     p.add_argument(
         "--allow-duplicate",
         action="store_true",

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .cli_args import nonneg, positive
+from .cli_args import add_input_arguments, nonneg, positive
 from .contamination import _CSS
 from .errors import InvalidArgumentError
 from .tokenizers import Tokenizer
@@ -251,23 +251,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--report-only", action="store_true", help="write the ranges, not the data")
     p.add_argument("--html", default=None, help="also write the HTML report here")
-    p.add_argument("--text-field", default="text", help="JSON field / Parquet column of the text")
-    p.add_argument("--mem-budget", default="8GiB", help="memory for indexing (default 8GiB)")
-    p.add_argument("--workers", type=positive, default=None, help="threads (default: all cores)")
-    p.add_argument(
-        "--on-error",
-        choices=["fail", "skip"],
-        default="fail",
-        help="a malformed document stops the run (fail, default) or is skipped and counted",
-    )
-    p.add_argument("--glob", dest="file_glob", default=None, help="in directories, take these")
-    p.add_argument("--exclude", nargs="*", default=(), help="skip paths matching these patterns")
-    p.add_argument(
-        "--format",
-        choices=["text", "jsonl", "parquet"],
-        default=None,
-        help="the inputs' format (default: from each file's name)",
-    )
+    add_input_arguments(p, metadata=False)
     p.add_argument("--top-spans", type=nonneg, default=20, help="most repeated spans reported")
     p.add_argument("--work-dir", default=None, help="where the temporary index goes")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier dedup output")
