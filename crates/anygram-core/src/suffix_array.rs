@@ -46,11 +46,11 @@ impl SuffixArray {
     }
 }
 
-fn threads(workers: usize) -> ThreadCount {
+pub(crate) fn threads(workers: usize) -> ThreadCount {
     ThreadCount::fixed(workers.clamp(1, u16::MAX as usize) as u16)
 }
 
-fn sais_err(e: libsais::LibsaisError) -> AnygramError {
+pub(crate) fn sais_err(e: libsais::LibsaisError) -> AnygramError {
     AnygramError::InvalidArgument(format!("suffix array construction failed: {e:?}"))
 }
 
@@ -73,6 +73,15 @@ where
 
 /// Builds the suffix array of a separator-delimited stream whose real tokens are `< vocab_size`,
 /// and keeps only the suffixes that start with a real token (`num_tokens` of them).
+/// The text of libsais' integer variant, whose symbols are in [0, k): ids as they are, the
+/// separator as `sep` (the vocabulary size), which keeps it the largest symbol.
+pub(crate) fn integer_text<T: Token, I>(stream: &[T], sep: u32, to: impl Fn(u32) -> I) -> Vec<I> {
+    stream
+        .iter()
+        .map(|&t| to(if t == T::SEPARATOR { sep } else { t.to_u32() }))
+        .collect()
+}
+
 pub fn build<T: Token>(
     stream: &[T],
     vocab_size: u64,
@@ -88,16 +97,7 @@ pub fn build<T: Token>(
             // which keeps it the largest symbol.
             let sep = vocab_size;
             if large {
-                let mut text: Vec<i64> = stream
-                    .iter()
-                    .map(|&t| {
-                        if t == T::SEPARATOR {
-                            sep as i64
-                        } else {
-                            t.to_u32() as i64
-                        }
-                    })
-                    .collect();
+                let mut text = integer_text(stream, sep as u32, i64::from);
                 let mut c = SuffixArrayConstruction::for_text_mut(&mut text)
                     .in_owned_buffer64()
                     .multi_threaded(threads(workers));
@@ -105,16 +105,7 @@ pub fn build<T: Token>(
                 unsafe { c = c.with_alphabet_size(AlphabetSize::new(sep as i64 + 1)) };
                 SuffixArray::I64(c.run().map_err(sais_err)?.into_vec())
             } else {
-                let mut text: Vec<i32> = stream
-                    .iter()
-                    .map(|&t| {
-                        if t == T::SEPARATOR {
-                            sep as i32
-                        } else {
-                            t.to_u32() as i32
-                        }
-                    })
-                    .collect();
+                let mut text = integer_text(stream, sep as u32, |v| v as i32);
                 let mut c = SuffixArrayConstruction::for_text_mut(&mut text)
                     .in_owned_buffer32()
                     .multi_threaded(threads(workers));

@@ -7,11 +7,12 @@
 //! window it shares holds no separator (`valid`), which is how document ends break matches.
 
 use libsais::suffix_array::AlphabetSize;
-use libsais::{SuffixArrayConstruction, ThreadCount};
+use libsais::SuffixArrayConstruction;
 
 use super::marks::Marks;
 use super::Keep;
 use crate::error::{AnygramError, Result};
+use crate::suffix_array::{integer_text, sais_err, threads};
 use crate::token::{Token, TokenWidth};
 
 /// Suffix array and PLCP array (`plcp[p]`: longest common prefix of the suffix at `p` and the
@@ -47,14 +48,6 @@ impl SaPlcp {
             }
         }
     }
-}
-
-fn sais_err(e: libsais::LibsaisError) -> AnygramError {
-    AnygramError::InvalidArgument(format!("suffix array construction failed: {e:?}"))
-}
-
-fn threads(workers: usize) -> ThreadCount {
-    ThreadCount::fixed(workers.clamp(1, u16::MAX as usize) as u16)
 }
 
 macro_rules! small_sa_plcp {
@@ -106,16 +99,7 @@ pub fn sa_plcp<T: Token>(stream: &[T], vocab: u64, workers: usize) -> Result<SaP
             // libsais' integer variant takes symbols in [0, k): the separator becomes k - 1,
             // which keeps it the largest symbol (as in `suffix_array::build`).
             let sep = vocab as i32;
-            let mut text: Vec<i32> = stream
-                .iter()
-                .map(|&t| {
-                    if t == T::SEPARATOR {
-                        sep
-                    } else {
-                        t.to_u32() as i32
-                    }
-                })
-                .collect();
+            let mut text = integer_text(stream, sep as u32, |v| v as i32);
             let mut c = SuffixArrayConstruction::for_text_mut(&mut text)
                 .in_owned_buffer32()
                 .multi_threaded(threads(workers));
