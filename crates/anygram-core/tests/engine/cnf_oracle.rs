@@ -4,13 +4,11 @@
 //! when some clause was subsampled.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use anygram_core::cnf::{CnfOptions, CnfScope, Locate};
 use anygram_core::Index;
 use proptest::prelude::*;
 
-use common::{brute_count, build, open};
+use crate::common::{brute_count, build, open};
 
 type Cnf = Vec<Vec<Vec<u32>>>;
 

@@ -3,15 +3,13 @@
 //! Probabilities are compared exactly, as the counts they are fractions of.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::collections::BTreeMap;
 
 use anygram_core::lm::{NtdOptions, DOC_END};
 use anygram_core::Index;
 use proptest::prelude::*;
 
-use common::{build, open};
+use crate::common::{build, open};
 
 fn corpus(vocab: u32) -> impl Strategy<Value = Vec<Vec<u32>>> {
     let small = 3.min(vocab);

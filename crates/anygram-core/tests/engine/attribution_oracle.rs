@@ -4,13 +4,11 @@
 //! hold the span.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use anygram_core::attribution::{AttributeOptions, ABSENT_LOGPROB};
 use anygram_core::Index;
 use proptest::prelude::*;
 
-use common::{brute_count, build, open};
+use crate::common::{brute_count, build, open};
 
 fn corpus(vocab: u32) -> impl Strategy<Value = Vec<Vec<u32>>> {
     let small = 3.min(vocab);

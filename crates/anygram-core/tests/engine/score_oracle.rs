@@ -3,13 +3,11 @@
 //! every token width, one shard and several, texts drawn from the corpus and random.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use anygram_core::lm::NtdOptions;
 use anygram_core::Index;
 use proptest::prelude::*;
 
-use common::{build, open};
+use crate::common::{build, open};
 
 fn corpus(vocab: u32) -> impl Strategy<Value = Vec<Vec<u32>>> {
     let small = 3.min(vocab);

@@ -6,8 +6,6 @@
 //! not count), built at several shard counts.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -15,7 +13,7 @@ use anygram_core::dedup::{dedup_dirs, DedupOptions, Keep};
 use anygram_core::OpenOptions;
 use proptest::prelude::*;
 
-use common::build;
+use crate::common::build;
 
 /// The windows `[p, p + k)` of each document marked by `marked(doc, p)`, merged per document.
 fn union(

@@ -5,12 +5,10 @@
 //! frequent). Also: the same corpus in several shards drafts the same tree.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use anygram_core::draft::{DraftOptions, DraftSource, DraftTree, Drafter};
 use proptest::prelude::*;
 
-use common::{brute_count, build, corpus, open};
+use crate::common::{brute_count, build, corpus, open};
 
 fn occurrences(text: &[u32], pat: &[u32]) -> u64 {
     text.windows(pat.len()).filter(|w| *w == pat).count() as u64

@@ -4,8 +4,6 @@
 //! next-token counts and bounds, and extension by a token or a document end.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::collections::BTreeMap;
 
 use anygram_core::fm::{build, FmIndex, FmParams};
@@ -95,8 +93,8 @@ fn check<T: Token>(docs: &[Vec<u32>], vocab: u32, p: FmParams) -> Result<(), Tes
 
     // The suffix-array kind on the same documents, one shard.
     let sa_dir = tmp.path().join("sa");
-    common::build(&sa_dir, docs, vocab as u64, None);
-    let sa = common::open(&sa_dir, false);
+    crate::common::build(&sa_dir, docs, vocab as u64, None);
+    let sa = crate::common::open(&sa_dir, false);
 
     // The empty pattern: the real tokens, continuing with themselves.
     let empty = fm.find(&[]);

@@ -2,14 +2,12 @@
 //! draw from the exact `infgram_ntd` of the whole text so far, with the same sampler.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use anygram_core::generate::{GenerateOptions, Sampler, Stop};
 use anygram_core::lm::NtdOptions;
 use anygram_core::{Deadline, Index};
 use proptest::prelude::*;
 
-use common::{build, corpus, open};
+use crate::common::{build, corpus, open};
 
 /// The definition, one back-off search of the whole context per step.
 fn reference(index: &Index, prompt: &[u32], opts: GenerateOptions) -> (Vec<u32>, Vec<usize>, Stop) {

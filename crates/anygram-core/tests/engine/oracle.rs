@@ -3,11 +3,9 @@
 //! and several.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use proptest::prelude::*;
 
-use common::{brute_count, build, open};
+use crate::common::{brute_count, build, open};
 
 /// A corpus over `vocab` ids, biased towards the first few so that long repeats occur.
 fn corpus(vocab: u32) -> impl Strategy<Value = Vec<Vec<u32>>> {

@@ -2,12 +2,10 @@
 //! every token width, one shard and several.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use anygram_core::lm::NtdOptions;
 use proptest::prelude::*;
 
-use common::{build, open};
+use crate::common::{build, open};
 
 fn corpus(vocab: u32) -> impl Strategy<Value = Vec<Vec<u32>>> {
     let small = 3.min(vocab);

@@ -2,10 +2,8 @@
 //! debug builds too (overflow checks on).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
+use crate::common::build;
 use anygram_core::{Index, OpenOptions};
-use common::build;
 
 #[test]
 fn random_pointers_and_tokens_never_panic() {

@@ -6,8 +6,6 @@
 //! rates), whose answers must be the suffix array's.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use anygram_core::attribution::AttributeOptions;
 use anygram_core::cnf::{CnfOptions, CnfScope, Page};
 use anygram_core::contamination::WindowUnit;
@@ -15,9 +13,9 @@ use anygram_core::lm::NtdOptions;
 use anygram_core::Index;
 use proptest::prelude::*;
 
+use crate::common::{build, build_kind, corpus, open};
 use anygram_core::fm::FmParams;
 use anygram_core::format::{IndexKind, IndexOptions};
-use common::{build, build_kind, corpus, open};
 
 /// The FM kind at sampling rates that make locating and extracting walk (none, a little, the
 /// defaults).

@@ -5,8 +5,6 @@
 //! query families and `request::answer` on both.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::path::Path;
 
 use anygram_core::cnf::{CnfScope, KeepRule, Locate, ShardCnfRequest};
@@ -23,7 +21,7 @@ use proptest::prelude::*;
 
 /// Builds `docs` as one SA shard at `dir`, then the FM files of the same stream next to it.
 fn open_both<T: Token>(dir: &Path, docs: &[Vec<u32>], vocab: u64, p: FmParams) -> [AnyShard<T>; 2] {
-    common::build(dir, docs, vocab, None);
+    crate::common::build(dir, docs, vocab, None);
     let m = Manifest::read(dir).unwrap();
     assert_eq!(m.shards.len(), 1);
     let sm = &m.shards[0];
@@ -357,17 +355,17 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
     #[test]
-    fn u8_fm_shard_answers_as_the_sa_shard(docs in common::corpus(255), p in params()) {
+    fn u8_fm_shard_answers_as_the_sa_shard(docs in crate::common::corpus(255), p in params()) {
         check::<u8>(&docs, 255, p)?;
     }
 
     #[test]
-    fn u16_fm_shard_answers_as_the_sa_shard(docs in common::corpus(65535), p in params()) {
+    fn u16_fm_shard_answers_as_the_sa_shard(docs in crate::common::corpus(65535), p in params()) {
         check::<u16>(&docs, 65535, p)?;
     }
 
     #[test]
-    fn u32_fm_shard_answers_as_the_sa_shard(docs in common::corpus(100_000), p in params()) {
+    fn u32_fm_shard_answers_as_the_sa_shard(docs in crate::common::corpus(100_000), p in params()) {
         check::<u32>(&docs, 100_000, p)?;
     }
 }

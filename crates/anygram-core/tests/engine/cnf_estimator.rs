@@ -6,11 +6,9 @@
 //! that `benchmarks/RESULTS.md` quotes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_precision_loss)]
 
-mod common;
-
 use anygram_core::cnf::{CnfOptions, CnfScope};
 
-use common::{build, open};
+use crate::common::{build, open};
 
 /// A corpus where token 1 is frequent and 2, 3 are sprinkled: "1 AND 2" has many anchors
 /// (token 2, whose count exceeds the cap) and a hit rate that is neither 0 nor 1.
