@@ -324,6 +324,10 @@ def run_prompt(domain: str, pi: int, text: str, args: Any, ctxs: dict[str, Any])
         "prefill": plain["prefill_seconds"],
         "prefill_cpu": plain["prefill_cpu_seconds"],
         "tokens": len(plain["token_ids"]),
+        # Kept to replay drafting policies offline against the model's own continuation.
+        "prompt_ids": ids,
+        "token_ids": plain["token_ids"],
+        "gaps": plain["gaps"],
     }
     plain_rows = rec.rows
     if "index" in methods:
@@ -365,6 +369,7 @@ def run_prompt(domain: str, pi: int, text: str, args: Any, ctxs: dict[str, Any])
             "draft_ms_median": 1e3 * float(np.median(times[1:])) if len(times) > 1 else 0.0,
             "divergence": div,
             "gap_at_divergence": None if div is None else plain["gaps"][div],
+            "token_ids": spec["token_ids"],
             "evidence": divergence_evidence(
                 plain_rows, rec.rows, len(ids), div, len(spec["token_ids"])
             ),
