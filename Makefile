@@ -36,8 +36,12 @@ test-rs:
 	LD_LIBRARY_PATH=$(PYLIBDIR) cargo test --workspace
 	cargo test --workspace --benches --no-run
 
+# Two passes: everything but the wall-clock tests on both cores (a file's tests stay on one
+# worker, so module fixtures such as the Ray cluster start once), then the `timing` tests alone,
+# so no other test's load decides whether they pass.
 test-py:
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile -m "not slow and not benchmark and not timing"
+	$(PY) -m pytest -m timing
 
 test: install-dev lint test-rs test-py wheel-smoke
 

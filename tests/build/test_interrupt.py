@@ -21,6 +21,9 @@ from anygram.interrupt import run_interruptible
 
 from tests.conftest import write_jsonl
 
+#: Asserts on wall-clock time: `make test` runs these alone, after the parallel pass.
+pytestmark = pytest.mark.timing
+
 
 def _sigint_default() -> None:
     """Ctrl-C as in a terminal, also when the tests run in a background job (where the shell

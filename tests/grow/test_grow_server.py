@@ -10,8 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import anygram
+import pytest
 from anygram.server import create_app
 from fastapi.testclient import TestClient
+
+#: Asserts on wall-clock time: `make test` runs these alone, after the parallel pass.
+pytestmark = pytest.mark.timing
 
 
 def _write(path: Path, uids: list[int]) -> Path:

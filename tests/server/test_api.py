@@ -263,6 +263,7 @@ def test_timeout_is_504(strict: httpx.Client) -> None:
     assert "0.3 s" in err(strict, 504, query_type="count", query="slow")
 
 
+@pytest.mark.timing  # asserts on wall-clock time: run alone
 def test_slow_query_does_not_block_others(strict_server: Any) -> None:
     """While one engine call sleeps in the thread pool, other clients' requests are answered
     (the fair queue charges a query that timed out to its client until it ends, so the other

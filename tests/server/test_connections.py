@@ -19,6 +19,9 @@ from anygram.server.protocol import guarded_protocol
 
 from tests.server.conftest import LiveServer
 
+#: Asserts on wall-clock time: `make test` runs these alone, after the parallel pass.
+pytestmark = pytest.mark.timing
+
 CAP = 20
 READ_TIMEOUT = 1.0
 

@@ -18,6 +18,9 @@ from anygram.server import Limits, ServerConfig, create_app
 
 from tests.server.conftest import LiveServer, SlowIndex
 
+#: Asserts on wall-clock time: `make test` runs these alone, after the parallel pass.
+pytestmark = pytest.mark.timing
+
 SLOW = 1.0  # seconds one "slow" count takes (SlowIndex)
 
 
