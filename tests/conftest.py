@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -10,6 +13,16 @@ from typing import Any
 
 import anygram
 import pytest
+
+#: Indexes built outside pytest's tmp_path (inside hypothesis tests and module fixtures) go under
+#: one directory per test process, removed when the process exits.
+_SCRATCH = Path(tempfile.mkdtemp(prefix="anygram-tests-"))
+atexit.register(shutil.rmtree, _SCRATCH, ignore_errors=True)
+
+
+def scratch_dir() -> Path:
+    """A fresh directory that lives until the test process exits."""
+    return Path(tempfile.mkdtemp(dir=_SCRATCH))
 
 
 class CharTokenizer:
@@ -83,9 +96,7 @@ def build_index(
 ) -> anygram.Index:
     """Builds an index of `texts` (one document each) in a fresh temporary directory and opens
     it (passing a custom tokenizer object on to the Index)."""
-    import tempfile
-
-    tmp = Path(tempfile.mkdtemp())
+    tmp = scratch_dir()
     src = write_jsonl(tmp / "c.jsonl", [{"text": t} for t in texts])
     anygram.build(
         [src], tmp / "idx", tokenizer=tokenizer, quiet=True, max_shard_tokens=max_shard_tokens

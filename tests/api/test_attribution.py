@@ -7,15 +7,13 @@ exactness over widths and shards is proven by the Rust oracle
 from __future__ import annotations
 
 import math
-import tempfile
-from pathlib import Path
 
 import anygram
 import pytest
 from anygram.attribution import byte_word_starts, rank_spans, word_start_ids
 from anygram.errors import InvalidQueryError, TokenOutOfRangeError
 
-from tests.conftest import CharTokenizer, write_jsonl
+from tests.conftest import CharTokenizer, scratch_dir, write_jsonl
 
 TEXTS = [
     "the quick brown fox jumps over the lazy dog",
@@ -26,7 +24,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def index() -> anygram.Index:
-    tmp = Path(tempfile.mkdtemp())
+    tmp = scratch_dir()
     src = write_jsonl(tmp / "c.jsonl", [{"text": t} for t in TEXTS])
     anygram.build([src], tmp / "idx", quiet=True, max_shard_tokens=60)
     return anygram.Index(tmp / "idx")

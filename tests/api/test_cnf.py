@@ -6,15 +6,13 @@ here a small brute force checks the Python path end to end."""
 from __future__ import annotations
 
 import json
-import tempfile
-from pathlib import Path
 
 import anygram
 import pytest
 from anygram.errors import InvalidQueryError, QueryParseError, TokenOutOfRangeError
 from anygram.query_language import QueryLimits
 
-from tests.conftest import write_jsonl
+from tests.conftest import scratch_dir, write_jsonl
 
 TEXTS = [
     "new york is a big city in the state of new york",
@@ -27,7 +25,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def index() -> anygram.Index:
-    tmp = Path(tempfile.mkdtemp())
+    tmp = scratch_dir()
     src = write_jsonl(tmp / "c.jsonl", [{"text": t, "n": i} for i, t in enumerate(TEXTS)])
     anygram.build([src], tmp / "idx", quiet=True, max_shard_tokens=200)
     return anygram.Index(tmp / "idx")
