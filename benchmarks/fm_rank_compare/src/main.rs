@@ -8,6 +8,9 @@
 //! text draws them), answered by every structure with the same answer (checked).
 use std::time::Instant;
 
+mod analyze;
+
+use anygram_core::fm::boosted::{Boosted, BoostedParts};
 use anygram_core::fm::rrr::{Rrr, RrrParts};
 use anygram_core::fm::wavelet::{huffman_lengths, Shape};
 use qwt::mem_dbg::{MemSize, SizeFlags};
@@ -17,6 +20,28 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let text = std::fs::read(&args[1]).unwrap();
     let queries: usize = args.get(2).map(|q| q.parse().unwrap()).unwrap_or(1_000_000);
+    // A cached BWT (FM_BWT_CACHE) saves the suffix sort between runs.
+    let cache = std::env::var("FM_BWT_CACHE").ok();
+    let bwt = match cache.as_ref().and_then(|c| std::fs::read(c).ok()) {
+        Some(b) if b.len() == text.len() + 1 => b,
+        _ => {
+            let b = bwt_of(&text);
+            if let Some(c) = &cache {
+                std::fs::write(c, &b).unwrap();
+            }
+            b
+        }
+    };
+    drop(text);
+    if args.get(3).map(String::as_str) == Some("analyze") {
+        analyze::run(&bwt);
+        return;
+    }
+    rest(bwt, queries);
+}
+
+/// The BWT of the reversed text with a leading separator, as the FM kind builds it.
+fn bwt_of(text: &[u8]) -> Vec<u8> {
     let mut rev: Vec<u8> = vec![0xFF];
     rev.extend(text.iter().rev());
     let n = rev.len();
@@ -31,8 +56,11 @@ fn main() {
             .map(|&i| if i == 0 { 0xFF } else { rev[i as usize - 1] })
             .collect(),
     };
-    drop(sa);
-    drop(rev);
+    bwt
+}
+
+fn rest(bwt: Vec<u8>, queries: usize) {
+    let n = bwt.len();
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut rnd = move || {
         x ^= x << 13;
@@ -84,6 +112,85 @@ fn main() {
         build,
         clock.elapsed().as_nanos() as f64 / queries as f64,
     );
+
+    // Pairs `(c, i, i + δ)`, δ < 64: the narrow ranges of a backward search's steps.
+    let pairs: Vec<(u32, u64, u64)> = qs
+        .iter()
+        .enumerate()
+        .map(|(k, &(c, i))| {
+            let j = (i + (k * 2654435761) % 64).min(n);
+            (dense[c as usize], i as u64, j as u64)
+        })
+        .collect();
+    let clock = Instant::now();
+    let want_pairs: Vec<(u64, u64)> = pairs
+        .iter()
+        .map(|&(c, i, j)| shape.rank_pair(&rrr, c, i, j))
+        .collect();
+    println!(
+        "| (global tree: rank_pair at δ < 64, ns) | | | | {:.0} |",
+        clock.elapsed().as_nanos() as f64 / queries as f64
+    );
+
+    // anygram: fixed-block boosting, one local Huffman tree per block, RRR-63 bits.
+    for block_log in [12u32, 14, 15, 16] {
+        let clock = Instant::now();
+        let p = BoostedParts::build(n as u64, symbols.len(), block_log, |i| {
+            dense[bwt[i as usize] as usize]
+        });
+        let build = clock.elapsed().as_secs_f64();
+        let bits = Rrr::new(p.rrr.len, &p.rrr.records, &p.rrr.offsets).unwrap();
+        let b = Boosted::new(
+            n as u64,
+            symbols.len(),
+            block_log,
+            &p.supers,
+            &p.blocks,
+            &p.headers,
+            bits,
+        )
+        .unwrap();
+        let bytes = (p.rrr.records.len() + p.rrr.offsets.len() + p.supers.len() + p.blocks.len())
+            * 8
+            + p.headers.len();
+        let clock = Instant::now();
+        for (k, &(c, i)) in qs.iter().enumerate() {
+            assert_eq!(b.rank(dense[c as usize], i as u64), want[k] as u64);
+        }
+        let ns = clock.elapsed().as_nanos() as f64 / queries as f64;
+        report(
+            &format!(
+                "anygram boosted, blocks of 2^{block_log} (headers {} B, RRR {} B)",
+                p.headers.len() + p.blocks.len() * 8 + p.supers.len() * 8,
+                (p.rrr.records.len() + p.rrr.offsets.len()) * 8
+            ),
+            bytes,
+            build,
+            ns,
+        );
+        let clock = Instant::now();
+        for (k, &(c, i, j)) in pairs.iter().enumerate() {
+            assert_eq!(b.rank_pair(c, i, j), want_pairs[k]);
+        }
+        println!(
+            "| (boosted 2^{block_log}: rank_pair at δ < 64, ns) | | | | {:.0} |",
+            clock.elapsed().as_nanos() as f64 / queries as f64
+        );
+        let clock = Instant::now();
+        let mut sum = 0u64;
+        for &(_, i) in &qs {
+            sum += b.access_rank(i as u64).1;
+        }
+        let want_sum: u64 = qs.iter().map(|&(_, i)| shape.access_rank(&rrr, i as u64).1).sum();
+        assert_eq!(sum, want_sum);
+        println!(
+            "| (boosted 2^{block_log}: access ns) | | | | {:.0} |",
+            clock.elapsed().as_nanos() as f64 / queries as f64
+        );
+    }
+    if std::env::var("FM_SKIP_CRATES").is_ok() {
+        return;
+    }
 
     // Times the same queries on a structure and checks its answers.
     let check =

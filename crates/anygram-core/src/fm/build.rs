@@ -1,6 +1,6 @@
 //! Building one shard's FM-index from its token stream: reverse the stream, sort its suffixes
 //! (libsais, as the suffix-array kind), read the BWT and the samples off the suffix array in one
-//! pass, then encode the BWT as a Huffman-shaped wavelet tree over RRR bit vectors.
+//! pass, then encode the BWT's rank structure (`ranks.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -8,9 +8,8 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::rrr::{BitBuf, RrrParts};
-use super::sections::SectionWriter;
-use super::wavelet::{huffman_lengths, Shape};
+use super::ranks;
+use super::rrr::BitBuf;
 use super::{FmManifest, FmParams, BWT_FILE, ISA_FILE, SA_FILE};
 use crate::build::shard_writer::PhaseTimes;
 use crate::error::{AnygramError, Result};
@@ -182,28 +181,29 @@ pub fn write<T: Token>(
     times.add("fm_bwt", clock.elapsed().as_secs_f64());
 
     let clock = Instant::now();
-    let lengths = huffman_lengths(&alphabet.counts);
-    let shape = Shape::new(&lengths, &alphabet.counts).ok_or_else(|| {
-        AnygramError::InvalidArgument("symbol counts too skewed for a 63-bit Huffman code".into())
-    })?;
-    let bits = match &sa {
-        SuffixArray::I32(v) => shape.fill(n, |r| v[r as usize] as u32),
-        SuffixArray::I64(v) => shape.fill(n, |r| v[r as usize] as u32),
-    };
+    let bwt = match &sa {
+        SuffixArray::I32(v) => ranks::encode(
+            n,
+            primary,
+            &alphabet.symbols,
+            &alphabet.counts,
+            ranks::BLOCK_LOG,
+            |r| v[r as usize] as u32,
+        ),
+        SuffixArray::I64(v) => ranks::encode(
+            n,
+            primary,
+            &alphabet.symbols,
+            &alphabet.counts,
+            ranks::BLOCK_LOG,
+            |r| v[r as usize] as u32,
+        ),
+    }?;
     drop(sa);
-    let rrr = RrrParts::build(&bits);
-    drop(bits);
     times.add("fm_wavelet", clock.elapsed().as_secs_f64());
 
     let clock = Instant::now();
-    let mut w = SectionWriter::default();
-    w.push_u64s(&[n, primary, rrr.len]);
-    w.push(bytemuck::cast_slice(&alphabet.symbols).to_vec());
-    w.push_u64s(&alphabet.counts);
-    w.push(lengths);
-    w.push_u64s(&rrr.records);
-    w.push_u64s(&rrr.offsets);
-    put(BWT_FILE, &w.finish())?;
+    put(BWT_FILE, &bwt)?;
     times.add("write", clock.elapsed().as_secs_f64());
     Ok(FmManifest {
         stream_len: n,

@@ -15,15 +15,17 @@
 //! corrected for it. The end-of-text row itself (`R[n..]`, whose BWT symbol would be `S[0]`, the
 //! leading separator) is not a row, so a step by the separator starts one row further.
 //!
-//! **Files** (per shard): `fm.bwt` (alphabet, symbol counts, Huffman code lengths, and the
-//! wavelet tree's RRR vector: records of classes and rank samples, offsets), `fm.sa` (bit-packed suffix-array
-//! samples at every `sa_sample`-th row), `fm.isa` (bit-packed rows of every `isa_sample`-th
-//! position of `R`). All are mapped; only the alphabet tables and the tree's node table (linear
-//! in the alphabet) are built in memory at open.
+//! **Files** (per shard): `fm.bwt` (alphabet, symbol counts and the BWT's rank structure:
+//! fixed-block boosted wavelet trees or one global tree over an RRR vector, `ranks.rs`), `fm.sa`
+//! (bit-packed suffix-array samples at every `sa_sample`-th row), `fm.isa` (bit-packed rows of
+//! every `isa_sample`-th position of `R`). All are mapped; only the alphabet tables and the
+//! global tree's node table (linear in the alphabet) are built in memory at open.
 
+pub mod boosted;
 pub mod build;
+pub mod ranks;
 pub mod rrr;
-mod sections;
+pub mod sections;
 pub mod shard;
 pub mod wavelet;
 
@@ -41,10 +43,12 @@ use crate::query::Segment;
 use crate::shard::{open_listed, OpenOptions};
 use crate::storage::FileBytes;
 use crate::token::Token;
+use boosted::Boosted;
 use build::Alphabet;
+use ranks::{Layout, Ranks, SEC_BLOCKS, SEC_COUNTS, SEC_HEADER, SEC_HEADERS, SEC_LENGTHS};
+use ranks::{SEC_OFFSETS, SEC_RECORDS, SEC_SUPERS, SEC_SYMBOLS};
 use rrr::Rrr;
 pub use shard::FmShard;
-use wavelet::Shape;
 
 pub const BWT_FILE: &str = "fm.bwt";
 pub const SA_FILE: &str = "fm.sa";
@@ -115,15 +119,6 @@ impl FmManifest {
     }
 }
 
-/// Sections of `fm.bwt`, in order.
-const SEC_HEADER: usize = 0;
-const SEC_SYMBOLS: usize = 1;
-const SEC_COUNTS: usize = 2;
-const SEC_LENGTHS: usize = 3;
-const SEC_RECORDS: usize = 4;
-const SEC_OFFSETS: usize = 5;
-const SECTIONS: usize = 6;
-
 /// One shard's FM-index, opened. Read-only, so `Send + Sync`.
 pub struct FmIndex<T: Token> {
     dir: PathBuf,
@@ -134,7 +129,7 @@ pub struct FmIndex<T: Token> {
     n: u64,
     primary: u64,
     rrr_len: u64,
-    shape: Shape,
+    layout: Layout,
     alphabet: Alphabet,
     /// Per dense symbol: occurrences of smaller symbols.
     smaller: Vec<u64>,
@@ -159,14 +154,17 @@ impl<T: Token> FmIndex<T> {
         let isa = open_listed(dir, ISA_FILE, entry(ISA_FILE)?, opts)?;
         let bad = |file: &str, detail: &str| AnygramError::corrupt(dir.join(file), detail);
         let bytes = bwt.as_bytes();
-        let sections = sections::read_sections(bytes, SECTIONS)
+        let mut sections = sections::read_sections(bytes, ranks::SECTIONS)
+            .or_else(|| sections::read_sections(bytes, ranks::SECTIONS_V1))
             .ok_or_else(|| bad(BWT_FILE, "bad section table"))?;
+        // The first format's sections are the new format's first six.
+        sections.resize(ranks::SECTIONS, 0..0);
         let u64s = |s: usize| -> Result<&[u64]> {
             bytemuck::try_cast_slice(&bytes[sections[s].clone()])
                 .map_err(|_| bad(BWT_FILE, "misaligned section"))
         };
         let header = u64s(SEC_HEADER)?;
-        let &[n, primary, rrr_len] = header else {
+        let &[n, primary, rrr_len, ref rest @ ..] = header else {
             return Err(bad(BWT_FILE, "bad header"));
         };
         if n != m.stream_len || n < 2 || primary >= n {
@@ -188,9 +186,8 @@ impl<T: Token> FmIndex<T> {
         {
             return Err(bad(BWT_FILE, "alphabet or symbol counts are inconsistent"));
         }
-        let shape = Shape::new(lengths, &counts)
-            .filter(|s| s.total_bits() == rrr_len)
-            .ok_or_else(|| bad(BWT_FILE, "code lengths do not form the wavelet tree"))?;
+        let layout = ranks::layout(rest, lengths, &counts, rrr_len)
+            .ok_or_else(|| bad(BWT_FILE, "bad rank structure layout"))?;
         let mut smaller = Vec::with_capacity(counts.len());
         let mut acc = 0u64;
         for &c in &counts {
@@ -219,14 +216,14 @@ impl<T: Token> FmIndex<T> {
             n,
             primary,
             rrr_len,
-            shape,
+            layout,
             smaller,
             params,
             sample_bits,
             _token: PhantomData,
         };
-        if fm.bits().is_none() {
-            return Err(bad(BWT_FILE, "wavelet tree bits are truncated"));
+        if fm.ranks().is_none() {
+            return Err(bad(BWT_FILE, "rank structure is truncated"));
         }
         if fm.sa_samples().is_none() {
             return Err(bad(SA_FILE, "size does not match the stream length"));
@@ -244,12 +241,24 @@ impl<T: Token> FmIndex<T> {
             .unwrap_or(&[])
     }
 
-    fn bits(&self) -> Option<Rrr<'_>> {
-        Rrr::new(
+    fn ranks(&self) -> Option<Ranks<'_>> {
+        let bits = Rrr::new(
             self.rrr_len,
             bytemuck::try_cast_slice(self.section(SEC_RECORDS)).ok()?,
             bytemuck::try_cast_slice(self.section(SEC_OFFSETS)).ok()?,
-        )
+        )?;
+        Some(match &self.layout {
+            Layout::Tree(shape) => Ranks::Tree(shape, bits),
+            &Layout::Boosted { block_log } => Ranks::Boosted(Boosted::new(
+                self.n,
+                self.alphabet.symbols.len(),
+                block_log,
+                bytemuck::try_cast_slice(self.section(SEC_SUPERS)).ok()?,
+                bytemuck::try_cast_slice(self.section(SEC_BLOCKS)).ok()?,
+                self.section(SEC_HEADERS),
+                bits,
+            )?),
+        })
     }
 
     fn sa_samples(&self) -> Option<PackedSlice<'_>> {
@@ -307,9 +316,9 @@ impl<T: Token> FmIndex<T> {
 
     /// The rows of `d·P` given the rows `[lo, hi)` of `P` (as patterns of `R`).
     #[inline]
-    fn step(&self, bits: &Rrr, d: u32, lo: u64, hi: u64) -> Segment {
+    fn step(&self, bits: &Ranks, d: u32, lo: u64, hi: u64) -> Segment {
         let base = self.base(d);
-        let (rlo, rhi) = self.shape.rank_pair(bits, d, lo, hi);
+        let (rlo, rhi) = bits.rank_pair(d, lo, hi);
         Segment {
             lo: base.wrapping_add(self.uncount_primary(d, rlo, lo)),
             hi: base.wrapping_add(self.uncount_primary(d, rhi, hi)),
@@ -319,11 +328,11 @@ impl<T: Token> FmIndex<T> {
     /// The row of `R[i - 1..]` given the row `r` of `R[i..]` (`None` for `R[0..]`), and the
     /// symbol `R[i - 1]`.
     #[inline]
-    fn lf(&self, bits: &Rrr, r: u64) -> Option<(u32, u64)> {
+    fn lf(&self, bits: &Ranks, r: u64) -> Option<(u32, u64)> {
         if r == self.primary || r >= self.n {
             return None;
         }
-        let (d, rank) = self.shape.access_rank(bits, r);
+        let (d, rank) = bits.access_rank(r);
         Some((
             d,
             self.base(d).wrapping_add(self.uncount_primary(d, rank, r)),
@@ -343,7 +352,7 @@ impl<T: Token> FmIndex<T> {
                 hi: self.num_tokens(),
             };
         }
-        let Some(bits) = self.bits() else {
+        let Some(bits) = self.ranks() else {
             return Segment::default();
         };
         // The first token's rows come from the symbol counts (the rows of a real symbol `d`
@@ -384,7 +393,7 @@ impl<T: Token> FmIndex<T> {
                 self.find(&[t])
             };
         }
-        let (Some(bits), Some(d)) = (self.bits(), self.alphabet.id(t.to_u32())) else {
+        let (Some(bits), Some(d)) = (self.ranks(), self.alphabet.id(t.to_u32())) else {
             return Segment {
                 lo: seg.lo,
                 hi: seg.lo,
@@ -407,11 +416,11 @@ impl<T: Token> FmIndex<T> {
     /// The next-token symbols of rows `seg` with their counts (dense ids, unordered).
     fn next_symbols(&self, seg: Segment) -> Vec<(u32, u64)> {
         let mut out = Vec::new();
-        let Some(bits) = self.bits() else {
+        let Some(bits) = self.ranks() else {
             return out;
         };
         let hi = seg.hi.min(self.n);
-        self.shape.distinct(&bits, seg.lo, hi, &mut out);
+        bits.distinct(seg.lo, hi, &mut out);
         if (seg.lo..hi).contains(&self.primary) {
             // The end-of-text row has no next token.
             for e in out.iter_mut().filter(|e| e.0 == self.sep) {
@@ -439,9 +448,9 @@ impl<T: Token> FmIndex<T> {
             let hi = syms.iter().map(|e| e.0).max()?;
             return Some((self.symbol(lo), self.symbol(hi)));
         }
-        let bits = self.bits()?;
-        let lo = self.shape.range_extreme(&bits, seg.lo, hi, false)?;
-        let hi = self.shape.range_extreme(&bits, seg.lo, hi, true)?;
+        let bits = self.ranks()?;
+        let lo = bits.range_extreme(seg.lo, hi, false)?;
+        let hi = bits.range_extreme(seg.lo, hi, true)?;
         Some((self.symbol(lo), self.symbol(hi)))
     }
 
@@ -481,7 +490,7 @@ impl<T: Token> FmIndex<T> {
         if rank >= self.n {
             return None;
         }
-        let bits = self.bits()?;
+        let bits = self.ranks()?;
         let samples = self.sa_samples()?;
         let s = self.params.sa_sample;
         let mut r = rank;
@@ -525,7 +534,7 @@ impl<T: Token> FmIndex<T> {
             out.push(T::SEPARATOR);
             from = 1;
         }
-        let (Some(bits), Some(isa)) = (self.bits(), self.isa_samples()) else {
+        let (Some(bits), Some(isa)) = (self.ranks(), self.isa_samples()) else {
             return out;
         };
         // Row of R[n - from..]: from the next sampled position of R, walking LF down to it.
@@ -564,6 +573,8 @@ impl<T: Token> FmIndex<T> {
         let parts = [
             ("bwt_rrr_records", sec(SEC_RECORDS)),
             ("bwt_rrr_offsets", sec(SEC_OFFSETS)),
+            ("bwt_block_headers", sec(SEC_HEADERS) + sec(SEC_BLOCKS)),
+            ("bwt_superblocks", sec(SEC_SUPERS)),
         ];
         let in_parts: u64 = parts.iter().map(|p| p.1).sum();
         let mut out = parts.to_vec();

@@ -246,6 +246,23 @@ fn only_empty_documents() {
 }
 
 #[test]
+fn wide_alphabet_keeps_the_global_tree() {
+    // 300 distinct ids: more than the boosted layout's 256 symbols.
+    let docs: Vec<Vec<u32>> = (0..30u32)
+        .map(|i| (0..40).map(|j| (i * 41 + j * 7) % 300).collect())
+        .collect();
+    check::<u16>(
+        &docs,
+        1000,
+        FmParams {
+            sa_sample: 3,
+            isa_sample: 5,
+        },
+    )
+    .unwrap();
+}
+
+#[test]
 fn one_long_run() {
     let docs = vec![vec![7; 3000], vec![7; 10]];
     check::<u16>(&docs, 300, FmParams::default()).unwrap();
@@ -319,6 +336,30 @@ fn corrupt_files_are_errors_never_panics() {
                 FmIndex::<u8>::open(tmp.path(), &m, verify),
                 Err(AnygramError::CorruptIndex { .. })
             ));
+        }
+        // Every byte of each small section of fm.bwt (headers, tables, the boosted layout's
+        // superblocks, block records and block headers), and the ends of the large ones.
+        if name == anygram_core::fm::BWT_FILE {
+            let sections =
+                anygram_core::fm::sections::read_sections(&good, anygram_core::fm::ranks::SECTIONS)
+                    .unwrap();
+            for r in sections {
+                let picks: Vec<usize> = if r.len() <= 600 {
+                    r.clone().collect()
+                } else {
+                    r.clone().take(64).chain(r.clone().rev().take(64)).collect()
+                };
+                for at in picks {
+                    let mut bad = good.clone();
+                    bad[at] ^= 0x5A;
+                    std::fs::write(&path, &bad).unwrap();
+                    match FmIndex::<u8>::open(tmp.path(), &m, opts) {
+                        Ok(fm) => exercise(&fm),
+                        Err(AnygramError::CorruptIndex { .. }) => {}
+                        Err(e) => panic!("{name} flipped at {at}: {e}"),
+                    }
+                }
+            }
         }
         std::fs::write(&path, &good).unwrap();
     }

@@ -1,0 +1,147 @@
+//! The BWT's rank structure and its sections of `fm.bwt`: fixed-block boosted trees
+//! (`boosted.rs`) for alphabets of at most 256 symbols, one global Huffman-shaped wavelet tree
+//! (`wavelet.rs`) for wider ones, both over RRR bits (`rrr.rs`).
+//!
+//! Why two: a boosted rank needs every symbol's rank at every superblock and a local alphabet
+//! per block; with token ids (tens of thousands of symbols) those tables would cost more than the
+//! boosting saves, while one global tree's size stays linear in the alphabet.
+//!
+//! `fm.bwt` sections: header (`n`, `primary`, RRR bits, layout, block log), alphabet (u32),
+//! symbol counts (u64), code lengths of the global tree (u8; empty when boosted), RRR records,
+//! RRR offsets, superblocks, block records, block headers (the last three empty for the global
+//! tree). Files of the first FM format (six sections, a three-word header) are global trees.
+
+use super::boosted::{Boosted, BoostedParts, MAX_SIGMA};
+use super::rrr::{Rrr, RrrParts};
+use super::sections::SectionWriter;
+use super::wavelet::{huffman_lengths, Shape};
+use crate::error::{AnygramError, Result};
+
+pub const SEC_HEADER: usize = 0;
+pub const SEC_SYMBOLS: usize = 1;
+pub const SEC_COUNTS: usize = 2;
+pub const SEC_LENGTHS: usize = 3;
+pub const SEC_RECORDS: usize = 4;
+pub const SEC_OFFSETS: usize = 5;
+pub const SEC_SUPERS: usize = 6;
+pub const SEC_BLOCKS: usize = 7;
+pub const SEC_HEADERS: usize = 8;
+pub const SECTIONS: usize = 9;
+/// Sections of the first FM format.
+pub const SECTIONS_V1: usize = 6;
+
+const LAYOUT_TREE: u64 = 0;
+const LAYOUT_BOOSTED: u64 = 1;
+
+/// Symbols per block of the boosted layout: 2^16 (see `benchmarks/RESULTS.md`, "Issue 12 —
+/// compression boosting": smaller blocks compress the bits better but pay more header).
+pub const BLOCK_LOG: u32 = 16;
+
+/// The stored rank structure's shape, as opened.
+pub enum Layout {
+    Tree(Shape),
+    Boosted { block_log: u32 },
+}
+
+/// Encodes the BWT `symbol(r)` (dense ids, `r < n`; `counts` per id) into the sections of
+/// `fm.bwt`, after the header fields `n` and `primary`.
+pub fn encode(
+    n: u64,
+    primary: u64,
+    symbols: &[u32],
+    counts: &[u64],
+    block_log: u32,
+    symbol: impl Fn(u64) -> u32,
+) -> Result<Vec<u8>> {
+    let mut w = SectionWriter::default();
+    if counts.len() <= MAX_SIGMA {
+        let p = BoostedParts::build(n, counts.len(), block_log, symbol);
+        w.push_u64s(&[n, primary, p.rrr.len, LAYOUT_BOOSTED, block_log as u64]);
+        w.push(bytemuck::cast_slice(symbols).to_vec());
+        w.push_u64s(counts);
+        w.push(Vec::new());
+        w.push_u64s(&p.rrr.records);
+        w.push_u64s(&p.rrr.offsets);
+        w.push_u64s(&p.supers);
+        w.push_u64s(&p.blocks);
+        w.push(p.headers);
+    } else {
+        let lengths = huffman_lengths(counts);
+        let shape = Shape::new(&lengths, counts).ok_or_else(|| {
+            AnygramError::InvalidArgument(
+                "symbol counts too skewed for a 63-bit Huffman code".into(),
+            )
+        })?;
+        let bits = shape.fill(n, symbol);
+        let rrr = RrrParts::build(&bits);
+        drop(bits);
+        w.push_u64s(&[n, primary, rrr.len, LAYOUT_TREE, 0]);
+        w.push(bytemuck::cast_slice(symbols).to_vec());
+        w.push_u64s(counts);
+        w.push(lengths);
+        w.push_u64s(&rrr.records);
+        w.push_u64s(&rrr.offsets);
+        for _ in 0..3 {
+            w.push(Vec::new());
+        }
+    }
+    Ok(w.finish())
+}
+
+/// The layout named by a header's trailing words (`[]` for the first format), checked
+/// against the code lengths and counts; `None` if they do not fit.
+pub fn layout(rest: &[u64], lengths: &[u8], counts: &[u64], rrr_len: u64) -> Option<Layout> {
+    match rest {
+        [] | [LAYOUT_TREE, 0] => Shape::new(lengths, counts)
+            .filter(|s| s.total_bits() == rrr_len)
+            .map(Layout::Tree),
+        [LAYOUT_BOOSTED, b] if lengths.is_empty() && counts.len() <= MAX_SIGMA => {
+            Some(Layout::Boosted {
+                block_log: u32::try_from(*b).ok()?,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The rank structure's view for one query.
+pub enum Ranks<'a> {
+    Tree(&'a Shape, Rrr<'a>),
+    Boosted(Boosted<'a>),
+}
+
+impl Ranks<'_> {
+    /// Occurrences of `s` in `[0, i)` and `[0, j)`, `i ≤ j`.
+    #[inline]
+    pub fn rank_pair(&self, s: u32, i: u64, j: u64) -> (u64, u64) {
+        match self {
+            Ranks::Tree(shape, bits) => shape.rank_pair(bits, s, i, j),
+            Ranks::Boosted(b) => b.rank_pair(s, i, j),
+        }
+    }
+
+    /// The symbol at `i` and its occurrences in `[0, i)`.
+    #[inline]
+    pub fn access_rank(&self, i: u64) -> (u32, u64) {
+        match self {
+            Ranks::Tree(shape, bits) => shape.access_rank(bits, i),
+            Ranks::Boosted(b) => b.access_rank(i),
+        }
+    }
+
+    /// Every symbol occurring in `[lo, hi)` with its count.
+    pub fn distinct(&self, lo: u64, hi: u64, out: &mut Vec<(u32, u64)>) {
+        match self {
+            Ranks::Tree(shape, bits) => shape.distinct(bits, lo, hi, out),
+            Ranks::Boosted(b) => b.distinct(lo, hi, out),
+        }
+    }
+
+    /// The smallest (or largest) symbol occurring in `[lo, hi)`.
+    pub fn range_extreme(&self, lo: u64, hi: u64, largest: bool) -> Option<u32> {
+        match self {
+            Ranks::Tree(shape, bits) => shape.range_extreme(bits, lo, hi, largest),
+            Ranks::Boosted(b) => b.range_extreme(lo, hi, largest),
+        }
+    }
+}
