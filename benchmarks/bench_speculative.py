@@ -138,7 +138,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         return toks, secs, cpu
 
     s: dict[str, Any] = {"prompts": len(rows)}
-    for m in ("plain", "index", "lookup"):
+    for m in ("plain", "index", "lookup", "oracle"):
         among = [r for r in rows if m in r]
         if not among:
             continue
@@ -164,45 +164,46 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "cpu": decode("lookup", among)[2] / decode("index", among)[2],
             "wall": decode("lookup", among)[1] / decode("index", among)[1],
         }
-    steps = total("index", "steps")
-    s["index"].update(
-        tokens_per_step=total("index", "tokens") / max(1.0, steps + len(rows)),
-        accepted_per_step=total("index", "accepted") / max(1.0, steps),
-        drafted_per_step=total("index", "drafted") / max(1.0, steps),
-        acceptance=total("index", "accepted") / max(1.0, total("index", "drafted")),
-        draft_ms_per_step=1e3
-        * total("index", "draft_seconds")
-        / max(1.0, total("index", "draft_calls")),
-        draft_ms_max=max(r["index"]["draft_ms_max"] for r in rows),
-        prompt_match_ms_median=float(np.median([r["index"]["prompt_match_ms"] for r in rows])),
-    )
-    s["index"]["draft_ms_median_of_prompts"] = float(
-        np.median([r["index"]["draft_ms_median"] for r in rows])
-    )
-    s["load"] = [min(r["load"] for r in rows), max(r["load"] for r in rows)]
-    evid = [r["index"]["evidence"] for r in rows]
-    s["index"]["noise_median"] = float(
-        np.median([e["noise_median"] for e in evid if e["noise_median"] is not None])
-    )
-    s["index"]["divergences"] = [
-        {
-            k: e[k]
-            for k in (
-                "position",
-                "gap",
-                "max_abs_diff",
-                "margin_plain",
-                "margin_batched",
-                "batch_size",
-                "row_in_batch",
-                "runner_up_is_drafted",
-                "noise_median",
-            )
-        }
-        for e in evid
-        if "gap" in e
-    ]
-    for m in ("index", "lookup"):
+    if "index" in s:
+        steps = total("index", "steps")
+        s["index"].update(
+            tokens_per_step=total("index", "tokens") / max(1.0, steps + len(rows)),
+            accepted_per_step=total("index", "accepted") / max(1.0, steps),
+            drafted_per_step=total("index", "drafted") / max(1.0, steps),
+            acceptance=total("index", "accepted") / max(1.0, total("index", "drafted")),
+            draft_ms_per_step=1e3
+            * total("index", "draft_seconds")
+            / max(1.0, total("index", "draft_calls")),
+            draft_ms_max=max(r["index"]["draft_ms_max"] for r in rows),
+            prompt_match_ms_median=float(np.median([r["index"]["prompt_match_ms"] for r in rows])),
+        )
+        s["index"]["draft_ms_median_of_prompts"] = float(
+            np.median([r["index"]["draft_ms_median"] for r in rows])
+        )
+        s["load"] = [min(r["load"] for r in rows), max(r["load"] for r in rows)]
+        evid = [r["index"]["evidence"] for r in rows]
+        s["index"]["noise_median"] = float(
+            np.median([e["noise_median"] for e in evid if e["noise_median"] is not None])
+        )
+        s["index"]["divergences"] = [
+            {
+                k: e[k]
+                for k in (
+                    "position",
+                    "gap",
+                    "max_abs_diff",
+                    "margin_plain",
+                    "margin_batched",
+                    "batch_size",
+                    "row_in_batch",
+                    "runner_up_is_drafted",
+                    "noise_median",
+                )
+            }
+            for e in evid
+            if "gap" in e
+        ]
+    for m in ("index", "lookup", "oracle"):
         among = [r for r in rows if m in r]
         if not among:
             continue
@@ -307,6 +308,17 @@ def divergence_evidence(
     return ev
 
 
+class OracleDrafter:
+    """Drafts the next ``k`` tokens of a known continuation (plain decoding's)."""
+
+    def __init__(self, prompt_len: int, continuation: list[int], k: int) -> None:
+        self.prompt_len, self.continuation, self.k = prompt_len, continuation, k
+
+    def draft(self, ids: Any) -> list[int]:
+        at = len(ids) - self.prompt_len
+        return self.continuation[at : at + self.k]
+
+
 def run_prompt(domain: str, pi: int, text: str, args: Any, ctxs: dict[str, Any]) -> dict[str, Any]:
     from anygram.speculative import Drafter, generate_greedy
 
@@ -374,6 +386,29 @@ def run_prompt(domain: str, pi: int, text: str, args: Any, ctxs: dict[str, Any])
                 plain_rows, rec.rows, len(ids), div, len(spec["token_ids"])
             ),
         }
+    if "oracle" in methods:
+        # Drafts that are always right (plain decoding's own next tokens): the speed-up this
+        # model's batch cost allows at all, and whether right drafts change the output too.
+        oracle = OracleDrafter(len(ids), plain["token_ids"], args.oracle_k)
+        rec.start(share_prompt=True)
+        t0, c0 = time.perf_counter(), time.process_time()
+        orc = generate_greedy(rec, ids, args.new_tokens, drafter=oracle, eos_token_id=eos)  # type: ignore[arg-type]
+        div = first_divergence(plain["token_ids"], orc["token_ids"])
+        row["oracle"] = {
+            "seconds": time.perf_counter() - t0,
+            "cpu": time.process_time() - c0,
+            "prefill": orc["prefill_seconds"],
+            "prefill_cpu": orc["prefill_cpu_seconds"],
+            "tokens": len(orc["token_ids"]),
+            "steps": orc["steps"],
+            "drafted": orc["drafted"],
+            "accepted": orc["accepted"],
+            "divergence": div,
+            "gap_at_divergence": None if div is None else plain["gaps"][div],
+            "evidence": divergence_evidence(
+                plain_rows, rec.rows, len(ids), div, len(orc["token_ids"])
+            ),
+        }
     rec.start(share_prompt=False)
     if lookup is not None and pi % args.lookup_every == 0:
         out, lk = run_lookup(lookup, ids, args.new_tokens, eos)
@@ -405,6 +440,7 @@ def main() -> int:
     ap.add_argument("--min-prob", type=float, default=0.1)
     ap.add_argument("--methods", default="plain,index,lookup")
     ap.add_argument("--domains", default="code,prose")
+    ap.add_argument("--oracle-k", type=int, default=12, help="oracle method: draft length")
     ap.add_argument(
         "--lookup-every",
         type=int,
