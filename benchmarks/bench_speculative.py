@@ -138,6 +138,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         return toks, secs, cpu
 
     s: dict[str, Any] = {"prompts": len(rows)}
+    s["load"] = [min(r["load"] for r in rows), max(r["load"] for r in rows)]
     for m in ("plain", "index", "lookup", "oracle"):
         among = [r for r in rows if m in r]
         if not among:
@@ -180,7 +181,6 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         s["index"]["draft_ms_median_of_prompts"] = float(
             np.median([r["index"]["draft_ms_median"] for r in rows])
         )
-        s["load"] = [min(r["load"] for r in rows), max(r["load"] for r in rows)]
         evid = [r["index"]["evidence"] for r in rows]
         s["index"]["noise_median"] = float(
             np.median([e["noise_median"] for e in evid if e["noise_median"] is not None])
@@ -309,13 +309,16 @@ def divergence_evidence(
 
 
 class OracleDrafter:
-    """Drafts the next ``k`` tokens of a known continuation (plain decoding's)."""
+    """Drafts the next ``k`` tokens of a known continuation (plain decoding's) while the
+    output follows it; nothing once it has left it (a rounding divergence)."""
 
     def __init__(self, prompt_len: int, continuation: list[int], k: int) -> None:
         self.prompt_len, self.continuation, self.k = prompt_len, continuation, k
 
     def draft(self, ids: Any) -> list[int]:
         at = len(ids) - self.prompt_len
+        if list(ids[self.prompt_len :]) != self.continuation[:at]:
+            return []
         return self.continuation[at : at + self.k]
 
 
@@ -440,6 +443,12 @@ def main() -> int:
     ap.add_argument("--min-prob", type=float, default=0.1)
     ap.add_argument("--methods", default="plain,index,lookup")
     ap.add_argument("--domains", default="code,prose")
+    ap.add_argument(
+        "--part",
+        default="0/1",
+        help="K/N: run only prompts whose number is K mod N (N processes share a long run; "
+        "give each its own --rows file)",
+    )
     ap.add_argument("--oracle-k", type=int, default=12, help="oracle method: draft length")
     ap.add_argument(
         "--lookup-every",
@@ -458,14 +467,22 @@ def main() -> int:
         "--summarize", action="store_true", help="only summarize the --rows file so far"
     )
     ap.add_argument(
+        "--more-rows",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="other parts' rows files (their prompts are skipped too, and summarized)",
+    )
+    ap.add_argument(
         "--batch-threads", default="1", help="thread counts for the batch-cost table at the end"
     )
     ap.add_argument("--out", type=Path, default=None, help="write every figure as JSON here")
     args = ap.parse_args()
 
     done: list[dict[str, Any]] = []
-    if args.rows and args.rows.exists():
-        done = [json.loads(line) for line in args.rows.read_text().splitlines() if line.strip()]
+    for path in [args.rows, *args.more_rows]:
+        if path and path.exists():
+            done += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     domains = args.domains.split(",")
     if args.summarize:
         print_summary(done, domains)
@@ -506,10 +523,11 @@ def main() -> int:
     }
     ctxs = {"rec": Recorder(model), "index": index, "lookup": lookup, "eos": eos}
     seen = {(r["domain"], r["prompt"]) for r in done}
+    part_k, part_n = (int(x) for x in args.part.split("/"))
     # Domains alternate prompt by prompt, so a stopped run has figures for both.
     order = [(d, i) for i in range(max(len(prompts[d]) for d in domains)) for d in domains]
     for domain, pi in order:
-        if pi >= len(prompts[domain]) or (domain, pi) in seen:
+        if pi >= len(prompts[domain]) or (domain, pi) in seen or pi % part_n != part_k:
             continue
         row = run_prompt(domain, pi, prompts[domain][pi], args, ctxs)
         done.append(row)

@@ -43,7 +43,7 @@ def replay(index: Any, row: dict[str, Any], policy: dict[str, Any], a: float, b:
         "max_tokens": 12,
         "tokens_per_match": 1.0,
         "min_prob": 0.6,
-        **{k: v for k, v in policy.items() if k not in ("rate",)},
+        **{k: v for k, v in policy.items() if k not in ("rate", "cut")},
     }
     rate = policy.get("rate")
     if rate is not None:
@@ -80,6 +80,10 @@ def replay(index: Any, row: dict[str, Any], policy: dict[str, Any], a: float, b:
         ok = 0
         while ok < len(d) and d[ok] == out[pos + 1 + ok]:
             ok += 1
+        if policy.get("cut") == 1:
+            # Hindsight: every draft cut exactly where it goes wrong (no policy choosing
+            # lengths from these drafts can do better).
+            d = d[:ok]
         if rate is not None:
             for dp in depths:
                 dp[0] *= 0.95
