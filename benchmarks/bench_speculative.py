@@ -9,17 +9,27 @@ Methods, run one after the other on every prompt (so the machine's load hits the
   shared corpus' training part (SmolLM2's tokenizer): each step verifies the pending token and
   its draft in one batch and keeps the longest agreeing prefix;
 * ``lookup``: llama-cpp-python's own ``Llama(draft_model=LlamaPromptLookupDecoding(
-  num_pred_tokens=10), logits_all=True).generate(..., temp=0)``.
+  num_pred_tokens=10), logits_all=True).generate(..., temp=0)`` (on every ``--lookup-every``-th
+  prompt: it takes as long as the other two);
+* ``oracle``: the ``index`` loop with plain decoding's own next tokens as drafts (always right
+  until the output leaves plain's): the speed-up the batch cost allows at all.
 
 Prompts: ``--prompt-chars`` characters of held-out documents (``CORPUS/heldout/heldout.jsonl``,
 never indexed), several windows per document, split into ``code`` (Linux C sources) and
 ``prose`` (Python documentation and the KJV bible, alternating); each continued by
-``--new-tokens`` tokens, stopping early at <|endoftext|>. Reported per domain: wall-clock
-tokens/s and speed-up over plain (sum of times), tokens per step and accepted draft tokens per
-step, drafting time per step, outputs identical to plain, and for each divergence the top-2
-logit gap of plain decoding at the first differing token (a near-tie below 1e-3 is rounding:
-llama.cpp's batched pass rounds differently from one token at a time). A batch-cost table
-(one forward pass of 1 + k tokens at a typical context) shows what a drafted token costs.
+``--new-tokens`` tokens, stopping early at <|endoftext|>. Domains alternate prompt by prompt,
+and each prompt's figures are appended to ``--rows`` as it ends: a stopped run resumes there,
+and ``--part K/N`` with ``--more-rows`` splits one run over N processes. ``index`` and
+``oracle`` reuse plain's pass over the prompt (its KV cache and logits), which is the same work
+and is subtracted from every method's time. Reported per domain: decode tokens per CPU-second
+and per wall-second and speed-ups over plain on the same prompts, tokens per step and accepted
+draft tokens per step, drafting time per step, outputs identical to plain, and for each
+divergence: plain's top-2 logit gap at the first differing token, and how far the batched
+verification's logits at that position (same token context) are from plain's one-token logits
+(largest difference over the vocabulary, and the change of the margin between the two tokens),
+next to the same difference at the prompt's earlier positions. A batch-cost table (one forward
+pass of 1 + k tokens, at each ``--batch-threads``) shows what a drafted token costs.
+``speculative_replay.py`` replays other drafting policies on the rows (token ids are kept).
 
 Build the index first (a few minutes), e.g.::
 
@@ -29,7 +39,8 @@ Build the index first (a few minutes), e.g.::
 then::
 
     python benchmarks/bench_speculative.py --index /tmp/smol/index --prompts 100 \
-        --out bench-data/speculative.json
+        --rows /tmp/spec-rows.jsonl --out bench-data/speculative.json
+    python benchmarks/bench_speculative.py --index x --rows /tmp/spec-rows.jsonl --summarize
 """
 
 from __future__ import annotations
