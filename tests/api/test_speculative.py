@@ -21,7 +21,10 @@ from anygram.speculative import (
     LlamaCppDraftModel,
     check_tokenizer,
     draft_function,
+    draft_price,
     generate_greedy,
+    measure_draft_price,
+    min_prob_for,
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -215,3 +218,26 @@ def test_tokenizer_mismatch_is_refused(index: Index, tmp_path: Path) -> None:
         check_tokenizer(bpe, {**vocab, "zz": 26})
     with pytest.raises(TokenizerMismatchError):
         LlamaCppDraftModel(Drafter(bpe), swapped)
+
+
+def test_draft_price_is_a_drafted_tokens_share_of_a_step() -> None:
+    # A pass of n tokens costs 7 ms + 12 ms per token: a drafted token is 12/19 of a step.
+    line = {n: 0.007 + 0.012 * n for n in (1, 2, 5, 9)}
+    assert draft_price(line) == pytest.approx(12 / 19)
+    assert draft_price({1: 0.02, 9: 0.02}) == 0.01  # batches for free: the floor
+    assert draft_price({1: 0.01, 9: 0.5}) == 1.0  # no fixed cost at all: the ceiling
+    assert min_prob_for(12 / 19) == pytest.approx(1.2 * 12 / 19)
+    assert (min_prob_for(0.01), min_prob_for(1.0)) == (0.05, 0.95)
+    for bad in ({1: 0.02}, {0: 0.01, 1: 0.02}):
+        with pytest.raises(InvalidArgumentError):
+            draft_price(bad)
+
+
+def test_measured_price_leaves_generation_unchanged(index: Index) -> None:
+    model = TableModel()
+    prompt = list(b"def add(a, b):")
+    price = measure_draft_price(model, prompt, reps=2)
+    assert 0.01 <= price <= 1.0
+    drafter = Drafter(index, min_prob=min_prob_for(price))
+    spec = generate_greedy(model, prompt, 20, drafter=drafter)
+    assert spec["token_ids"] == generate_greedy(TableModel(), prompt, 20)["token_ids"]

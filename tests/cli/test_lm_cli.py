@@ -130,6 +130,9 @@ def test_cli_generate_with_a_model_refuses_bad_options(
         ("--model", str(fake), "--temperature", "1", "hi"): "greedily",
         ("--model", str(fake), "--draft-index", str(index), str(index), "hi"): "only the prompt",
         ("--model", str(fake), "--gguf", str(fake), "hi"): "model alone",
+        ("--model", str(fake), "--draft-index", str(index), "--draft-min-prob", "2", "hi"): (
+            "--draft-min-prob must be 'auto' or in (0, 1]"
+        ),
         (str(index),): "INDEX PROMPT",
     }
     for argv, message in cases.items():

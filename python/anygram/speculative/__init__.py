@@ -7,7 +7,8 @@ plug the drafter into llama-cpp-python (:class:`LlamaCppDraftModel`), Hugging Fa
 transformers (:class:`TransformersCandidateGenerator`) and anything else
 (:func:`draft_function`); :func:`check_tokenizer` refuses a model whose vocabulary is not the
 index's. :mod:`anygram.speculative.llama_loop` is a greedy generation loop over llama.cpp's
-low-level API that verifies drafts in one batch (``anygram generate --model ... --draft-index``).
+low-level API that verifies drafts in one batch (``anygram generate --model ... --draft-index``);
+:func:`measure_draft_price` times the model's batches to set what a draft must be worth.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from .adapters import LlamaCppDraftModel, TransformersCandidateGenerator, draft_function
 from .drafter import Drafter
 from .greedy import generate_greedy
+from .price import draft_price, measure_draft_price, min_prob_for
 from .tokenizer_check import check_tokenizer, gguf_vocab, index_vocab
 
 __all__ = [
@@ -23,7 +25,10 @@ __all__ = [
     "TransformersCandidateGenerator",
     "check_tokenizer",
     "draft_function",
+    "draft_price",
     "generate_greedy",
     "gguf_vocab",
     "index_vocab",
+    "measure_draft_price",
+    "min_prob_for",
 ]

@@ -1,0 +1,67 @@
+"""What a drafted token costs on the model at hand, which sets a :class:`Drafter`'s ``min_prob``.
+
+A forward pass of ``n`` tokens costs about ``a + b n``; a one-token decoding step ``a + b``. A
+drafted token adds ``b``, i.e. ``price = b / (a + b)`` of a step, and pays only if the model
+accepts it with a chance above that price times the tokens per step-cost that drafts already
+reach. On this project's 2-core CPU the price is 0.7 for SmolLM2-135M in Q4_1 and 0.44 in Q8_0
+(llama.cpp's batched kernels), on a GPU it is far lower: so it is measured, not assumed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidArgumentError
+
+__all__ = ["RATE", "draft_price", "measure_draft_price", "min_prob_for"]
+
+# Tokens per unit of step cost that index drafts reach (1.0-1.4 in the benchmark): a drafted
+# token pays when its acceptance chance exceeds price * RATE. Replays of 100 + 100 prompts
+# (benchmarks/RESULTS.md, issue 16) put the best threshold at 1.1-1.3 times the price.
+RATE = 1.2
+
+
+def draft_price(seconds: Mapping[int, float]) -> float:
+    """``b / (a + b)`` for the least-squares line ``a + b n`` through ``{n: seconds of a
+    forward pass of n tokens}`` (at least two sizes, n >= 1), clipped to [0.01, 1]."""
+    if len(seconds) < 2 or min(seconds) < 1:
+        raise InvalidArgumentError("draft_price needs the time of passes of two sizes, n >= 1")
+    n = np.array(sorted(seconds), dtype=np.float64)
+    t = np.array([seconds[int(k)] for k in n], dtype=np.float64)
+    b, a = np.polyfit(n, t, 1)
+    if a + b <= 0:
+        return 1.0
+    return float(min(1.0, max(0.01, b / (a + b))))
+
+
+def measure_draft_price(
+    forward: Callable[[Sequence[int], int, bool], Any],
+    context: Sequence[int],
+    *,
+    sizes: Sequence[int] = (1, 9),
+    reps: int = 3,
+) -> float:
+    """Times forward passes of each size (logits for every token, as a verification batch
+    asks) after ``context`` (at most its first 64 tokens are used), least wall time of
+    ``reps``, and returns :func:`draft_price`. The passes go after the context in the model's
+    cache; a generation that starts at position 0 drops them."""
+    ctx = [int(t) for t in context][:64] or [0]
+    forward(ctx, 0, True)
+    best: dict[int, float] = {}
+    for _ in range(reps):
+        for n in sizes:
+            ids = (ctx * (n // len(ctx) + 1))[:n]
+            t0 = time.perf_counter()
+            forward(ids, len(ctx), False)
+            best[n] = min(best.get(n, float("inf")), time.perf_counter() - t0)
+    return draft_price(best)
+
+
+def min_prob_for(price: float, rate: float = RATE) -> float:
+    """The ``min_prob`` for a measured price: ``price * rate``, kept in [0.05, 0.95] (below,
+    drafts grow to their length limit; above, a draft would need certainty)."""
+    return float(min(0.95, max(0.05, price * rate)))
