@@ -87,15 +87,15 @@ def _build_arguments(p: Any) -> None:
         "--sa-sample",
         type=positive,
         default=None,
-        help="fm kind: keep every Nth suffix-array entry (default 32; larger is smaller and "
-        "slower to locate)",
+        help="fm kind: sample every Nth text position (default 32; a locate takes at most N-1 "
+        "steps; a power of two builds fastest; larger is smaller and slower to locate and extract)",
     )
     p.add_argument(
         "--isa-sample",
         type=positive,
         default=None,
-        help="fm kind: keep the row of every Nth position (default 64; larger is smaller and "
-        "slower to extract documents)",
+        help="fm kind: a shortcut every N steps of the samples' inverse permutation (default "
+        "64; finding where a document's text starts reads about 2N samples; larger is smaller)",
     )
     p.add_argument(
         "--fold-case",

@@ -23,7 +23,7 @@ from anygram.errors import (
 from tests.conftest import CharTokenizer, write_jsonl
 
 SHARD_FILES = ["tokens.bin", "sa.bin", "docs.bin", "prefix.bin", "meta.jsonl", "meta.idx"]
-FM_FILES = ["fm.bwt", "fm.sa", "fm.isa"]
+FM_FILES = ["fm.bwt", "fm.samples"]
 #: Every file of each kind (the FM kind's document files are the SA kind's, tested there).
 KIND_FILES = [("sa", f) for f in SHARD_FILES] + [("fm", f) for f in FM_FILES]
 
@@ -95,20 +95,23 @@ def test_newer_format_version(index_dir: Path) -> None:
 
 
 def test_fm_manifest_that_claims_an_older_version_or_another_kind(tmp_path: Path) -> None:
-    """An FM index needs format version 2 (a version 1 reader would look for tokens.bin); a
-    manifest that says 1, names an unknown kind, loses its sampling rates or calls its FM files
-    a suffix array's is refused as corrupt."""
+    """An FM index with text-order samples needs format version 3 (a version 2 reader would
+    look for fm.sa, a version 1 reader for tokens.bin); a manifest that says 2 or 1, names an
+    unknown kind, loses its sampling rates, changes them or calls its FM files a suffix array's
+    is refused as corrupt."""
     index_dir = _build(tmp_path, "fm")
     path = index_dir / "manifest.json"
     good = json.loads(path.read_text())
-    assert good["format_version"] == 2 and good["kind"] == "fm"
+    assert good["format_version"] == 3 and good["kind"] == "fm"
     edits: list[tuple[str, Any]] = [
+        ("format_version", 2),
         ("format_version", 1),
         ("kind", "bwt"),
         ("kind", "sa"),
         ("fm", None),
         ("fm", {"sa_sample": 0, "isa_sample": 64}),
         ("fm", {"sa_sample": 8, "isa_sample": 8}),
+        ("fm", {"sa_sample": 4, "isa_sample": 16}),
     ]
     for field, value in edits:
         m = dict(good)

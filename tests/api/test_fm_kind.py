@@ -185,8 +185,7 @@ def test_cli_builds_and_describes_an_fm_index(
     assert sorted(p.name for p in (out / "shard-00000").iterdir()) == [
         "docs.bin",
         "fm.bwt",
-        "fm.isa",
-        "fm.sa",
+        "fm.samples",
         "meta.idx",
         "meta.jsonl",
     ]

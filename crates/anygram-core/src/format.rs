@@ -19,8 +19,9 @@ use crate::token::TokenWidth;
 /// tiny index of every older version under `tests/data/compat/`. Version 2: an index whose
 /// kind is not the suffix array (`kind`), whose text was case-folded (`fold_case`), or with
 /// documents taken down (`takedown`: global document numbers with gaps), which a version 1
-/// reader would misread; any other index is still written as version 1.
-pub const FORMAT_VERSION: u32 = 2;
+/// reader would misread; any other index is still written as version 1. Version 3: FM shards
+/// whose samples are in text order (`fm.samples` instead of `fm.sa` and `fm.isa`).
+pub const FORMAT_VERSION: u32 = 3;
 /// The oldest format this build reads.
 pub const OLDEST_FORMAT_VERSION: u32 = 1;
 pub const FORMAT_NAME: &str = "anygram-index";
@@ -47,10 +48,10 @@ pub const SHARD_FILES: [&str; 6] = [
     META_INDEX_FILE,
 ];
 /// Per-shard files of the FM-index kind: no token stream, no suffix array, no prefix table.
-pub const FM_SHARD_FILES: [&str; 6] = [
+/// (Format 2 shards have `fm.sa` and `fm.isa` instead of `fm.samples`: `fm::has_row_samples`.)
+pub const FM_SHARD_FILES: [&str; 5] = [
     fm::BWT_FILE,
-    fm::SA_FILE,
-    fm::ISA_FILE,
+    fm::SAMPLES_FILE,
     DOCS_FILE,
     META_FILE,
     META_INDEX_FILE,
@@ -296,6 +297,15 @@ impl Manifest {
                 ),
             ));
         }
+        if self.format_version < self.shards_version_needed() {
+            return Err(AnygramError::corrupt(
+                path,
+                format!(
+                    "fm shards with fm.samples need format version 3, the manifest says {}",
+                    self.format_version
+                ),
+            ));
+        }
         let tokens: u64 = self.shards.iter().map(|s| s.num_tokens).sum();
         let docs: u64 = self.shards.iter().map(|s| s.num_docs).sum();
         if tokens != self.num_tokens || docs != self.num_docs {
@@ -313,7 +323,9 @@ impl Manifest {
                 ));
             }
             let case = self.index.fold_case.then_some(CASE_FILE);
-            for f in self.index.kind.shard_files().iter().copied().chain(case) {
+            let row_samples = self.index.kind == IndexKind::Fm && fm::has_row_samples(&s.files);
+            let files = self.index.kind.shard_files().iter().copied().chain(case);
+            for f in files.filter(|&f| !(row_samples && f == fm::SAMPLES_FILE)) {
                 if !s.files.contains_key(f) {
                     return Err(AnygramError::corrupt(
                         path,
@@ -376,7 +388,25 @@ impl Manifest {
         } else {
             2
         };
-        self.index.version_needed().max(takedown)
+        self.index
+            .version_needed()
+            .max(takedown)
+            .max(self.shards_version_needed())
+    }
+
+    /// 3 when an FM shard has text-order samples (`fm.samples`), which a version 2 reader
+    /// would not find.
+    fn shards_version_needed(&self) -> u32 {
+        let text_samples = self.index.kind == IndexKind::Fm
+            && self
+                .shards
+                .iter()
+                .any(|s| s.files.contains_key(fm::SAMPLES_FILE));
+        if text_samples {
+            3
+        } else {
+            OLDEST_FORMAT_VERSION
+        }
     }
 
     /// Writes the manifest atomically: temporary file, fsync, rename, fsync of the directory.

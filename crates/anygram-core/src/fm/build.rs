@@ -1,6 +1,12 @@
-//! Building one shard's FM-index from its token stream: reverse the stream, sort its suffixes
-//! (libsais, as the suffix-array kind), read the BWT and the samples off the suffix array in one
-//! pass, then encode the BWT's rank structure (`ranks.rs`).
+//! Building one shard's FM-index from its token stream: reverse the stream, have libsais turn
+//! it into its BWT in place, with the rows of every `sa_sample`-th position (its auxiliary
+//! indices: the text-order samples, `samples.rs`), then encode the BWT's rank structure
+//! (`ranks.rs`). The suffix array is never held, so the peak is the stream
+//! plus libsais' 4 (8 past 2^31 symbols) bytes per symbol of working space.
+//!
+//! libsais has no BWT mode for integer alphabets, and its auxiliary indices need a power-of-two
+//! rate: u32 ids and other rates sort the suffix array (as the suffix-array kind) and read the
+//! same samples and the BWT off it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -9,14 +15,14 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use super::ranks;
-use super::rrr::BitBuf;
-use super::{FmManifest, FmParams, BWT_FILE, ISA_FILE, SA_FILE};
+use super::samples::SamplesWriter;
+use super::{FmManifest, FmParams, BWT_FILE, SAMPLES_FILE};
 use crate::build::shard_writer::PhaseTimes;
 use crate::error::{AnygramError, Result};
 use crate::format;
 use crate::packed;
 use crate::suffix_array::{self, SuffixArray};
-use crate::token::Token;
+use crate::token::{Token, TokenWidth};
 
 /// Dense ids of the symbols of a stream, in numeric order (the separator, the width's largest
 /// value, last).
@@ -121,10 +127,11 @@ impl Alphabet {
     }
 }
 
+/// The dense symbol id of the BWT at a row, for the wavelet tree's builder.
+type SymbolIds = Box<dyn Fn(u64) -> u32>;
+
 /// Writes the FM files of one shard whose stream is `stream` (`SEP doc0 SEP ... SEP`) into
-/// `dir`, which must exist. The stream is taken by value and reversed in place; the samples are
-/// written as soon as they are read, and the suffix array's buffer then receives the BWT, so
-/// the peak is the stream plus its suffix array.
+/// `dir`, which must exist. The stream is taken by value, reversed, and becomes the BWT.
 pub fn write<T: Token>(
     dir: &Path,
     mut stream: Vec<T>,
@@ -146,22 +153,58 @@ pub fn write<T: Token>(
     stream.reverse();
     times.add("fm_alphabet", clock.elapsed().as_secs_f64());
 
-    let clock = Instant::now();
-    let mut sa = suffix_array::build(&stream, vocab_size, n, workers)?;
-    times.add("suffix_sort", clock.elapsed().as_secs_f64());
-
-    let clock = Instant::now();
-    if sa.len() as u64 != n {
-        return Err(AnygramError::InvalidArgument(
-            "suffix array length differs from the stream".into(),
-        ));
-    }
-    let sample_bits = packed::bits_for(n - 1);
-    let (primary, sa_samples, isa_samples) = match &sa {
-        SuffixArray::I32(v) => samples(v, params, sample_bits),
-        SuffixArray::I64(v) => samples(v, params, sample_bits),
+    let s = params.sa_sample;
+    let in_place = T::WIDTH != TokenWidth::U32 && s >= 2 && s.is_power_of_two();
+    let samples_writer = SamplesWriter::new(n, s, params.isa_sample);
+    let (primary, samples, ids): (u64, Vec<u8>, SymbolIds) = if in_place {
+        let clock = Instant::now();
+        let (primary, aux) = match T::WIDTH {
+            TokenWidth::U8 => {
+                bwt_in_place(bytemuck::cast_slice_mut::<T, u8>(&mut stream), s, workers)?
+            }
+            _ => bwt_in_place(bytemuck::cast_slice_mut::<T, u16>(&mut stream), s, workers)?,
+        };
+        times.add("bwt_sort", clock.elapsed().as_secs_f64());
+        let clock = Instant::now();
+        let samples = samples_writer.from_positions(aux.iter().copied())?;
+        drop(aux);
+        times.add("fm_samples", clock.elapsed().as_secs_f64());
+        let sep = alphabet.id(T::SEPARATOR.to_u32()).unwrap_or(0);
+        let bwt = stream;
+        let table: Vec<u32> = (0..=T::SEPARATOR.to_u32())
+            .map(|v| alphabet.id(v).unwrap_or(sep))
+            .collect();
+        (
+            primary,
+            samples,
+            Box::new(move |r| table[bwt[r as usize].to_u32() as usize]),
+        )
+    } else {
+        let clock = Instant::now();
+        let mut sa = suffix_array::build(&stream, vocab_size, n, workers)?;
+        times.add("suffix_sort", clock.elapsed().as_secs_f64());
+        let clock = Instant::now();
+        if sa.len() as u64 != n {
+            return Err(AnygramError::InvalidArgument(
+                "suffix array length differs from the stream".into(),
+            ));
+        }
+        let (primary, samples) = match &sa {
+            SuffixArray::I32(v) => sa_samples(v, samples_writer)?,
+            SuffixArray::I64(v) => sa_samples(v, samples_writer)?,
+        };
+        match &mut sa {
+            SuffixArray::I32(v) => bwt_from_sa(v, &stream, &alphabet),
+            SuffixArray::I64(v) => bwt_from_sa(v, &stream, &alphabet),
+        }
+        drop(stream);
+        times.add("fm_bwt", clock.elapsed().as_secs_f64());
+        let ids: SymbolIds = match sa {
+            SuffixArray::I32(v) => Box::new(move |r| v[r as usize] as u32),
+            SuffixArray::I64(v) => Box::new(move |r| v[r as usize] as u32),
+        };
+        (primary, samples, ids)
     };
-    // Written now, so that they are not held with the stream and the suffix array.
     let mut files = BTreeMap::new();
     let mut put = |name: &str, bytes: &[u8]| -> Result<()> {
         files.insert(
@@ -170,36 +213,18 @@ pub fn write<T: Token>(
         );
         Ok(())
     };
-    put(SA_FILE, &sa_samples)?;
-    put(ISA_FILE, &isa_samples)?;
-    drop((sa_samples, isa_samples));
-    match &mut sa {
-        SuffixArray::I32(v) => bwt_in_place(v, &stream, &alphabet),
-        SuffixArray::I64(v) => bwt_in_place(v, &stream, &alphabet),
-    }
-    drop(stream);
-    times.add("fm_bwt", clock.elapsed().as_secs_f64());
+    put(SAMPLES_FILE, &samples)?;
+    drop(samples);
 
     let clock = Instant::now();
-    let bwt = match &sa {
-        SuffixArray::I32(v) => ranks::encode(
-            n,
-            primary,
-            &alphabet.symbols,
-            &alphabet.counts,
-            ranks::BLOCK_LOG,
-            |r| v[r as usize] as u32,
-        ),
-        SuffixArray::I64(v) => ranks::encode(
-            n,
-            primary,
-            &alphabet.symbols,
-            &alphabet.counts,
-            ranks::BLOCK_LOG,
-            |r| v[r as usize] as u32,
-        ),
-    }?;
-    drop(sa);
+    let bwt = ranks::encode(
+        n,
+        primary,
+        &alphabet.symbols,
+        &alphabet.counts,
+        ranks::BLOCK_LOG,
+        ids,
+    )?;
     times.add("fm_wavelet", clock.elapsed().as_secs_f64());
 
     let clock = Instant::now();
@@ -209,9 +234,42 @@ pub fn write<T: Token>(
         stream_len: n,
         sa_sample: params.sa_sample,
         isa_sample: params.isa_sample,
-        sample_bits,
+        sample_bits: packed::bits_for(n - 1),
         files,
     })
+}
+
+/// libsais' BWT of `text` (the reversed stream) in place, in this index's row convention, with
+/// the row of every `s`-th position. libsais' BWT leaves out the end-of-text row's `$`: its
+/// first symbol is the end-of-text row's (`R[n - 1]`, the separator), then come the rows in
+/// order without the one of `R[0..]` (`primary`). Moving that first symbol to `primary` makes
+/// it the stand-in separator this index keeps there.
+fn bwt_in_place<I>(text: &mut [I], s: u64, workers: usize) -> Result<(u64, Vec<u64>)>
+where
+    I: libsais::SmallAlphabet,
+{
+    use libsais::bwt::AuxIndicesSamplingRate;
+    use libsais::BwtConstruction;
+    let threads = suffix_array::threads(workers);
+    // aux[k] - 1 is the row of position k·s (aux[0] - 1 = primary).
+    let aux: Vec<u64> = if i32::try_from(text.len()).is_ok() {
+        let c = BwtConstruction::replace_text(&mut *text)
+            .with_owned_temporary_array_buffer32()
+            .multi_threaded(threads)
+            .with_aux_indices(AuxIndicesSamplingRate::from(s as i32));
+        let (_, aux, _) = c.run().map_err(suffix_array::sais_err)?.into_parts();
+        aux.iter().map(|&a| a as u64 - 1).collect()
+    } else {
+        let c = BwtConstruction::replace_text(&mut *text)
+            .with_owned_temporary_array_buffer64()
+            .multi_threaded(threads)
+            .with_aux_indices(AuxIndicesSamplingRate::from(s as i64));
+        let (_, aux, _) = c.run().map_err(suffix_array::sais_err)?.into_parts();
+        aux.iter().map(|&a| a as u64 - 1).collect()
+    };
+    let primary = aux[0];
+    text[..=primary as usize].rotate_left(1);
+    Ok((primary, aux))
 }
 
 /// Suffix-array entries as i32 or i64.
@@ -238,50 +296,15 @@ impl SaEntry for i64 {
     }
 }
 
-/// The row of the whole reversed stream (`primary`), the suffix-array samples at every
-/// `sa_sample`-th row and the rows of every `isa_sample`-th position, bit-packed as they are
-/// read (they live next to the stream and its suffix array: the build's peak).
-fn samples<E: SaEntry>(sa: &[E], params: FmParams, bits: u32) -> (u64, Vec<u8>, Vec<u8>) {
-    let n = sa.len() as u64;
-    let (s, t) = (params.sa_sample, params.isa_sample);
-    let (sa_len, isa_len) = (n.div_ceil(s), n.div_ceil(t));
-    let mut sa_bits = BitBuf {
-        words: Vec::with_capacity((sa_len * bits as u64 / 64 + 1) as usize),
-        len: 0,
-    };
-    let mut isa_bits = BitBuf::zeros(isa_len * bits as u64);
-    let mut primary = 0;
-    // Sampled positions by shift and mask when the rate is a power of two (the defaults): a
-    // 64-bit division per entry would be most of this pass.
-    let t_shift = t.is_power_of_two().then(|| t.trailing_zeros());
-    let mut next_row = 0u64;
-    for (r, e) in sa.iter().enumerate() {
-        let (r, i) = (r as u64, e.get());
-        if r == next_row {
-            sa_bits.push(i, bits);
-            next_row += s;
-        }
-        let j = match t_shift {
-            Some(k) => (i & (t - 1) == 0).then_some(i >> k),
-            None => (i % t == 0).then(|| i / t),
-        };
-        if let Some(j) = j {
-            isa_bits.put(j * bits as u64, r, bits);
-        }
-        if i == 0 {
-            primary = r;
-        }
-    }
-    (
-        primary,
-        sa_bits.into_packed(sa_len, bits),
-        isa_bits.into_packed(isa_len, bits),
-    )
+/// The row of the whole reversed stream (`primary`) and the samples, read off the suffix array.
+fn sa_samples<E: SaEntry>(sa: &[E], w: SamplesWriter) -> Result<(u64, Vec<u8>)> {
+    let primary = sa.par_iter().position_any(|e| e.get() == 0).unwrap_or(0) as u64;
+    Ok((primary, w.from_rows(sa.iter().map(|e| e.get()))?))
 }
 
 /// Replaces every suffix-array entry by the dense id of the BWT symbol of its row (the
 /// separator's for the row without one).
-fn bwt_in_place<E: SaEntry, T: Token>(sa: &mut [E], reversed: &[T], alphabet: &Alphabet) {
+fn bwt_from_sa<E: SaEntry, T: Token>(sa: &mut [E], reversed: &[T], alphabet: &Alphabet) {
     let sep = alphabet.id(T::SEPARATOR.to_u32()).unwrap_or(0);
     sa.par_iter_mut().for_each(|e| {
         let d = match e.get() {

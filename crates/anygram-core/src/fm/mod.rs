@@ -16,15 +16,19 @@
 //! leading separator) is not a row, so a step by the separator starts one row further.
 //!
 //! **Files** (per shard): `fm.bwt` (alphabet, symbol counts and the BWT's rank structure:
-//! fixed-block boosted wavelet trees or one global tree over an RRR vector, `ranks.rs`), `fm.sa`
-//! (bit-packed suffix-array samples at every `sa_sample`-th row), `fm.isa` (bit-packed rows of
-//! every `isa_sample`-th position of `R`). All are mapped; only the alphabet tables and the
-//! global tree's node table (linear in the alphabet) are built in memory at open.
+//! fixed-block boosted wavelet trees or one global tree over an RRR vector, `ranks.rs`) and
+//! `fm.samples` (every `sa_sample`-th position of `R` sampled in text order: `samples.rs`).
+//! Shards of format 2 have `fm.sa` (bit-packed suffix-array samples at every `sa_sample`-th
+//! row) and `fm.isa` (rows of every `isa_sample`-th position) instead; both are read. All are
+//! mapped; only the alphabet tables and the global tree's node table (linear in the alphabet)
+//! are built in memory at open.
 
 pub mod boosted;
 pub mod build;
+mod elias_fano;
 pub mod ranks;
 pub mod rrr;
+pub mod samples;
 pub mod sections;
 pub mod shard;
 pub mod wavelet;
@@ -48,15 +52,29 @@ use build::Alphabet;
 use ranks::{Layout, Ranks, SEC_BLOCKS, SEC_COUNTS, SEC_HEADER, SEC_HEADERS, SEC_LENGTHS};
 use ranks::{SEC_OFFSETS, SEC_RECORDS, SEC_SUPERS, SEC_SYMBOLS};
 use rrr::Rrr;
+use samples::TextSamples;
 pub use shard::FmShard;
 
 pub const BWT_FILE: &str = "fm.bwt";
+pub const SAMPLES_FILE: &str = "fm.samples";
+/// The files a build writes.
+pub const FM_FILES: [&str; 2] = [BWT_FILE, SAMPLES_FILE];
+/// Row-order samples of format 2 shards, read but no longer written.
 pub const SA_FILE: &str = "fm.sa";
 pub const ISA_FILE: &str = "fm.isa";
-pub const FM_FILES: [&str; 3] = [BWT_FILE, SA_FILE, ISA_FILE];
 
-/// Sampling rates: larger is smaller and slower to locate (`sa_sample`) and extract
-/// (`isa_sample`).
+/// Whether a shard listing `files` has the row-order samples of format 2 (`fm.sa`, `fm.isa`)
+/// rather than `fm.samples`.
+pub fn has_row_samples<V>(files: &BTreeMap<String, V>) -> bool {
+    !files.contains_key(SAMPLES_FILE) && files.contains_key(SA_FILE) && files.contains_key(ISA_FILE)
+}
+
+/// Sampling rates. `sa_sample`: every `sa_sample`-th position of the text is sampled, so a
+/// locate takes at most `sa_sample - 1` LF steps and an extraction starts at most that many
+/// before its range. `isa_sample`: a shortcut every `isa_sample` steps of the samples'
+/// permutation (`samples.rs`), so finding where an extraction starts reads about
+/// `2 · isa_sample` samples. Larger is smaller and slower. (Format 2 shards: rows sampled every
+/// `sa_sample` rows, and the rows of every `isa_sample`-th position stored.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FmParams {
     pub sa_sample: u64,
@@ -112,19 +130,33 @@ impl FmManifest {
             files: m
                 .files
                 .iter()
-                .filter(|(name, _)| FM_FILES.contains(&name.as_str()))
+                .filter(|(name, _)| {
+                    FM_FILES.contains(&name.as_str())
+                        || [SA_FILE, ISA_FILE].contains(&name.as_str())
+                })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         }
     }
 }
 
+/// Where a shard's locate and extract samples are.
+enum SampleFiles {
+    /// `fm.samples` and its sections: text-order samples (`samples.rs`).
+    Text {
+        file: FileBytes,
+        sections: Vec<Range<usize>>,
+    },
+    /// Format 2: `fm.sa` (every `sa_sample`-th row) and `fm.isa` (every `isa_sample`-th
+    /// position).
+    Rows { sa: FileBytes, isa: FileBytes },
+}
+
 /// One shard's FM-index, opened. Read-only, so `Send + Sync`.
 pub struct FmIndex<T: Token> {
     dir: PathBuf,
     bwt: FileBytes,
-    sa: FileBytes,
-    isa: FileBytes,
+    samples: SampleFiles,
     sections: Vec<Range<usize>>,
     n: u64,
     primary: u64,
@@ -150,8 +182,19 @@ impl<T: Token> FmIndex<T> {
                 .ok_or_else(|| AnygramError::corrupt(dir, format!("the manifest lists no {name}")))
         };
         let bwt = open_listed(dir, BWT_FILE, entry(BWT_FILE)?, opts)?;
-        let sa = open_listed(dir, SA_FILE, entry(SA_FILE)?, opts)?;
-        let isa = open_listed(dir, ISA_FILE, entry(ISA_FILE)?, opts)?;
+        let samples = if has_row_samples(&m.files) {
+            SampleFiles::Rows {
+                sa: open_listed(dir, SA_FILE, entry(SA_FILE)?, opts)?,
+                isa: open_listed(dir, ISA_FILE, entry(ISA_FILE)?, opts)?,
+            }
+        } else {
+            let file = open_listed(dir, SAMPLES_FILE, entry(SAMPLES_FILE)?, opts)?;
+            let sections =
+                sections::read_sections(file.as_bytes(), samples::SECTIONS).ok_or_else(|| {
+                    AnygramError::corrupt(dir.join(SAMPLES_FILE), "bad section table")
+                })?;
+            SampleFiles::Text { file, sections }
+        };
         let bad = |file: &str, detail: &str| AnygramError::corrupt(dir.join(file), detail);
         let bytes = bwt.as_bytes();
         let mut sections = sections::read_sections(bytes, ranks::SECTIONS)
@@ -210,8 +253,7 @@ impl<T: Token> FmIndex<T> {
             sep: (symbols.len() - 1) as u32,
             alphabet: Alphabet::from_counts((symbols, counts)),
             bwt,
-            sa,
-            isa,
+            samples,
             sections,
             n,
             primary,
@@ -225,11 +267,23 @@ impl<T: Token> FmIndex<T> {
         if fm.ranks().is_none() {
             return Err(bad(BWT_FILE, "rank structure is truncated"));
         }
-        if fm.sa_samples().is_none() {
-            return Err(bad(SA_FILE, "size does not match the stream length"));
-        }
-        if fm.isa_samples().is_none() {
-            return Err(bad(ISA_FILE, "size does not match the stream length"));
+        match &fm.samples {
+            SampleFiles::Text { .. } => {
+                if fm.text_samples().is_none() {
+                    return Err(bad(
+                        SAMPLES_FILE,
+                        "samples do not match the stream length and sampling rates",
+                    ));
+                }
+            }
+            SampleFiles::Rows { .. } => {
+                if fm.sa_samples().is_none() {
+                    return Err(bad(SA_FILE, "size does not match the stream length"));
+                }
+                if fm.isa_samples().is_none() {
+                    return Err(bad(ISA_FILE, "size does not match the stream length"));
+                }
+            }
         }
         Ok(fm)
     }
@@ -261,16 +315,30 @@ impl<T: Token> FmIndex<T> {
         })
     }
 
+    fn text_samples(&self) -> Option<TextSamples<'_>> {
+        let SampleFiles::Text { file, sections } = &self.samples else {
+            return None;
+        };
+        let p = self.params;
+        TextSamples::view(file.as_bytes(), sections, self.n, p.sa_sample, p.isa_sample)
+    }
+
     fn sa_samples(&self) -> Option<PackedSlice<'_>> {
+        let SampleFiles::Rows { sa, .. } = &self.samples else {
+            return None;
+        };
         let len = self.n.div_ceil(self.params.sa_sample);
-        PackedSlice::new(self.sa.as_bytes(), self.sample_bits, len)
-            .filter(|_| self.sa.len() as u64 == packed::packed_len(len, self.sample_bits))
+        PackedSlice::new(sa.as_bytes(), self.sample_bits, len)
+            .filter(|_| sa.len() as u64 == packed::packed_len(len, self.sample_bits))
     }
 
     fn isa_samples(&self) -> Option<PackedSlice<'_>> {
+        let SampleFiles::Rows { isa, .. } = &self.samples else {
+            return None;
+        };
         let len = self.n.div_ceil(self.params.isa_sample);
-        PackedSlice::new(self.isa.as_bytes(), self.sample_bits, len)
-            .filter(|_| self.isa.len() as u64 == packed::packed_len(len, self.sample_bits))
+        PackedSlice::new(isa.as_bytes(), self.sample_bits, len)
+            .filter(|_| isa.len() as u64 == packed::packed_len(len, self.sample_bits))
     }
 
     /// Length of the stream (separators included).
@@ -491,22 +559,31 @@ impl<T: Token> FmIndex<T> {
             return None;
         }
         let bits = self.ranks()?;
-        let samples = self.sa_samples()?;
+        // The position of a row, if sampled, and how many LF steps at most reach one (more
+        // only on a corrupt index: ranks are computed with wrapping arithmetic, so there they
+        // are garbage, never a panic).
+        let text = self.text_samples();
+        let rows = self.sa_samples();
         let s = self.params.sa_sample;
+        let bound = match (&text, &rows) {
+            (Some(_), _) => s,
+            (None, Some(_)) => self.n,
+            (None, None) => return None,
+        };
+        let sampled = |r: u64| match (&text, &rows) {
+            (Some(t), _) => t.position(r),
+            (None, Some(p)) => (r % s == 0).then(|| p.get(r / s)),
+            (None, None) => None,
+        };
         let mut r = rank;
-        // Ranks are computed with wrapping arithmetic: on a corrupt index they are garbage, never
-        // a panic. Every LF chain reaches the primary row within n steps; the bound only matters on a
-        // corrupt index.
-        for steps in 0..self.n {
+        for steps in 0..=bound {
             if r >= self.n {
                 return None;
             }
             let i = if r == self.primary {
                 Some(0)
-            } else if r % s == 0 {
-                Some(samples.get(r / s))
             } else {
-                None
+                sampled(r)
             };
             if let Some(i) = i {
                 return self.n.checked_sub(i.checked_add(steps)?);
@@ -534,15 +611,32 @@ impl<T: Token> FmIndex<T> {
             out.push(T::SEPARATOR);
             from = 1;
         }
-        let (Some(bits), Some(isa)) = (self.ranks(), self.isa_samples()) else {
+        let Some(bits) = self.ranks() else {
             return out;
         };
         // Row of R[n - from..]: from the next sampled position of R, walking LF down to it.
         let target = self.n - from;
-        let t = self.params.isa_sample;
-        let j = target.div_ceil(t);
-        let (mut pos, mut row) = if j * t < self.n {
-            (j * t, isa.get(j))
+        let sampled: Option<(u64, u64)> = match (self.text_samples(), self.isa_samples()) {
+            (Some(samples), _) => {
+                let s = self.params.sa_sample;
+                let k = target.div_ceil(s);
+                match k * s < self.n {
+                    true => match samples.row_of_sample(k) {
+                        Some(row) => Some((k * s, row)),
+                        None => return out,
+                    },
+                    false => None,
+                }
+            }
+            (None, Some(isa)) => {
+                let t = self.params.isa_sample;
+                let j = target.div_ceil(t);
+                (j * t < self.n).then(|| (j * t, isa.get(j)))
+            }
+            (None, None) => return out,
+        };
+        let (mut pos, mut row) = if let Some(start) = sampled {
+            start
         } else {
             // R[n - 1..] is the lone separator, the first separator row.
             (self.n - 1, self.smaller[self.sep as usize])
@@ -579,13 +673,27 @@ impl<T: Token> FmIndex<T> {
         let in_parts: u64 = parts.iter().map(|p| p.1).sum();
         let mut out = parts.to_vec();
         out.push(("bwt_tables", bwt_total - in_parts));
-        out.push(("sa_samples", self.sa.len() as u64));
-        out.push(("isa_samples", self.isa.len() as u64));
+        match &self.samples {
+            SampleFiles::Text { file, sections } => {
+                let parts = TextSamples::breakdown(sections);
+                let in_parts: u64 = parts.iter().map(|p| p.1).sum();
+                out.extend(parts);
+                out.push(("samples_tables", file.len() as u64 - in_parts));
+            }
+            SampleFiles::Rows { sa, isa } => {
+                out.push(("sa_samples", sa.len() as u64));
+                out.push(("isa_samples", isa.len() as u64));
+            }
+        }
         out
     }
 
     /// Bytes of the FM files.
     pub fn size_bytes(&self) -> u64 {
-        (self.bwt.len() + self.sa.len() + self.isa.len()) as u64
+        let samples = match &self.samples {
+            SampleFiles::Text { file, .. } => file.len(),
+            SampleFiles::Rows { sa, isa } => sa.len() + isa.len(),
+        };
+        (self.bwt.len() + samples) as u64
     }
 }
