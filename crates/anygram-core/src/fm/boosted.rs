@@ -32,6 +32,8 @@ pub const BLOCK_WORDS: usize = 3;
 pub const MAX_SIGMA: usize = 256;
 /// Bytes before the per-depth arrays of a block header: symbol map, sigma - 1, height.
 const FIXED_HEADER: usize = 34;
+/// Bytes of a block header fetched ahead (a typical header of 2^16 symbols is ~400).
+const HEADER_PREFETCH: usize = 512;
 
 /// The stored parts of a boosted sequence.
 pub struct BoostedParts {
@@ -411,6 +413,11 @@ impl<'a> Boosted<'a> {
 
     fn header(&self, at: usize) -> Option<Header<'a>> {
         let h = self.headers.get(at..)?;
+        // The fields a rank reads are spread over the header's first few hundred bytes: ask
+        // for all its lines at once rather than missing on one after another.
+        for line in (64..HEADER_PREFETCH.min(h.len())).step_by(64) {
+            crate::prefetch::prefetch_read(h.as_ptr().wrapping_add(line));
+        }
         let fixed = h.get(..FIXED_HEADER)?;
         let mut map = [0u64; 4];
         for (w, m) in map.iter_mut().enumerate() {
@@ -440,6 +447,8 @@ impl<'a> Boosted<'a> {
     #[inline]
     fn rank_before_block(&self, c: u32, b: u64) -> (u64, Option<(Header<'a>, usize)>) {
         let sb = b / BLOCKS_PER_SUPER;
+        // The block record does not depend on the superblock entry: fetch both at once.
+        self.prefetch_record(b);
         let (base, mask) = self.super_entry(sb, c);
         let bit = b % BLOCKS_PER_SUPER;
         let later = mask >> bit;
@@ -546,7 +555,24 @@ impl<'a> Boosted<'a> {
                 None => (r0, r0),
             };
         }
+        // Two blocks (the wide ranges of a search's first steps): start fetching the second
+        // walk's superblock entry and block record before the first walk.
+        if j < self.n {
+            let at = ((bj / BLOCKS_PER_SUPER) as usize * self.sigma + c as usize) * 2;
+            if at < self.supers.len() {
+                crate::prefetch::prefetch_read(self.supers.as_ptr().wrapping_add(at));
+            }
+            self.prefetch_record(bj);
+        }
         (self.rank_one(c, i), self.rank_one(c, j))
+    }
+
+    #[inline]
+    fn prefetch_record(&self, b: u64) {
+        let rec = b as usize * BLOCK_WORDS;
+        if rec < self.blocks.len() {
+            crate::prefetch::prefetch_read(self.blocks.as_ptr().wrapping_add(rec));
+        }
     }
 
     #[inline]
