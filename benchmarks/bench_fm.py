@@ -13,11 +13,19 @@ anygram-core, and `sdsl_bench`, compiled here from `benchmarks/sdsl/sdsl_bench.c
 - 1,000-byte extraction at random positions (same checksum on both sides);
 - locate of every occurrence of 20-byte substrings that occur at most 100 times (µs per
   occurrence; the same positions on both sides);
-for the sample rates 16/32, 32/64 (the default) and 64/128.
+for the sample rates 16/32, 32/64 (the default) and 64/128. The load average is recorded
+around every build. With `--pypi`, the `fm-index` package from PyPI (`pip install fm-index`,
+a Rust FM-index with Python bindings) builds its `MultiFMIndex` of the same documents in a
+child process of the same interpreter: build seconds, peak RSS, the size of its serialized
+state, and its counts of the 10-byte substrings (checked equal to anygram's).
+
+Threads: anygram's build uses `--workers` threads for libsais (default 1: on this 2-core
+machine shared with other jobs, one libsais thread is much faster than two that wait on each
+other); SDSL's `construct` is sequential; `fm-index` uses rayon's default (every core).
 
 Usage (after the setup in benchmarks/README.md):
 
-    python3 benchmarks/bench_fm.py --corpus bench-data/corpus --work bench-data/work/fm
+    python3 benchmarks/bench_fm.py --corpus bench-data/corpus --work bench-data/work/fm [--pypi]
 """
 
 from __future__ import annotations
@@ -156,8 +164,10 @@ def measure(
         cmd = [exe, "build", str(sa), str(isa), str(text_path), str(idx)]
         pre = [exe]
         post = [str(sa), str(isa), str(idx)]
+    load_before = os.getloadavg()[0]
     built, wall, rss = run(cmd)
     out: dict = {
+        "load_avg_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "build_s": round(built["seconds"], 2),
         "build_wall_s": round(wall, 2),
         "peak_rss_mib": round(rss / 2**20),
@@ -180,6 +190,66 @@ def measure(
     return out
 
 
+PYPI_CHILD = r"""
+import json, struct, sys, time, resource
+text_path, queries = sys.argv[1], sys.argv[2]
+raw = open(text_path, "rb").read()
+docs = [d.decode() for d in raw.split(b"\xff")[:-1]]
+del raw
+rss_docs = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+from fm_index import MultiFMIndex
+t0 = time.perf_counter()
+index = MultiFMIndex(docs)
+build_s = time.perf_counter() - t0
+state = len(index.__getstate__())
+pats = []
+b = open(queries, "rb").read()
+i = 0
+while i + 4 <= len(b):
+    n = struct.unpack_from("<I", b, i)[0]
+    pats.append(b[i + 4 : i + 4 + n])
+    i += 4 + n
+ns, counts = [], []
+for p in pats:
+    try:
+        q = p.decode()
+    except UnicodeDecodeError:
+        counts.append(None)
+        continue
+    t = time.perf_counter_ns()
+    counts.append(index.count_all(q))
+    ns.append(time.perf_counter_ns() - t)
+print(json.dumps({"seconds": build_s, "state_bytes": state, "rss_docs": rss_docs,
+                  "ns": ns, "counts": counts}))
+"""
+
+
+def measure_pypi(text_path: Path, work: Path, anygram_counts: list[int]) -> dict:
+    """The `fm-index` package's MultiFMIndex of the same documents (see the module comment)."""
+    log("build fm-index (PyPI)")
+    load_before = os.getloadavg()[0]
+    try:
+        res, wall, rss = run(
+            [sys.executable, "-c", PYPI_CHILD, str(text_path), str(work / "count_10B.q")]
+        )
+    except SystemExit as e:  # out of memory or a crash: say what it did
+        return {"failed": str(e)[-2000:], "load_avg_1min": [round(load_before, 2)]}
+    theirs = res["counts"]
+    checked = [(a, t) for a, t in zip(anygram_counts, theirs, strict=True) if t is not None]
+    if any(a != t for a, t in checked):
+        raise SystemExit("fm-index and anygram disagree on counts of 10-byte substrings")
+    return {
+        "load_avg_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "build_s": round(res["seconds"], 2),
+        "build_wall_s": round(wall, 2),
+        "peak_rss_mib": round(rss / 2**20),
+        "rss_before_build_mib": round(res["rss_docs"] / 2**20),
+        "bytes": res["state_bytes"],
+        "count_10B": stats_us(res["ns"]),
+        "counts_checked": len(checked),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -187,7 +257,8 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, default=ROOT / "bench-data" / "corpus")
     ap.add_argument("--work", type=Path, default=ROOT / "bench-data" / "work" / "fm")
     ap.add_argument("--queries", type=int, default=1000)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--pypi", action="store_true", help="also build the PyPI fm-index package")
     ap.add_argument("--out", type=Path, help="also write the JSON results here")
     args = ap.parse_args()
     work: Path = args.work
@@ -223,7 +294,12 @@ def main() -> None:
     write_patterns(work / "locate_20B.q", [p for p, _ in loc])
     occurrences = sum(c for _, c in loc)
 
-    results: dict = {"utf8_bytes": utf8_bytes, "text_bytes": len(text), "rates": {}}
+    results: dict = {
+        "utf8_bytes": utf8_bytes,
+        "text_bytes": len(text),
+        "workers": args.workers,
+        "rates": {},
+    }
     for sa, isa in RATES:
         r = {
             side: measure(side, exe, sa, isa, work, text_path, args.workers, occurrences)
@@ -247,6 +323,20 @@ def main() -> None:
         r["ratios_anygram_over_sdsl"] = {k: round(v, 3) for k, v in ratios.items()}
         results["rates"][f"{sa}/{isa}"] = r
         log(json.dumps(r["ratios_anygram_over_sdsl"]))
+        if args.pypi and (sa, isa) == (32, 64):
+            counts = run(
+                [ours, "count", str(work / f"anygram-{sa}-{isa}"), str(work / "count_10B.q")]
+            )
+            p = measure_pypi(text_path, work, counts[0]["counts"])
+            if "bytes" in p:
+                p["x_utf8"] = round(p["bytes"] / utf8_bytes, 4)
+                p["anygram_over_pypi"] = {
+                    "build_s": round(a["build_s"] / p["build_s"], 3),
+                    "peak_rss": round(a["peak_rss_mib"] / p["peak_rss_mib"], 3),
+                    "bytes": round(a["bytes"] / p["bytes"], 3),
+                }
+            results["pypi_fm_index"] = p
+            log(json.dumps(p.get("anygram_over_pypi", p)))
     text_out = json.dumps(results, indent=1)
     print(text_out)
     if args.out:
