@@ -16,6 +16,8 @@ use rayon::prelude::*;
 
 use super::ranks;
 use super::samples::SamplesWriter;
+#[cfg(test)]
+use super::FM_FILES;
 use super::{FmManifest, FmParams, BWT_FILE, SAMPLES_FILE};
 use crate::build::shard_writer::PhaseTimes;
 use crate::error::{AnygramError, Result};
@@ -127,18 +129,37 @@ impl Alphabet {
     }
 }
 
-/// The dense symbol id of the BWT at a row, for the wavelet tree's builder.
-type SymbolIds = Box<dyn Fn(u64) -> u32>;
+/// The finished BWT, as the construction left it.
+enum FinishedBwt<T> {
+    /// The BWT's symbols, and the dense id of every symbol value.
+    Symbols(Vec<T>, Vec<u32>),
+    /// Dense ids in the suffix array's buffer.
+    Ids32(Vec<i32>),
+    Ids64(Vec<i64>),
+}
 
 /// Writes the FM files of one shard whose stream is `stream` (`SEP doc0 SEP ... SEP`) into
 /// `dir`, which must exist. The stream is taken by value, reversed, and becomes the BWT.
 pub fn write<T: Token>(
+    dir: &Path,
+    stream: Vec<T>,
+    vocab_size: u64,
+    params: FmParams,
+    workers: usize,
+    times: &mut PhaseTimes,
+) -> Result<FmManifest> {
+    write_by(dir, stream, vocab_size, params, workers, times, true)
+}
+
+/// [`write`], with libsais' BWT mode only if `bwt_mode` (tests compare both constructions).
+fn write_by<T: Token>(
     dir: &Path,
     mut stream: Vec<T>,
     vocab_size: u64,
     params: FmParams,
     workers: usize,
     times: &mut PhaseTimes,
+    bwt_mode: bool,
 ) -> Result<FmManifest> {
     params.check()?;
     let n = stream.len() as u64;
@@ -154,9 +175,9 @@ pub fn write<T: Token>(
     times.add("fm_alphabet", clock.elapsed().as_secs_f64());
 
     let s = params.sa_sample;
-    let in_place = T::WIDTH != TokenWidth::U32 && s >= 2 && s.is_power_of_two();
+    let in_place = bwt_mode && T::WIDTH != TokenWidth::U32 && s >= 2 && s.is_power_of_two();
     let samples_writer = SamplesWriter::new(n, s, params.isa_sample);
-    let (primary, samples, ids): (u64, Vec<u8>, SymbolIds) = if in_place {
+    let (primary, samples, bwt) = if in_place {
         let clock = Instant::now();
         let (primary, aux) = match T::WIDTH {
             TokenWidth::U8 => {
@@ -170,15 +191,10 @@ pub fn write<T: Token>(
         drop(aux);
         times.add("fm_samples", clock.elapsed().as_secs_f64());
         let sep = alphabet.id(T::SEPARATOR.to_u32()).unwrap_or(0);
-        let bwt = stream;
         let table: Vec<u32> = (0..=T::SEPARATOR.to_u32())
             .map(|v| alphabet.id(v).unwrap_or(sep))
             .collect();
-        (
-            primary,
-            samples,
-            Box::new(move |r| table[bwt[r as usize].to_u32() as usize]),
-        )
+        (primary, samples, FinishedBwt::Symbols(stream, table))
     } else {
         let clock = Instant::now();
         let mut sa = suffix_array::build(&stream, vocab_size, n, workers)?;
@@ -199,11 +215,11 @@ pub fn write<T: Token>(
         }
         drop(stream);
         times.add("fm_bwt", clock.elapsed().as_secs_f64());
-        let ids: SymbolIds = match sa {
-            SuffixArray::I32(v) => Box::new(move |r| v[r as usize] as u32),
-            SuffixArray::I64(v) => Box::new(move |r| v[r as usize] as u32),
+        let bwt = match sa {
+            SuffixArray::I32(v) => FinishedBwt::Ids32(v),
+            SuffixArray::I64(v) => FinishedBwt::Ids64(v),
         };
-        (primary, samples, ids)
+        (primary, samples, bwt)
     };
     let mut files = BTreeMap::new();
     let mut put = |name: &str, bytes: &[u8]| -> Result<()> {
@@ -217,14 +233,21 @@ pub fn write<T: Token>(
     drop(samples);
 
     let clock = Instant::now();
-    let bwt = ranks::encode(
-        n,
-        primary,
-        &alphabet.symbols,
-        &alphabet.counts,
-        ranks::BLOCK_LOG,
-        ids,
-    )?;
+    // One call per buffer type, so the symbol lookup is inlined into the encoder's loop.
+    let (a, bl) = (&alphabet, ranks::BLOCK_LOG);
+    let bwt = match bwt {
+        FinishedBwt::Symbols(v, table) => {
+            ranks::encode(n, primary, &a.symbols, &a.counts, bl, |r| {
+                table[v[r as usize].to_u32() as usize]
+            })
+        }
+        FinishedBwt::Ids32(v) => ranks::encode(n, primary, &a.symbols, &a.counts, bl, |r| {
+            v[r as usize] as u32
+        }),
+        FinishedBwt::Ids64(v) => ranks::encode(n, primary, &a.symbols, &a.counts, bl, |r| {
+            v[r as usize] as u32
+        }),
+    }?;
     times.add("fm_wavelet", clock.elapsed().as_secs_f64());
 
     let clock = Instant::now();
@@ -315,4 +338,49 @@ fn bwt_from_sa<E: SaEntry, T: Token>(sa: &mut [E], reversed: &[T], alphabet: &Al
         };
         *e = E::put(d);
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// libsais' BWT mode and the suffix-array route write the same bytes.
+    #[test]
+    fn bwt_mode_writes_what_the_suffix_array_route_writes() {
+        let mut stream: Vec<u8> = vec![u8::SEPARATOR];
+        for d in 0..300u32 {
+            stream.extend(
+                (0..(d * 37) % 61).map(|i| [b'a', b'b', b'c', 0, 0xFE][((i * d) % 5) as usize]),
+            );
+            stream.push(u8::SEPARATOR);
+        }
+        let wide: Vec<u16> = stream
+            .iter()
+            .map(|&b| {
+                if b == 0xFF {
+                    u16::SEPARATOR
+                } else {
+                    b as u16 * 257
+                }
+            })
+            .collect();
+        for (s, t) in [(2u64, 1u64), (4, 3), (32, 64)] {
+            let p = FmParams {
+                sa_sample: s,
+                isa_sample: t,
+            };
+            let files = |bwt_mode: bool, wide_ids: bool| {
+                let dir = tempfile::tempdir().unwrap();
+                let mut times = PhaseTimes::default();
+                if wide_ids {
+                    write_by(dir.path(), wide.clone(), 65535, p, 1, &mut times, bwt_mode).unwrap();
+                } else {
+                    write_by(dir.path(), stream.clone(), 255, p, 1, &mut times, bwt_mode).unwrap();
+                }
+                FM_FILES.map(|f| std::fs::read(dir.path().join(f)).unwrap())
+            };
+            assert!(files(true, false) == files(false, false), "u8 at {s}/{t}");
+            assert!(files(true, true) == files(false, true), "u16 at {s}/{t}");
+        }
+    }
 }
