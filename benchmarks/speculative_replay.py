@@ -36,14 +36,30 @@ def parse_policy(text: str) -> dict[str, Any]:
     return out
 
 
-def replay(index: Any, row: dict[str, Any], policy: dict[str, Any], a: float, b: float) -> dict:
+def pass_cost(n: int, a: float, b: float, table: dict[int, float] | None) -> float:
+    """ms of a forward pass of n tokens: the line a + b n, or the measured table (batch sizes
+    1 + k as the benchmark's batch-cost table has them), interpolated linearly."""
+    if not table:
+        return a + b * n
+    sizes = sorted(table)
+    return float(np.interp(n, sizes, [table[k] for k in sizes]))
+
+
+def replay(
+    index: Any,
+    row: dict[str, Any],
+    policy: dict[str, Any],
+    a: float,
+    b: float,
+    table: dict[int, float] | None = None,
+) -> dict:
     from anygram.speculative import Drafter
 
     kw = {
         "max_tokens": 12,
         "tokens_per_match": 1.0,
         "min_prob": 0.6,
-        **{k: v for k, v in policy.items() if k not in ("rate", "cut")},
+        **{k: v for k, v in policy.items() if k not in ("rate", "cut", "gapmin")},
     }
     rate = policy.get("rate")
     if rate is not None:
@@ -71,8 +87,11 @@ def replay(index: Any, row: dict[str, Any], policy: dict[str, Any], a: float, b:
                 dp = depths[min(i, 63)]
                 reach *= (dp[0] + 2.0) / (dp[1] + 2.0)
                 gain += min(reach, probs[i])
-                if gain / (1 + rate * (i + 1)) > best:
-                    best_k, best = i + 1, gain / (1 + rate * (i + 1))
+                step = pass_cost(i + 2, a, b, table) / pass_cost(1, a, b, table)
+                if table is None:
+                    step = 1 + rate * (i + 1)
+                if gain / step > best:
+                    best_k, best = i + 1, gain / step
             d, probs = d[:best_k], probs[:best_k]
         draft_s += time.perf_counter() - t0
         draft_cpu += time.process_time() - c0
@@ -80,6 +99,9 @@ def replay(index: Any, row: dict[str, Any], policy: dict[str, Any], a: float, b:
         ok = 0
         while ok < len(d) and d[ok] == out[pos + 1 + ok]:
             ok += 1
+        if "gapmin" in policy and row["plain"]["gaps"][pos] < policy["gapmin"]:
+            # The model was unsure of the pending token: verify it alone.
+            d, ok = [], 0
         if policy.get("cut") == 1:
             # Hindsight: every draft cut exactly where it goes wrong (no policy choosing
             # lengths from these drafts can do better).
@@ -91,12 +113,12 @@ def replay(index: Any, row: dict[str, Any], policy: dict[str, Any], a: float, b:
             for i in range(min(len(d), ok + 1)):
                 depths[min(i, 63)][1] += 1.0
                 depths[min(i, 63)][0] += 1.0 if i < ok else 0.0
-        cost += a + b * (1 + len(d))
+        cost += pass_cost(1 + len(d), a, b, table)
         steps += 1
         drafted += len(d)
         accepted += ok
         pos += 1 + ok
-    plain = (n - 1) * (a + b)
+    plain = (n - 1) * pass_cost(1, a, b, table)
     return {
         "speedup": plain / cost if cost else 1.0,
         "steps": steps,
@@ -117,6 +139,12 @@ def main() -> int:
     ap.add_argument("--index", required=True)
     ap.add_argument("--a", type=float, required=True, help="fixed ms of a forward pass")
     ap.add_argument("--b", type=float, required=True, help="ms per token of a forward pass")
+    ap.add_argument(
+        "--table",
+        default=None,
+        help="measured ms of a pass of n tokens, n:ms,... (overrides --a/--b and a policy's "
+        "linear price)",
+    )
     ap.add_argument("--policy", action="append", default=[], help="Drafter options k=v,...")
     ap.add_argument("--domains", default="code,prose")
     args = ap.parse_args()
@@ -125,13 +153,16 @@ def main() -> int:
 
     index = anygram.Index(args.index, load_to_ram=True)
     rows = [json.loads(line) for line in args.rows.read_text().splitlines() if line.strip()]
+    table = None
+    if args.table:
+        table = {int(k): float(v) for k, v in (p.split(":") for p in args.table.split(","))}
     for text in args.policy or [""]:
         policy = parse_policy(text)
         for domain in args.domains.split(","):
             mine = [r for r in rows if r["domain"] == domain and "prompt_ids" in r["plain"]]
             if not mine:
                 continue
-            res = [replay(index, r, policy, args.a, args.b) for r in mine]
+            res = [replay(index, r, policy, args.a, args.b, table) for r in mine]
             cost, plain = sum(r["cost"] for r in res), sum(r["plain"] for r in res)
             every = [t for r in res for t in r["draft_ms_all"]]
             steps = sum(r["steps"] for r in res)

@@ -225,10 +225,12 @@ def test_draft_price_is_a_drafted_tokens_share_of_a_step() -> None:
     line = {n: 0.007 + 0.012 * n for n in (1, 2, 5, 9)}
     assert draft_price(line) == pytest.approx(12 / 19)
     assert draft_price({1: 0.02, 9: 0.02}) == 0.01  # batches for free: the floor
-    assert draft_price({1: 0.01, 9: 0.5}) == 1.0  # no fixed cost at all: the ceiling
+    assert draft_price({1: 0.01, 9: 0.5}) == 1.0  # dearer than one-token passes: the ceiling
+    # Not linear (Q8_0 on a CPU): a short draft costs a step, a long one 0.4 per token.
+    assert draft_price({1: 0.015, 2: 0.030, 9: 0.015 + 8 * 0.006}) == pytest.approx(0.7)
     assert min_prob_for(12 / 19) == pytest.approx(1.2 * 12 / 19)
     assert (min_prob_for(0.01), min_prob_for(1.0)) == (0.05, 0.95)
-    for bad in ({1: 0.02}, {0: 0.01, 1: 0.02}):
+    for bad in ({1: 0.02}, {0: 0.01, 1: 0.02}, {2: 0.01, 9: 0.02}):
         with pytest.raises(InvalidArgumentError):
             draft_price(bad)
 

@@ -3,8 +3,9 @@
 A forward pass of ``n`` tokens costs about ``a + b n``; a one-token decoding step ``a + b``. A
 drafted token adds ``b``, i.e. ``price = b / (a + b)`` of a step, and pays only if the model
 accepts it with a chance above that price times the tokens per step-cost that drafts already
-reach. On this project's 2-core CPU the price is 0.7 for SmolLM2-135M in Q4_1 and 0.44 in Q8_0
-(llama.cpp's batched kernels), on a GPU it is far lower: so it is measured, not assumed.
+reach. On this project's 2-core CPU the price is about 0.7 for SmolLM2-135M in Q4_1, and in Q8_0 1.0
+for a one-token draft but 0.4 per token of a long one (llama.cpp's batched kernels); on a GPU it
+is far lower: so it is measured, not assumed.
 """
 
 from __future__ import annotations
@@ -26,23 +27,27 @@ RATE = 1.2
 
 
 def draft_price(seconds: Mapping[int, float]) -> float:
-    """``b / (a + b)`` for the least-squares line ``a + b n`` through ``{n: seconds of a
-    forward pass of n tokens}`` (at least two sizes, n >= 1), clipped to [0.01, 1]."""
-    if len(seconds) < 2 or min(seconds) < 1:
-        raise InvalidArgumentError("draft_price needs the time of passes of two sizes, n >= 1")
-    n = np.array(sorted(seconds), dtype=np.float64)
-    t = np.array([seconds[int(k)] for k in n], dtype=np.float64)
-    b, a = np.polyfit(n, t, 1)
-    if a + b <= 0:
-        return 1.0
-    return float(min(1.0, max(0.01, b / (a + b))))
+    """What a drafted token costs as a share of a one-token pass, from ``{n: seconds of a
+    forward pass of n tokens}`` (n = 1 and at least one more size): for each batch of
+    ``n > 1`` tokens its cost over a one-token pass per drafted token, averaged over the
+    sizes, clipped to [0.01, 1]. For passes costing ``a + b n`` that is ``b / (a + b)``;
+    llama.cpp's Q8_0 batches are not linear (a 2-token pass costs as much as two 1-token
+    passes on this CPU, a 9-token one 4.7), hence several sizes: a short draft and a long
+    one."""
+    if 1 not in seconds or len(seconds) < 2 or min(seconds) < 1 or seconds[1] <= 0:
+        raise InvalidArgumentError(
+            "draft_price needs the time of a one-token pass and of a larger one"
+        )
+    one = seconds[1]
+    shares = [(t - one) / ((n - 1) * one) for n, t in seconds.items() if n > 1]
+    return float(min(1.0, max(0.01, float(np.mean(shares)))))
 
 
 def measure_draft_price(
     forward: Callable[[Sequence[int], int, bool], Any],
     context: Sequence[int],
     *,
-    sizes: Sequence[int] = (1, 9),
+    sizes: Sequence[int] = (1, 2, 9),
     reps: int = 3,
 ) -> float:
     """Times forward passes of each size (logits for every token, as a verification batch
