@@ -133,7 +133,7 @@ fn rest(bwt: Vec<u8>, queries: usize) {
     );
 
     // anygram: fixed-block boosting, one local Huffman tree per block, RRR-63 bits.
-    for block_log in [12u32, 14, 15, 16] {
+    for block_log in [12u32, 14, 15, 16, 17, 18] {
         let clock = Instant::now();
         let p = BoostedParts::build(n as u64, symbols.len(), block_log, |i| {
             dense[bwt[i as usize] as usize]

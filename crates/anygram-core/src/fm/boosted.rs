@@ -14,7 +14,7 @@
 //!   header starts.
 //! - a block header (bytes): the present symbols (a 256-bit map), the tree's height, leaves per
 //!   depth, occurrences per depth, per present symbol its rank before the block (relative to the
-//!   superblock) and canonical index, the inverse of that index, and per internal node the ones
+//!   superblock) and canonical index, and per internal node the ones
 //!   up to its end (relative to the block).
 //!
 //! The tree is canonical: at every depth the leaves are left of the internal nodes, and the
@@ -32,8 +32,8 @@ pub const BLOCK_WORDS: usize = 3;
 pub const MAX_SIGMA: usize = 256;
 /// Bytes before the per-depth arrays of a block header: symbol map, sigma - 1, height.
 const FIXED_HEADER: usize = 34;
-/// Bytes of a block header fetched ahead (a typical header of 2^16 symbols is ~400).
-const HEADER_PREFETCH: usize = 512;
+/// Bytes of a block header fetched ahead (a typical header of 2^16 symbols is ~600).
+const HEADER_PREFETCH: usize = 640;
 
 /// The stored parts of a boosted sequence.
 pub struct BoostedParts {
@@ -124,6 +124,7 @@ impl BoostedParts {
         block_log: u32,
         symbol: impl Fn(u64) -> u32,
     ) -> BoostedParts {
+        debug_assert!((6..=18).contains(&block_log), "24-bit header counts");
         let bsize = 1u64 << block_log;
         let nsup = num_supers(n, block_log);
         let nblocks = n.div_ceil(bsize);
@@ -232,18 +233,17 @@ impl BoostedParts {
             headers.push(height as u8);
             headers.extend_from_slice(&leaves);
             for &o in &occ[1..] {
-                headers.extend_from_slice(&(o as u32).to_le_bytes());
+                headers.extend_from_slice(&u24(o));
             }
             let sb_rank: Vec<u64> = (0..sigma).map(|c| supers[(sb * sigma + c) * 2]).collect();
             for &c in &present {
-                headers.extend_from_slice(&((rank[c] - sb_rank[c]) as u32).to_le_bytes());
+                headers.extend_from_slice(&u24(rank[c] - sb_rank[c]));
             }
             headers.extend_from_slice(&canon);
-            headers.extend(order.iter().map(|&j| j as u8));
             let mut cum = 0u64;
             for &o in &node_ones {
                 cum += o;
-                headers.extend_from_slice(&(cum as u32).to_le_bytes());
+                headers.extend_from_slice(&u24(cum));
             }
             // Append the block's bits.
             let mut at = 0;
@@ -298,15 +298,23 @@ struct Header<'a> {
     occ: &'a [u8],
     ranks: &'a [u8],
     canon: &'a [u8],
-    inverse: &'a [u8],
     ones: &'a [u8],
 }
 
+/// Header counts are 24-bit: ranks within a superblock of at most 64 · 2^18 symbols, and ones
+/// of a block of at most 2^18 symbols with codes of at most 26 bits.
+fn u24(v: u64) -> [u8; 3] {
+    debug_assert!(v < 1 << 24);
+    let b = v.to_le_bytes();
+    [b[0], b[1], b[2]]
+}
+
+/// The `i`-th 24-bit value of `bytes` (0 past the end).
 #[inline]
-fn u32_at(bytes: &[u8], i: usize) -> u64 {
-    let at = i.saturating_mul(4);
-    match bytes.get(at..at.saturating_add(4)) {
-        Some(b) => u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64,
+fn u24_at(bytes: &[u8], i: usize) -> u64 {
+    let at = i.saturating_mul(3);
+    match bytes.get(at..at.saturating_add(3)) {
+        Some(b) => u32::from_le_bytes([b[0], b[1], b[2], 0]) as u64,
         None => 0,
     }
 }
@@ -347,7 +355,7 @@ impl Header<'_> {
         if k == 0 {
             0
         } else {
-            u32_at(self.ones, k as usize - 1)
+            u24_at(self.ones, k as usize - 1)
         }
     }
 }
@@ -372,7 +380,7 @@ impl<'a> Boosted<'a> {
         headers: &'a [u8],
         bits: Rrr<'a>,
     ) -> Option<Boosted<'a>> {
-        if !(1..=MAX_SIGMA).contains(&sigma) || !(6..=16).contains(&block_log) {
+        if !(1..=MAX_SIGMA).contains(&sigma) || !(6..=18).contains(&block_log) {
             return None;
         }
         let nsup = num_supers(n, block_log);
@@ -435,11 +443,10 @@ impl<'a> Boosted<'a> {
             map,
             sigma,
             leaves: take(height)?,
-            occ: take(4 * height)?,
-            ranks: take(4 * sigma)?,
+            occ: take(3 * height)?,
+            ranks: take(3 * sigma)?,
             canon: take(sigma)?,
-            inverse: take(sigma)?,
-            ones: take(4 * sigma.saturating_sub(1))?,
+            ones: take(3 * sigma.saturating_sub(1))?,
         })
     }
 
@@ -463,7 +470,7 @@ impl<'a> Boosted<'a> {
         let Some(j) = h.local(c) else {
             return (base, None);
         };
-        let r = base.wrapping_add(u32_at(h.ranks, j));
+        let r = base.wrapping_add(u24_at(h.ranks, j));
         if holder == b {
             (r, Some((h, j)))
         } else {
@@ -491,7 +498,7 @@ impl<'a> Boosted<'a> {
             let bit = (code >> (len - 1 - d)) & 1;
             let at = bits_start.wrapping_add(w.lv.start).wrapping_add(w.off);
             let before = ones_start.wrapping_add(h.ones_before(w.node));
-            let node_ones = u32_at(h.ones, w.node as usize).wrapping_sub(h.ones_before(w.node));
+            let node_ones = u24_at(h.ones, w.node as usize).wrapping_sub(h.ones_before(w.node));
             let (r, r2) = if i == i2 {
                 let r = self.bits.rank1(at.wrapping_add(i));
                 (r, r)
@@ -500,7 +507,7 @@ impl<'a> Boosted<'a> {
                     .rank1_pair(at.wrapping_add(i), at.wrapping_add(i2))
             };
             let (r, r2) = (r.wrapping_sub(before), r2.wrapping_sub(before));
-            let occ = u32_at(h.occ, d as usize);
+            let occ = u24_at(h.occ, d as usize);
             let leaves = h.leaves.get(d as usize).copied().unwrap_or(0) as u64;
             if bit == 1 {
                 (i, i2) = (r, r2);
@@ -622,10 +629,10 @@ impl<'a> Boosted<'a> {
                 .wrapping_add(w.off)
                 .wrapping_add(i);
             let before = ones_start.wrapping_add(h.ones_before(w.node));
-            let node_ones = u32_at(h.ones, w.node as usize).wrapping_sub(h.ones_before(w.node));
+            let node_ones = u24_at(h.ones, w.node as usize).wrapping_sub(h.ones_before(w.node));
             let (bit, r) = self.bits.access_rank1(pos);
             let r = r.wrapping_sub(before);
-            let occ = u32_at(h.occ, d as usize);
+            let occ = u24_at(h.occ, d as usize);
             let leaves = h.leaves.get(d as usize).copied().unwrap_or(0) as u64;
             if bit {
                 i = r;
@@ -652,10 +659,11 @@ impl<'a> Boosted<'a> {
             w.lv = next;
             w.node = next.node(d, p);
         };
-        let j = h.inverse.get(t as usize).copied().unwrap_or(0) as usize;
+        // The local symbol of canonical index t (a short scan: no inverse table stored).
+        let j = h.canon.iter().position(|&x| x as u64 == t).unwrap_or(0);
         let c = h.symbol(j);
         let (base, _) = self.super_entry(b / BLOCKS_PER_SUPER, c);
-        (c, base.wrapping_add(u32_at(h.ranks, j)).wrapping_add(i))
+        (c, base.wrapping_add(u24_at(h.ranks, j)).wrapping_add(i))
     }
 
     /// Symbols of block `b`'s header, or of the whole alphabet when `lo..hi` spans blocks.

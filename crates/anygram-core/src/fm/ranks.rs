@@ -31,7 +31,8 @@ pub const SECTIONS: usize = 9;
 pub const SECTIONS_V1: usize = 6;
 
 const LAYOUT_TREE: u64 = 0;
-const LAYOUT_BOOSTED: u64 = 1;
+/// 1 was the first boosted layout (32-bit header counts, an inverse table); never read.
+const LAYOUT_BOOSTED: u64 = 2;
 
 /// Symbols per block of the boosted layout: 2^16 (see `benchmarks/RESULTS.md`, "Issue 12 —
 /// compression boosting": smaller blocks compress the bits better but pay more header).
