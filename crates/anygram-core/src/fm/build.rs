@@ -281,17 +281,21 @@ where
             .multi_threaded(threads)
             .with_aux_indices(AuxIndicesSamplingRate::from(s as i32));
         let (_, aux, _) = c.run().map_err(suffix_array::sais_err)?.into_parts();
-        aux.iter().map(|&a| a as u64 - 1).collect()
+        aux.iter().map(|&a| (a as u64).wrapping_sub(1)).collect()
     } else {
         let c = BwtConstruction::replace_text(&mut *text)
             .with_owned_temporary_array_buffer64()
             .multi_threaded(threads)
             .with_aux_indices(AuxIndicesSamplingRate::from(s as i64));
         let (_, aux, _) = c.run().map_err(suffix_array::sais_err)?.into_parts();
-        aux.iter().map(|&a| a as u64 - 1).collect()
+        aux.iter().map(|&a| (a as u64).wrapping_sub(1)).collect()
     };
-    let primary = aux[0];
-    text[..=primary as usize].rotate_left(1);
+    // Out-of-range rows (never from libsais) are refused here and by the samples' writer.
+    let primary = aux.first().copied().unwrap_or(u64::MAX);
+    let head = text
+        .get_mut(..=primary as usize)
+        .ok_or_else(|| AnygramError::InvalidArgument("libsais gave no primary index".into()))?;
+    head.rotate_left(1);
     Ok((primary, aux))
 }
 

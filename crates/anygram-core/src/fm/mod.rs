@@ -238,8 +238,12 @@ impl<T: Token> FmIndex<T> {
             acc += c;
         }
         let sample_bits = packed::bits_for(n - 1);
+        let samples_file = match samples {
+            SampleFiles::Text { .. } => SAMPLES_FILE,
+            SampleFiles::Rows { .. } => SA_FILE,
+        };
         if m.sample_bits != sample_bits {
-            return Err(bad(SA_FILE, "bad sample width"));
+            return Err(bad(samples_file, "bad sample width"));
         }
         let params = FmParams {
             sa_sample: m.sa_sample,
@@ -247,7 +251,7 @@ impl<T: Token> FmIndex<T> {
         };
         params
             .check()
-            .map_err(|_| bad(SA_FILE, "bad sampling rates"))?;
+            .map_err(|_| bad(samples_file, "bad sampling rates"))?;
         let fm = FmIndex {
             dir: dir.to_path_buf(),
             sep: (symbols.len() - 1) as u32,
