@@ -50,18 +50,31 @@ impl Default for BuildOptions {
     }
 }
 
-/// Bytes of build memory per token of a shard's stream, at the peak of its construction: the
-/// stream (`w` bytes a token; u32 ids are also copied as i32 symbols for libsais) and its i32
-/// suffix array; then the SA kind packs a copy of it, the FM kind overwrites it with BWT symbols
-/// and fills the wavelet tree's bits (at most a byte a token on u8 streams, two on wider ones)
-/// next to it. Above 2^31 tokens the suffix array takes i64 entries: `large_extra` more.
-fn bytes_per_token(kind: IndexKind, width: TokenWidth) -> (u64, u64) {
+/// Build memory per token of a shard's stream at the peak of its construction, in 64ths of a
+/// byte (libsais' auxiliary indices cost `4 / sa_sample` bytes a token), and what it grows by
+/// above 2^31 tokens (i64 entries).
+/// - SA kind: the stream (`w` bytes a token; u32 ids are also copied as i32 symbols for
+///   libsais) and its i32 suffix array, then a packed copy of it.
+/// - FM kind in libsais' BWT mode (u8/u16 streams, `sa_sample` a power of two ≥ 2,
+///   `fm/build.rs`): the stream, which becomes the BWT in place, libsais' 4-byte work array and
+///   the auxiliary indices; the samples and the rank structure are built afterwards next to the
+///   BWT alone, in less (at most about two bytes a token).
+/// - FM kind otherwise: the stream (and the i32 copy of u32 ids) and its suffix array, which is
+///   overwritten with BWT symbols while the rank structure's bits (at most a byte a token on u8
+///   streams, two on wider ones) fill next to it.
+fn bytes_per_token_64(index: &IndexOptions, width: TokenWidth) -> (u64, u64) {
     let w = width.bytes() as u64;
-    match kind {
-        IndexKind::Sa => (w + 8, 8),
+    match index.kind {
+        IndexKind::Sa => (64 * (w + 8), 64 * 8),
         IndexKind::Fm => {
-            let copy = if width == TokenWidth::U32 { 4 } else { 0 };
-            (w.max(2) + copy + 4 + 1, 4)
+            let s = index.fm.unwrap_or_default().sa_sample;
+            if width != TokenWidth::U32 && s >= 2 && s.is_power_of_two() {
+                let aux = (4 * 64u64).div_ceil(s);
+                (64 * (w + 4) + aux, 64 * 4 + aux)
+            } else {
+                let copy = if width == TokenWidth::U32 { 4 } else { 0 };
+                (64 * (w.max(2) + copy + 4 + 1), 64 * 4)
+            }
         }
     }
 }
@@ -169,8 +182,7 @@ impl IndexBuilder {
             opts.index.kind,
         )?;
         let skip_docs = resumed.iter().map(|s| s.num_docs).sum();
-        let mut max_stream =
-            max_shard_stream(opts.index.kind, width, opts.mem_budget, opts.workers);
+        let mut max_stream = max_shard_stream(&opts.index, width, opts.mem_budget, opts.workers);
         if let Some(cap) = opts.max_shard_tokens {
             max_stream = max_stream.min(cap.saturating_add(1));
         }
@@ -445,21 +457,22 @@ impl IndexBuilder {
 /// The longest token stream (separators included) one shard may hold when a build (or a
 /// compaction) may use `mem_budget` bytes with `workers` threads.
 pub fn max_shard_stream(
-    kind: IndexKind,
+    index: &IndexOptions,
     width: TokenWidth,
     mem_budget: u64,
     workers: usize,
 ) -> u64 {
-    let (per_token, large_extra) = bytes_per_token(kind, width);
+    let (per_token, large_extra) = bytes_per_token_64(index, width);
     // While one shard is built the next one fills: give each half of the budget.
     let shard_budget = if workers > 1 {
         mem_budget / 2
     } else {
         mem_budget
     };
-    let max_stream = shard_budget / per_token;
+    let budget_64 = shard_budget.saturating_mul(64);
+    let max_stream = budget_64 / per_token;
     if max_stream > i32::MAX as u64 {
-        (shard_budget / (per_token + large_extra)).max(i32::MAX as u64)
+        (budget_64 / (per_token + large_extra)).max(i32::MAX as u64)
     } else {
         max_stream
     }

@@ -457,7 +457,7 @@ pub fn compact(
     let w = Writer::lock(dir)?;
     let prev = w.current()?;
     let max_stream = crate::build::builder::max_shard_stream(
-        prev.index.kind,
+        &prev.index,
         prev.token_width,
         mem_budget,
         workers.max(1),
