@@ -341,6 +341,7 @@ def run_prompt(domain: str, pi: int, text: str, args: Any, ctxs: dict[str, Any])
     ids = [eos, *rec.model.llm.tokenize(text.encode(), add_bos=False, special=False)]
     row: dict[str, Any] = {"domain": domain, "prompt": pi, "prompt_tokens": len(ids)}
     row["load"] = os.getloadavg()[0]
+    row["min_prob"] = args.min_prob
     rec.start(share_prompt=False)
     t0, c0 = time.perf_counter(), time.process_time()
     plain = generate_greedy(rec, ids, args.new_tokens, eos_token_id=eos)
@@ -451,7 +452,12 @@ def main() -> int:
     )
     ap.add_argument("--draft-max", type=int, default=16)
     ap.add_argument("--tokens-per-match", type=float, default=2.0)
-    ap.add_argument("--min-prob", type=float, default=0.1)
+    ap.add_argument(
+        "--min-prob",
+        default="auto",
+        help="a number, or auto: 1.2 x the drafted token's price measured on the model at the "
+        "start, as `anygram generate` does (anygram.speculative.price)",
+    )
     ap.add_argument("--methods", default="plain,index,lookup")
     ap.add_argument("--domains", default="code,prose")
     ap.add_argument(
@@ -524,6 +530,16 @@ def main() -> int:
         )
     eos = 0  # <|endoftext|>: SmolLM2's end of text, and what each prompt starts with
     prompts = load_prompts(args.heldout, args.prompt_chars, args.prompts)
+    price = None
+    if args.min_prob == "auto":
+        from anygram.speculative.price import measure_draft_price, min_prob_for
+
+        first = next(prompts[d][0] for d in domains if prompts[d])
+        ctx = [eos, *model.llm.tokenize(first.encode(), add_bos=False, special=False)]
+        price = measure_draft_price(model, ctx)
+        args.min_prob = min_prob_for(price)
+        print(f"draft price {price:.3f} of a step: min_prob {args.min_prob:.3f}", file=sys.stderr)
+    args.min_prob = float(args.min_prob)
     report: dict[str, Any] = {
         "command": " ".join(sys.argv),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -531,6 +547,8 @@ def main() -> int:
         "model": str(model_path),
         "index": {"path": args.index, "tokens": index.num_tokens, "docs": index.num_docs},
         "prompts": {d: len(prompts[d]) for d in domains},
+        "draft_price": price,
+        "min_prob": args.min_prob,
     }
     ctxs = {"rec": Recorder(model), "index": index, "lookup": lookup, "eos": eos}
     seen = {(r["domain"], r["prompt"]) for r in done}
