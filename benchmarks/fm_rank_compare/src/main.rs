@@ -139,7 +139,7 @@ fn rest(bwt: Vec<u8>, queries: usize) {
             dense[bwt[i as usize] as usize]
         });
         let build = clock.elapsed().as_secs_f64();
-        let bits = Rrr::new(p.rrr.len, &p.rrr.records, &p.rrr.offsets).unwrap();
+        let bits = Rrr::new_packed(p.rrr.len, &p.rrr.records, &p.rrr.offsets).unwrap();
         let b = Boosted::new(
             n as u64,
             symbols.len(),

@@ -267,7 +267,7 @@ impl BoostedParts {
             supers[(nsup as usize * sigma + c) * 2] = r;
         }
         bits.words.push(0);
-        let rrr = RrrParts::build(&bits);
+        let rrr = RrrParts::build_packed(&bits);
         BoostedParts {
             block_log,
             supers,
@@ -287,7 +287,10 @@ pub struct Boosted<'a> {
     supers: &'a [u64],
     blocks: &'a [u64],
     headers: &'a [u8],
-    bits: Rrr<'a>,
+    bits: Rrr<'a, true>,
+    /// The symbol-map bits of the dense ids `< sigma`: a corrupt header's map is cut to them, so
+    /// that every symbol a header yields indexes the alphabet's tables.
+    map_mask: [u64; 4],
 }
 
 /// A block header, read.
@@ -378,7 +381,7 @@ impl<'a> Boosted<'a> {
         supers: &'a [u64],
         blocks: &'a [u64],
         headers: &'a [u8],
-        bits: Rrr<'a>,
+        bits: Rrr<'a, true>,
     ) -> Option<Boosted<'a>> {
         if !(1..=MAX_SIGMA).contains(&sigma) || !(6..=18).contains(&block_log) {
             return None;
@@ -390,6 +393,11 @@ impl<'a> Boosted<'a> {
         {
             return None;
         }
+        let mut map_mask = [0u64; 4];
+        for (w, m) in map_mask.iter_mut().enumerate() {
+            let below = sigma.saturating_sub(64 * w).min(64);
+            *m = if below == 64 { !0 } else { (1u64 << below) - 1 };
+        }
         Some(Boosted {
             n,
             sigma,
@@ -398,6 +406,7 @@ impl<'a> Boosted<'a> {
             blocks,
             headers,
             bits,
+            map_mask,
         })
     }
 
@@ -429,7 +438,7 @@ impl<'a> Boosted<'a> {
         let fixed = h.get(..FIXED_HEADER)?;
         let mut map = [0u64; 4];
         for (w, m) in map.iter_mut().enumerate() {
-            *m = u64::from_le_bytes(fixed[8 * w..8 * w + 8].try_into().ok()?);
+            *m = u64::from_le_bytes(fixed[8 * w..8 * w + 8].try_into().ok()?) & self.map_mask[w];
         }
         let sigma = fixed[32] as usize + 1;
         let height = fixed[33] as usize;
@@ -727,7 +736,7 @@ mod tests {
 
     fn check(seq: &[u32], sigma: usize, block_log: u32) -> Result<(), TestCaseError> {
         let p = BoostedParts::build(seq.len() as u64, sigma, block_log, |i| seq[i as usize]);
-        let rrr = Rrr::new(p.rrr.len, &p.rrr.records, &p.rrr.offsets).unwrap();
+        let rrr = Rrr::new_packed(p.rrr.len, &p.rrr.records, &p.rrr.offsets).unwrap();
         let b = Boosted::new(
             seq.len() as u64,
             sigma,

@@ -229,8 +229,8 @@ impl<T: Token> FmIndex<T> {
         {
             return Err(bad(BWT_FILE, "alphabet or symbol counts are inconsistent"));
         }
-        let layout = ranks::layout(rest, lengths, &counts, rrr_len)
-            .ok_or_else(|| bad(BWT_FILE, "bad rank structure layout"))?;
+        let layout =
+            ranks::layout(rest, lengths, &counts, rrr_len).map_err(|d| bad(BWT_FILE, &d))?;
         let mut smaller = Vec::with_capacity(counts.len());
         let mut acc = 0u64;
         for &c in &counts {
@@ -300,13 +300,10 @@ impl<T: Token> FmIndex<T> {
     }
 
     fn ranks(&self) -> Option<Ranks<'_>> {
-        let bits = Rrr::new(
-            self.rrr_len,
-            bytemuck::try_cast_slice(self.section(SEC_RECORDS)).ok()?,
-            bytemuck::try_cast_slice(self.section(SEC_OFFSETS)).ok()?,
-        )?;
+        let records = bytemuck::try_cast_slice(self.section(SEC_RECORDS)).ok()?;
+        let offsets = bytemuck::try_cast_slice(self.section(SEC_OFFSETS)).ok()?;
         Some(match &self.layout {
-            Layout::Tree(shape) => Ranks::Tree(shape, bits),
+            Layout::Tree(shape) => Ranks::Tree(shape, Rrr::new(self.rrr_len, records, offsets)?),
             &Layout::Boosted { block_log } => Ranks::Boosted(Boosted::new(
                 self.n,
                 self.alphabet.symbols.len(),
@@ -314,7 +311,7 @@ impl<T: Token> FmIndex<T> {
                 bytemuck::try_cast_slice(self.section(SEC_SUPERS)).ok()?,
                 bytemuck::try_cast_slice(self.section(SEC_BLOCKS)).ok()?,
                 self.section(SEC_HEADERS),
-                bits,
+                Rrr::new_packed(self.rrr_len, records, offsets)?,
             )?),
         })
     }

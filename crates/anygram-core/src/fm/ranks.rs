@@ -31,8 +31,9 @@ pub const SECTIONS: usize = 9;
 pub const SECTIONS_V1: usize = 6;
 
 const LAYOUT_TREE: u64 = 0;
-/// 1 was the first boosted layout (32-bit header counts, an inverse table); never read.
-const LAYOUT_BOOSTED: u64 = 2;
+/// 1 and 2 were earlier boosted layouts of this session (32-bit header counts and an inverse
+/// table; RRR records with 64-bit samples); never read.
+const LAYOUT_BOOSTED: u64 = 3;
 
 /// Symbols per block of the boosted layout: 2^16 (see `benchmarks/RESULTS.md`, "Issue 12 —
 /// compression boosting": smaller blocks compress the bits better but pay more header).
@@ -90,18 +91,31 @@ pub fn encode(
 }
 
 /// The layout named by a header's trailing words (`[]` for the first format), checked
-/// against the code lengths and counts; `None` if they do not fit.
-pub fn layout(rest: &[u64], lengths: &[u8], counts: &[u64], rrr_len: u64) -> Option<Layout> {
+/// against the code lengths and counts; the reason (for a `CorruptIndex` detail) if they do not
+/// fit. A layout number this version does not read (an earlier boosted layout, or a later one)
+/// is named as such, so that the error says to rebuild rather than only "corrupt".
+pub fn layout(
+    rest: &[u64],
+    lengths: &[u8],
+    counts: &[u64],
+    rrr_len: u64,
+) -> std::result::Result<Layout, String> {
+    let bad = || "bad rank structure layout".to_string();
     match rest {
         [] | [LAYOUT_TREE, 0] => Shape::new(lengths, counts)
             .filter(|s| s.total_bits() == rrr_len)
-            .map(Layout::Tree),
+            .map(Layout::Tree)
+            .ok_or_else(bad),
         [LAYOUT_BOOSTED, b] if lengths.is_empty() && counts.len() <= MAX_SIGMA => {
-            Some(Layout::Boosted {
-                block_log: u32::try_from(*b).ok()?,
+            Ok(Layout::Boosted {
+                block_log: u32::try_from(*b).map_err(|_| bad())?,
             })
         }
-        _ => None,
+        [k @ 1..=15, _] if *k != LAYOUT_BOOSTED => Err(format!(
+            "rank structure layout {k} is not read by this version (it reads {LAYOUT_TREE} and \
+             {LAYOUT_BOOSTED}); rebuild the index"
+        )),
+        _ => Err(bad()),
     }
 }
 

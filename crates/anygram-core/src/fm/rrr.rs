@@ -9,6 +9,10 @@
 //! mapping is aligned) and one spot of the offset stream: it sums the classes and offset widths
 //! of the blocks before its own in the record, then decodes that block. 63-bit blocks keep
 //! every binomial coefficient in a u64.
+//!
+//! The packed records (`Rrr<'_, true>`, the boosted layout's) hold both samples in one word,
+//! as 32-bit offsets from 64-bit bases stored every `GROUP` records after the records, and 74
+//! classes in the other seven words: the samples cost 1.4% of the bits instead of 3.2%.
 
 /// Bits per block.
 pub const BLOCK: u64 = 63;
@@ -18,6 +22,20 @@ pub const SUPER: u64 = 64;
 const CLASS_BITS: u64 = 6;
 /// u64 words per record: rank, offset position, 64 classes of 6 bits.
 pub const RECORD_WORDS: usize = 8;
+/// Blocks per packed record: 74 classes of 6 bits in seven words.
+pub const SUPER_PACKED: u64 = 74;
+/// Packed records per group: a group's bits (2^16 · 74 · 63 < 2^32) keep both samples' offsets
+/// from the group's bases in 32 bits.
+const GROUP: u64 = if cfg!(test) { 4 } else { 1 << 16 };
+
+/// Blocks per record, and the first word of the classes, of each record format.
+const fn layout(packed: bool) -> (u64, usize) {
+    if packed {
+        (SUPER_PACKED, 1)
+    } else {
+        (SUPER, 2)
+    }
+}
 
 /// `BINOM[n][k]` = C(n, k) for n, k ≤ 63.
 static BINOM: [[u64; 64]; 64] = binomials();
@@ -197,35 +215,63 @@ pub fn num_records(len: u64) -> u64 {
     len.div_ceil(BLOCK) / SUPER + 1
 }
 
+/// Records and groups of a packed vector of `len` bits.
+fn packed_counts(len: u64) -> (u64, u64) {
+    let records = len.div_ceil(BLOCK) / SUPER_PACKED + 1;
+    (records, records.div_ceil(GROUP))
+}
+
 impl RrrParts {
     pub fn build(bits: &BitBuf) -> RrrParts {
+        Self::build_as(bits, false)
+    }
+
+    /// With packed records (their groups' bases after them, in `records`).
+    pub fn build_packed(bits: &BitBuf) -> RrrParts {
+        Self::build_as(bits, true)
+    }
+
+    fn build_as(bits: &BitBuf, packed: bool) -> RrrParts {
+        let (sup, cw) = layout(packed);
         let num_blocks = bits.len.div_ceil(BLOCK);
-        let mut records = vec![0u64; num_records(bits.len) as usize * RECORD_WORDS];
+        let nrec = num_blocks / sup + 1;
+        let mut records = vec![0u64; nrec as usize * RECORD_WORDS];
+        let mut bases = Vec::new();
         let mut offsets = BitBuf {
             words: Vec::with_capacity((bits.len / 128) as usize),
             len: 0,
         };
         let mut rank = 0u64;
         for b in 0..=num_blocks {
-            let rec = &mut records[(b / SUPER) as usize * RECORD_WORDS..][..RECORD_WORDS];
-            if b % SUPER == 0 {
-                rec[0] = rank;
-                rec[1] = offsets.len;
+            let r = b / sup;
+            let rec = &mut records[r as usize * RECORD_WORDS..][..RECORD_WORDS];
+            if b % sup == 0 {
+                if !packed {
+                    rec[0] = rank;
+                    rec[1] = offsets.len;
+                } else {
+                    if r % GROUP == 0 {
+                        bases.extend_from_slice(&[rank, offsets.len]);
+                    }
+                    let (br, bp) = (bases[bases.len() - 2], bases[bases.len() - 1]);
+                    rec[0] = (rank - br) | (offsets.len - bp) << 32;
+                }
             }
             if b == num_blocks {
                 break;
             }
             let block = bits.block(b);
             let k = block.count_ones() as u64;
-            let at = (b % SUPER) * CLASS_BITS;
-            rec[2 + (at / 64) as usize] |= k << (at % 64);
+            let at = (b % sup) * CLASS_BITS;
+            rec[cw + (at / 64) as usize] |= k << (at % 64);
             if at % 64 + CLASS_BITS > 64 {
-                rec[3 + (at / 64) as usize] |= k >> (64 - at % 64);
+                rec[cw + 1 + (at / 64) as usize] |= k >> (64 - at % 64);
             }
             rank += k;
             offsets.push(encode(block), WIDTH[k as usize] as u32);
         }
         offsets.words.push(0);
+        records.extend_from_slice(&bases);
         RrrParts {
             len: bits.len,
             records,
@@ -234,12 +280,28 @@ impl RrrParts {
     }
 }
 
-/// A read-only RRR vector over stored parts.
+/// A read-only RRR vector over stored parts; `PACKED` selects the record format.
 #[derive(Clone, Copy)]
-pub struct Rrr<'a> {
+pub struct Rrr<'a, const PACKED: bool = false> {
     len: u64,
     records: &'a [u64],
+    /// Per group of packed records: rank and offset position before it.
+    bases: &'a [u64],
     offsets: &'a [u64],
+}
+
+impl<'a> Rrr<'a> {
+    /// `None` when the records are too few for `len` bits.
+    pub fn new(len: u64, records: &'a [u64], offsets: &'a [u64]) -> Option<Rrr<'a>> {
+        Rrr::from_parts(len, records, offsets)
+    }
+}
+
+impl<'a> Rrr<'a, true> {
+    /// With packed records (`RrrParts::build_packed`); `None` when they do not fit `len` bits.
+    pub fn new_packed(len: u64, records: &'a [u64], offsets: &'a [u64]) -> Option<Self> {
+        Rrr::from_parts(len, records, offsets)
+    }
 }
 
 /// Where a rank stands after walking a record up to a block.
@@ -250,22 +312,31 @@ struct Walk {
     pos: u64,
 }
 
-impl<'a> Rrr<'a> {
+impl<'a, const PACKED: bool> Rrr<'a, PACKED> {
+    const SUPER: u64 = layout(PACKED).0;
+
     /// `None` when the records are too few for `len` bits.
-    pub fn new(len: u64, records: &'a [u64], offsets: &'a [u64]) -> Option<Rrr<'a>> {
-        if (records.len() as u64) != num_records(len) * RECORD_WORDS as u64 {
+    fn from_parts(len: u64, records: &'a [u64], offsets: &'a [u64]) -> Option<Rrr<'a, PACKED>> {
+        let (nrec, groups) = if PACKED {
+            packed_counts(len)
+        } else {
+            (num_records(len), 0)
+        };
+        let at = usize::try_from(nrec.checked_mul(RECORD_WORDS as u64)?).ok()?;
+        if (records.len() as u64) != at as u64 + 2 * groups {
             return None;
         }
         Some(Rrr {
             len,
-            records,
+            records: &records[..at],
+            bases: &records[at..],
             offsets,
         })
     }
 
     #[inline]
     fn record(&self, blk: u64) -> &[u64] {
-        let at = (blk / SUPER) as usize * RECORD_WORDS;
+        let at = (blk / Self::SUPER) as usize * RECORD_WORDS;
         self.records
             .get(at..at + RECORD_WORDS)
             .unwrap_or(&[0; RECORD_WORDS])
@@ -275,10 +346,24 @@ impl<'a> Rrr<'a> {
     #[inline]
     fn start(&self, blk: u64) -> Walk {
         let rec = self.record(blk);
-        Walk {
-            blk: blk / SUPER * SUPER,
-            rank: rec[0],
-            pos: rec[1],
+        let first = blk / Self::SUPER * Self::SUPER;
+        if PACKED {
+            let g = (blk / Self::SUPER / GROUP) as usize * 2;
+            let (br, bp) = match self.bases.get(g..g + 2) {
+                Some(b) => (b[0], b[1]),
+                None => (0, 0),
+            };
+            Walk {
+                blk: first,
+                rank: br.wrapping_add(rec[0] & 0xFFFF_FFFF),
+                pos: bp.wrapping_add(rec[0] >> 32),
+            }
+        } else {
+            Walk {
+                blk: first,
+                rank: rec[0],
+                pos: rec[1],
+            }
         }
     }
 
@@ -287,7 +372,7 @@ impl<'a> Rrr<'a> {
     fn advance(&self, mut w: Walk, blk: u64) -> Walk {
         let rec = self.record(w.blk);
         while w.blk < blk {
-            let k = class(rec, w.blk);
+            let k = class::<PACKED>(rec, w.blk);
             w.rank = w.rank.wrapping_add(k as u64);
             w.pos = w.pos.wrapping_add(WIDTH[k] as u64);
             w.blk += 1;
@@ -295,9 +380,30 @@ impl<'a> Rrr<'a> {
         w
     }
 
+    /// The walk standing at block `blk`: summed forwards from its record's start, or, past the
+    /// record's middle, backwards from the next record's start (half the classes on average).
+    #[inline]
+    fn seek(&self, blk: u64) -> Walk {
+        let w = self.start(blk);
+        let next = w.blk + Self::SUPER;
+        let next_at = (next / Self::SUPER) as usize * RECORD_WORDS;
+        if blk - w.blk <= Self::SUPER / 2 || next_at >= self.records.len() {
+            return self.advance(w, blk);
+        }
+        let rec = self.record(blk);
+        let mut v = self.start(next);
+        while v.blk > blk {
+            v.blk -= 1;
+            let k = class::<PACKED>(rec, v.blk);
+            v.rank = v.rank.wrapping_sub(k as u64);
+            v.pos = v.pos.wrapping_sub(WIDTH[k] as u64);
+        }
+        v
+    }
+
     #[inline]
     fn prefetch_record(&self, blk: u64) {
-        let at = (blk / SUPER) as usize * RECORD_WORDS;
+        let at = (blk / Self::SUPER) as usize * RECORD_WORDS;
         if at < self.records.len() {
             crate::prefetch::prefetch_read(self.records.as_ptr().wrapping_add(at));
         }
@@ -314,7 +420,7 @@ impl<'a> Rrr<'a> {
     /// The class of the block `w` stands at, and its bits at positions `≥ stop`.
     #[inline]
     fn bits_from(&self, w: Walk, stop: u64) -> (u64, u64) {
-        let k = class(self.record(w.blk), w.blk);
+        let k = class::<PACKED>(self.record(w.blk), w.blk);
         let bits = decode_from(read_bits(self.offsets, w.pos, WIDTH[k] as u32), k, stop);
         (k as u64, bits)
     }
@@ -323,7 +429,7 @@ impl<'a> Rrr<'a> {
     #[inline]
     pub fn rank1(&self, i: u64) -> u64 {
         let i = i.min(self.len);
-        let w = self.advance(self.start(i / BLOCK), i / BLOCK);
+        let w = self.seek(i / BLOCK);
         ones_before(w, self.bits_at_if(w, i % BLOCK), i % BLOCK)
     }
 
@@ -348,16 +454,16 @@ impl<'a> Rrr<'a> {
         }
         let wi;
         let wj;
-        if bi / SUPER == bj / SUPER {
-            wi = self.advance(self.start(bi), bi);
+        if bi / Self::SUPER == bj / Self::SUPER {
+            wi = self.seek(bi);
             wj = self.advance(wi, bj);
         } else {
             // Two records: fetch the second one and both offset spots early, so that the four
             // cache misses overlap instead of following one another.
             self.prefetch_record(bj);
-            wi = self.advance(self.start(bi), bi);
+            wi = self.seek(bi);
             self.prefetch_offset(wi.pos);
-            wj = self.advance(self.start(bj), bj);
+            wj = self.seek(bj);
             self.prefetch_offset(wj.pos);
         }
         let (ri, rj) = (i % BLOCK, j % BLOCK);
@@ -375,7 +481,7 @@ impl<'a> Rrr<'a> {
     #[inline]
     pub fn access_rank1(&self, i: u64) -> (bool, u64) {
         let i = i.min(self.len.saturating_sub(1));
-        let w = self.advance(self.start(i / BLOCK), i / BLOCK);
+        let w = self.seek(i / BLOCK);
         let rem = i % BLOCK;
         let kb = self.bits_from(w, rem);
         ((kb.1 >> rem) & 1 == 1, ones_before(w, kb, rem))
@@ -384,9 +490,10 @@ impl<'a> Rrr<'a> {
 
 /// Class of block `blk` in its record.
 #[inline]
-fn class(rec: &[u64], blk: u64) -> usize {
-    let at = (blk % SUPER) * CLASS_BITS;
-    (read_bits(rec.get(2..).unwrap_or(&[]), at, CLASS_BITS as u32) & 63) as usize
+fn class<const PACKED: bool>(rec: &[u64], blk: u64) -> usize {
+    let (sup, cw) = layout(PACKED);
+    let at = (blk % sup) * CLASS_BITS;
+    (read_bits(rec.get(cw..).unwrap_or(&[]), at, CLASS_BITS as u32) & 63) as usize
 }
 
 /// The rank before offset `rem` of the block `w` stands at, given its class and its bits at
@@ -428,7 +535,7 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
         #[test]
-        fn rank_and_access_match_a_plain_vector(bits in proptest::collection::vec(prop_oneof![3 => Just(false), 1 => Just(true)], 0..5000), runs in any::<bool>()) {
+        fn rank_and_access_match_a_plain_vector(bits in proptest::collection::vec(prop_oneof![3 => Just(false), 1 => Just(true)], 0..25000), runs in any::<bool>()) {
             // Long runs of ones as well as scattered ones.
             let bits: Vec<bool> = if runs { bits.iter().enumerate().map(|(i, b)| *b || (i / 200) % 2 == 1).collect() } else { bits };
             let mut buf = BitBuf::zeros(bits.len() as u64);
@@ -437,6 +544,20 @@ mod tests {
             }
             let p = RrrParts::build(&buf);
             let r = Rrr::new(p.len, &p.records, &p.offsets).unwrap();
+            // Packed records, in groups of 4 in tests (several groups per vector).
+            let pp = RrrParts::build_packed(&buf);
+            let rp = Rrr::new_packed(pp.len, &pp.records, &pp.offsets).unwrap();
+            for i in (0..=bits.len()).step_by(3) {
+                prop_assert_eq!(rp.rank1(i as u64), r.rank1(i as u64));
+                if i < bits.len() {
+                    prop_assert_eq!(rp.access_rank1(i as u64), r.access_rank1(i as u64));
+                }
+                for j in [i, i + 1, i + 70, i + 4000, bits.len()] {
+                    if j <= bits.len() {
+                        prop_assert_eq!(rp.rank1_pair(i as u64, j as u64), r.rank1_pair(i as u64, j as u64));
+                    }
+                }
+            }
             let mut ones = vec![0u64];
             for (i, &b) in bits.iter().enumerate() {
                 prop_assert_eq!(r.rank1(i as u64), ones[i]);

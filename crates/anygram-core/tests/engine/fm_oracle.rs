@@ -370,3 +370,44 @@ fn corrupt_files_are_errors_never_panics() {
     ));
     exercise(&FmIndex::<u8>::open(tmp.path(), &m, opts).unwrap());
 }
+
+/// An `fm.bwt` of another rank-structure layout (an earlier boosted layout, whose RRR records
+/// this version no longer reads) is refused with a `CorruptIndex` that names the layout and
+/// says to rebuild, not read as if it were the current one.
+#[test]
+fn earlier_layouts_are_typed_errors() {
+    use anygram_core::fm::{ranks, sections, BWT_FILE};
+    use anygram_core::AnygramError;
+    let docs: Vec<Vec<u32>> = (0..30u32)
+        .map(|i| (0..(i * 11) % 70).map(|j| (i + j) % 6).collect())
+        .collect();
+    let s: Vec<u8> = stream(&docs);
+    let tmp = tempfile::tempdir().unwrap();
+    let m = build::write(
+        tmp.path(),
+        s,
+        255,
+        FmParams::default(),
+        1,
+        &mut Default::default(),
+    )
+    .unwrap();
+    let path = tmp.path().join(BWT_FILE);
+    let good = std::fs::read(&path).unwrap();
+    let header =
+        sections::read_sections(&good, ranks::SECTIONS).unwrap()[ranks::SEC_HEADER].clone();
+    for (layout, named) in [(1u64, true), (2, true), (9, true), (1 << 40, false)] {
+        let mut bad = good.clone();
+        bad[header.start + 24..header.start + 32].copy_from_slice(&layout.to_le_bytes());
+        std::fs::write(&path, &bad).unwrap();
+        match FmIndex::<u8>::open(tmp.path(), &m, OpenOptions::default()) {
+            Err(AnygramError::CorruptIndex { detail, .. }) => {
+                assert_eq!(detail.contains("rebuild"), named, "{layout}: {detail}");
+            }
+            Err(e) => panic!("layout {layout}: {e}"),
+            Ok(_) => panic!("layout {layout} opened"),
+        }
+    }
+    std::fs::write(&path, &good).unwrap();
+    assert!(FmIndex::<u8>::open(tmp.path(), &m, OpenOptions::default()).is_ok());
+}
