@@ -1,7 +1,10 @@
 //! The document files every index kind keeps next to its text index: `docs.bin` (where each
-//! document starts in the stream), `meta.jsonl` and `meta.idx` (each document's metadata),
-//! opened and checked once here for the suffix-array and the FM-index kinds alike.
+//! document starts in the stream) and each document's metadata — `meta.jsonl` and `meta.idx`
+//! (plain JSON and its offsets), or `meta.blocks` (the same compressed in blocks,
+//! `meta_blocks.rs`; FM shards from format 4) — opened and checked once here for the
+//! suffix-array and the FM-index kinds alike.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use crate::error::{AnygramError, Result};
@@ -14,9 +17,21 @@ use crate::storage::FileBytes;
 pub struct DocFiles {
     dir: PathBuf,
     docs: FileBytes,
-    meta: FileBytes,
-    meta_index: FileBytes,
+    meta: Meta,
     case: Option<Patches>,
+}
+
+/// The metadata files of a shard, in either form.
+enum Meta {
+    /// `meta.jsonl` and its offsets `meta.idx`.
+    Plain { meta: FileBytes, index: FileBytes },
+    /// `meta.blocks`.
+    Blocks(FileBytes),
+}
+
+/// Whether a shard's files (as its manifest lists them) hold the metadata in blocks.
+pub fn has_meta_blocks<V>(files: &std::collections::BTreeMap<String, V>) -> bool {
+    files.contains_key(format::META_BLOCKS_FILE)
 }
 
 fn u64s(bytes: &FileBytes) -> Option<&[u64]> {
@@ -37,8 +52,14 @@ impl DocFiles {
         let files = DocFiles {
             dir: dir.to_path_buf(),
             docs: open(format::DOCS_FILE)?,
-            meta: open(format::META_FILE)?,
-            meta_index: open(format::META_INDEX_FILE)?,
+            meta: if has_meta_blocks(&m.files) {
+                Meta::Blocks(open(format::META_BLOCKS_FILE)?)
+            } else {
+                Meta::Plain {
+                    meta: open(format::META_FILE)?,
+                    index: open(format::META_INDEX_FILE)?,
+                }
+            },
             case: match m.files.get(format::CASE_FILE) {
                 Some(entry) => Some(Patches::open(
                     open_listed(dir, format::CASE_FILE, entry, opts)?,
@@ -66,22 +87,29 @@ impl DocFiles {
                 "document offsets are not increasing",
             ));
         }
-        let meta_index = u64s(&self.meta_index)
-            .filter(|m| m.len() as u64 == d + 1)
-            .ok_or_else(|| {
-                bad(
-                    format::META_INDEX_FILE,
-                    "size does not match the document count",
-                )
-            })?;
-        if meta_index[0] != 0
-            || meta_index[d as usize] != self.meta.len() as u64
-            || meta_index.windows(2).any(|w| w[0] > w[1])
-        {
-            return Err(bad(
-                format::META_INDEX_FILE,
-                "metadata offsets are not increasing",
-            ));
+        match &self.meta {
+            Meta::Plain { meta, index } => {
+                let meta_index =
+                    u64s(index)
+                        .filter(|m| m.len() as u64 == d + 1)
+                        .ok_or_else(|| {
+                            bad(
+                                format::META_INDEX_FILE,
+                                "size does not match the document count",
+                            )
+                        })?;
+                if meta_index[0] != 0
+                    || meta_index[d as usize] != meta.len() as u64
+                    || meta_index.windows(2).any(|w| w[0] > w[1])
+                {
+                    return Err(bad(
+                        format::META_INDEX_FILE,
+                        "metadata offsets are not increasing",
+                    ));
+                }
+            }
+            Meta::Blocks(file) => crate::meta_blocks::check(file.as_bytes(), d)
+                .map_err(|detail| bad(format::META_BLOCKS_FILE, detail))?,
         }
         Ok(())
     }
@@ -92,9 +120,20 @@ impl DocFiles {
         u64s(&self.docs).unwrap_or(&[])
     }
 
-    /// The metadata JSON of a document (shard-local index).
-    pub fn metadata(&self, doc: u64) -> Result<&str> {
-        let idx = u64s(&self.meta_index).unwrap_or(&[]);
+    /// The metadata JSON of a document (shard-local index): borrowed from `meta.jsonl`, or
+    /// decoded from its block of `meta.blocks`.
+    pub fn metadata(&self, doc: u64) -> Result<Cow<'_, str>> {
+        let (meta, index) = match &self.meta {
+            Meta::Plain { meta, index } => (meta, index),
+            Meta::Blocks(file) => {
+                return crate::meta_blocks::metadata(
+                    file.as_bytes(),
+                    doc,
+                    &self.dir.join(format::META_BLOCKS_FILE),
+                )
+            }
+        };
+        let idx = u64s(index).unwrap_or(&[]);
         let (start, end) = match (idx.get(doc as usize), idx.get(doc as usize + 1)) {
             (Some(&s), Some(&e)) => (s as usize, e as usize),
             _ => {
@@ -103,8 +142,8 @@ impl DocFiles {
                 )))
             }
         };
-        let bytes = self.meta.as_bytes().get(start..end).unwrap_or(&[]);
-        std::str::from_utf8(bytes).map_err(|_| {
+        let bytes = meta.as_bytes().get(start..end).unwrap_or(&[]);
+        std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|_| {
             AnygramError::corrupt(self.dir.join(format::META_FILE), "metadata is not UTF-8")
         })
     }
@@ -125,6 +164,10 @@ impl DocFiles {
     /// Bytes of the files.
     pub fn size_bytes(&self) -> u64 {
         let case = self.case.as_ref().map_or(0, Patches::size_bytes);
-        (self.docs.len() + self.meta.len() + self.meta_index.len()) as u64 + case
+        let meta = match &self.meta {
+            Meta::Plain { meta, index } => meta.len() + index.len(),
+            Meta::Blocks(file) => file.len(),
+        };
+        (self.docs.len() + meta) as u64 + case
     }
 }

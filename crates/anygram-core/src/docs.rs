@@ -141,7 +141,7 @@ impl Window {
             local_doc: self.doc,
             doc_len: self.end - self.start,
             needle_offset: self.needle_offset,
-            metadata: s.metadata(self.doc)?.to_string(),
+            metadata: s.metadata(self.doc)?.into_owned(),
             token_ids,
             doc_start_ptr: self.start,
             disp_offset: self.disp_start - self.start,

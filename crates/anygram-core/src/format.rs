@@ -20,8 +20,10 @@ use crate::token::TokenWidth;
 /// kind is not the suffix array (`kind`), whose text was case-folded (`fold_case`), or with
 /// documents taken down (`takedown`: global document numbers with gaps), which a version 1
 /// reader would misread; any other index is still written as version 1. Version 3: FM shards
-/// whose samples are in text order (`fm.samples` instead of `fm.sa` and `fm.isa`).
-pub const FORMAT_VERSION: u32 = 3;
+/// whose samples are in text order (`fm.samples` instead of `fm.sa` and `fm.isa`). Version 4:
+/// shards whose metadata is compressed in blocks (`meta.blocks` instead of `meta.jsonl` and
+/// `meta.idx`; FM shards).
+pub const FORMAT_VERSION: u32 = 4;
 /// The oldest format this build reads.
 pub const OLDEST_FORMAT_VERSION: u32 = 1;
 pub const FORMAT_NAME: &str = "anygram-index";
@@ -37,6 +39,9 @@ pub const DOCS_FILE: &str = "docs.bin";
 pub const PREFIX_FILE: &str = "prefix.bin";
 pub const META_FILE: &str = "meta.jsonl";
 pub const META_INDEX_FILE: &str = "meta.idx";
+/// The metadata compressed in blocks (`meta_blocks.rs`), instead of `meta.jsonl` and
+/// `meta.idx`: FM shards from format version 4.
+pub const META_BLOCKS_FILE: &str = "meta.blocks";
 /// The original bytes where case folding changed them (`fold_case` indexes, either kind).
 pub const CASE_FILE: &str = "case.bin";
 pub const SHARD_FILES: [&str; 6] = [
@@ -47,15 +52,11 @@ pub const SHARD_FILES: [&str; 6] = [
     META_FILE,
     META_INDEX_FILE,
 ];
-/// Per-shard files of the FM-index kind: no token stream, no suffix array, no prefix table.
-/// (Format 2 shards have `fm.sa` and `fm.isa` instead of `fm.samples`: `fm::has_row_samples`.)
-pub const FM_SHARD_FILES: [&str; 5] = [
-    fm::BWT_FILE,
-    fm::SAMPLES_FILE,
-    DOCS_FILE,
-    META_FILE,
-    META_INDEX_FILE,
-];
+/// Per-shard files of the FM-index kind: no token stream, no suffix array, no prefix table, and
+/// the metadata in blocks. (Format 2 shards have `fm.sa` and `fm.isa` instead of `fm.samples`:
+/// `fm::has_row_samples`; shards of formats 2 and 3 have `meta.jsonl` and `meta.idx` instead of
+/// `meta.blocks`: `doc_files::has_meta_blocks`.)
+pub const FM_SHARD_FILES: [&str; 4] = [fm::BWT_FILE, fm::SAMPLES_FILE, DOCS_FILE, META_BLOCKS_FILE];
 
 /// The structure that answers queries on a shard's text.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -301,7 +302,8 @@ impl Manifest {
             return Err(AnygramError::corrupt(
                 path,
                 format!(
-                    "fm shards with fm.samples need format version 3, the manifest says {}",
+                    "shards with fm.samples need format version 3, with meta.blocks 4; \
+                     the manifest says {}",
                     self.format_version
                 ),
             ));
@@ -324,8 +326,23 @@ impl Manifest {
             }
             let case = self.index.fold_case.then_some(CASE_FILE);
             let row_samples = self.index.kind == IndexKind::Fm && fm::has_row_samples(&s.files);
-            let files = self.index.kind.shard_files().iter().copied().chain(case);
-            for f in files.filter(|&f| !(row_samples && f == fm::SAMPLES_FILE)) {
+            // The plain metadata files stand in for `meta.blocks` in shards written before it.
+            let plain_meta =
+                self.index.kind == IndexKind::Fm && !crate::doc_files::has_meta_blocks(&s.files);
+            let mut files: Vec<&str> = self
+                .index
+                .kind
+                .shard_files()
+                .iter()
+                .copied()
+                .chain(case)
+                .filter(|&f| !(row_samples && f == fm::SAMPLES_FILE))
+                .filter(|&f| !(plain_meta && f == META_BLOCKS_FILE))
+                .collect();
+            if plain_meta {
+                files.extend([META_FILE, META_INDEX_FILE]);
+            }
+            for f in files {
                 if !s.files.contains_key(f) {
                     return Err(AnygramError::corrupt(
                         path,
@@ -394,15 +411,14 @@ impl Manifest {
             .max(self.shards_version_needed())
     }
 
-    /// 3 when an FM shard has text-order samples (`fm.samples`), which a version 2 reader
-    /// would not find.
+    /// 4 when a shard has its metadata in blocks (`meta.blocks`), which a version 3 reader
+    /// would not find; 3 when an FM shard has text-order samples (`fm.samples`), which a
+    /// version 2 reader would not find.
     fn shards_version_needed(&self) -> u32 {
-        let text_samples = self.index.kind == IndexKind::Fm
-            && self
-                .shards
-                .iter()
-                .any(|s| s.files.contains_key(fm::SAMPLES_FILE));
-        if text_samples {
+        let has = |name: &str| self.shards.iter().any(|s| s.files.contains_key(name));
+        if has(META_BLOCKS_FILE) {
+            4
+        } else if self.index.kind == IndexKind::Fm && has(fm::SAMPLES_FILE) {
             3
         } else {
             OLDEST_FORMAT_VERSION

@@ -36,6 +36,7 @@ pub mod grow;
 pub mod index;
 pub mod lm;
 pub mod merge;
+pub mod meta_blocks;
 pub mod packed;
 mod prefetch;
 pub mod query;

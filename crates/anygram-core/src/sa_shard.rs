@@ -313,7 +313,7 @@ impl<T: Token> ShardIndex for Shard<T> {
         Shard::doc_starts(self)
     }
 
-    fn metadata(&self, doc: u64) -> Result<&str> {
+    fn metadata(&self, doc: u64) -> Result<Cow<'_, str>> {
         Shard::metadata(self, doc)
     }
 

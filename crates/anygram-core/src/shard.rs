@@ -232,7 +232,7 @@ impl<T: Token> Shard<T> {
     }
 
     /// The metadata JSON of a document (shard-local index).
-    pub fn metadata(&self, doc: u64) -> Result<&str> {
+    pub fn metadata(&self, doc: u64) -> Result<std::borrow::Cow<'_, str>> {
         self.docs.metadata(doc)
     }
 

@@ -123,7 +123,7 @@ pub trait ShardIndex: Send + Sync {
     fn doc_starts(&self) -> &[u64];
 
     /// The metadata JSON of a shard-local document.
-    fn metadata(&self, doc: u64) -> Result<&str>;
+    fn metadata(&self, doc: u64) -> Result<Cow<'_, str>>;
 
     /// The shard's directory.
     fn dir(&self) -> &Path;
@@ -239,7 +239,7 @@ impl<T: Token> ShardIndex for AnyShard<T> {
     fn doc_starts(&self) -> &[u64] {
         each_kind!(self, s => ShardIndex::doc_starts(s))
     }
-    fn metadata(&self, doc: u64) -> Result<&str> {
+    fn metadata(&self, doc: u64) -> Result<Cow<'_, str>> {
         each_kind!(self, s => ShardIndex::metadata(s, doc))
     }
     fn dir(&self) -> &Path {

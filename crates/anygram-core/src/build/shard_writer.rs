@@ -144,13 +144,11 @@ impl<T: Token> ShardBuffer<T> {
         let (num_tokens, num_docs) = (self.num_tokens(), self.num_docs());
         let clock = Instant::now();
         let mut files = std::collections::BTreeMap::new();
+        // The metadata in compressed blocks (`meta_blocks.rs`): the FM kind is the small one.
+        let meta = crate::meta_blocks::encode(&self.meta, &self.meta_index)?;
         for (name, bytes) in [
             (format::DOCS_FILE, bytemuck::cast_slice(&self.doc_starts)),
-            (format::META_FILE, &self.meta[..]),
-            (
-                format::META_INDEX_FILE,
-                bytemuck::cast_slice(&self.meta_index),
-            ),
+            (format::META_BLOCKS_FILE, &meta[..]),
         ] {
             files.insert(
                 name.to_string(),

@@ -144,7 +144,7 @@ impl<T: Token> ShardIndex for FmShard<T> {
         self.docs.doc_starts()
     }
 
-    fn metadata(&self, doc: u64) -> Result<&str> {
+    fn metadata(&self, doc: u64) -> Result<Cow<'_, str>> {
         self.docs.metadata(doc)
     }
 

@@ -26,7 +26,7 @@ fn matches(v: &serde_json::Value, value: &str) -> bool {
 pub fn docs_where<S: ShardIndex>(s: &S, path: &[String], value: &str) -> Result<Vec<u64>> {
     let mut out = Vec::new();
     for d in 0..s.num_docs() {
-        let meta: serde_json::Value = serde_json::from_str(s.metadata(d)?).unwrap_or_default();
+        let meta: serde_json::Value = serde_json::from_str(&s.metadata(d)?).unwrap_or_default();
         if field(&meta, path).is_some_and(|v| matches(v, value)) {
             out.push(d);
         }
