@@ -396,7 +396,13 @@ fn earlier_layouts_are_typed_errors() {
     let good = std::fs::read(&path).unwrap();
     let header =
         sections::read_sections(&good, ranks::SECTIONS).unwrap()[ranks::SEC_HEADER].clone();
-    for (layout, named) in [(1u64, true), (2, true), (9, true), (1 << 40, false)] {
+    for (layout, named) in [
+        (1u64, true),
+        (2, true),
+        (3, true),
+        (9, true),
+        (1 << 40, false),
+    ] {
         let mut bad = good.clone();
         bad[header.start + 24..header.start + 32].copy_from_slice(&layout.to_le_bytes());
         std::fs::write(&path, &bad).unwrap();
