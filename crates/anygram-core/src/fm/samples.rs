@@ -15,13 +15,14 @@
 //! libsais' BWT mode hands out exactly the rows of positions `k·s` (its auxiliary indices), so
 //! the build never holds the suffix array for these (see `build.rs`).
 //!
-//! Sections: header `[n, s, t, m, shortcuts]`; the marked rows (Elias–Fano: lows, upper, one
+//! Sections: header `[n, s, t, m, shortcuts, ef_sample]` (format 3's has no `ef_sample`: its
+//! Elias–Fano sets are sampled every 256, `elias_fano::SAMPLE_V3`); the marked rows (Elias–Fano: lows, upper, one
 //! samples, zero samples); `π` (packed); the shortcut positions (Elias–Fano over `0..m`, same
 //! four parts); the shortcut targets (packed, in the order of their positions).
 
 use std::ops::Range;
 
-use super::elias_fano::{EfBuilder, EfParts, EliasFano};
+use super::elias_fano::{self, EfBuilder, EfParts, EliasFano};
 use super::sections::SectionWriter;
 use crate::error::{AnygramError, Result};
 use crate::packed::{self, PackedSlice};
@@ -77,6 +78,8 @@ pub struct SamplesWriter {
     t: u64,
     m: u64,
     values: PackedBuf,
+    /// Sample rate of the Elias–Fano sets; `None` writes format 3's (256, unnamed header).
+    ef_sample: Option<u64>,
 }
 
 impl SamplesWriter {
@@ -88,12 +91,25 @@ impl SamplesWriter {
             t,
             m,
             values: PackedBuf::zeros(m, packed::bits_for(m.saturating_sub(1))),
+            ef_sample: Some(elias_fano::SAMPLE),
         }
+    }
+
+    /// Writes format 3's layout (a five-word header, sets sampled every 256): old files in
+    /// tests.
+    #[cfg(test)]
+    fn format_3(mut self) -> SamplesWriter {
+        self.ef_sample = None;
+        self
+    }
+
+    fn ef_sample(&self) -> u64 {
+        self.ef_sample.unwrap_or(elias_fano::SAMPLE_V3)
     }
 
     /// From the suffix array read in row order: `sa(r)` is the position of row `r`.
     pub fn from_rows(mut self, sa: impl Iterator<Item = u64>) -> Result<Vec<u8>> {
-        let mut marks = EfBuilder::new(self.n, self.m);
+        let mut marks = EfBuilder::new(self.n, self.m, self.ef_sample());
         let mut j = 0u64;
         for (r, i) in sa.enumerate() {
             if i % self.s == 0 {
@@ -137,7 +153,7 @@ impl SamplesWriter {
             self.values.put(j, k as u64);
         }
         drop(before);
-        let mut marks = EfBuilder::new(self.n, self.m);
+        let mut marks = EfBuilder::new(self.n, self.m, self.ef_sample());
         for (w, &word) in bits.iter().enumerate() {
             let mut x = word;
             while x != 0 {
@@ -150,7 +166,7 @@ impl SamplesWriter {
     }
 
     fn finish(self, marks: EfParts) -> Result<Vec<u8>> {
-        let (m, t) = (self.m, self.t);
+        let (m, t, ef_sample) = (self.m, self.t, self.ef_sample());
         let values = self.values.into_packed();
         let bits = packed::bits_for(m.saturating_sub(1));
         let pi = PackedSlice::new(&values, bits, m).ok_or_else(|| internal("samples"))?;
@@ -190,14 +206,16 @@ impl SamplesWriter {
         }
         drop(visited);
         shortcuts.sort_unstable();
-        let mut at = EfBuilder::new(m, shortcuts.len() as u64);
+        let mut at = EfBuilder::new(m, shortcuts.len() as u64, ef_sample);
         let mut back = PackedBuf::zeros(shortcuts.len() as u64, bits);
         for (i, &(e, b)) in shortcuts.iter().enumerate() {
             at.push(e);
             back.put(i as u64, b);
         }
         let mut w = SectionWriter::default();
-        w.push_u64s(&[self.n, self.s, t, m, shortcuts.len() as u64]);
+        let mut header = vec![self.n, self.s, t, m, shortcuts.len() as u64];
+        header.extend(self.ef_sample);
+        w.push_u64s(&header);
         push_ef(&mut w, marks);
         w.push(values);
         push_ef(&mut w, at.finish());
@@ -242,8 +260,10 @@ impl<'a> TextSamples<'a> {
         let u64s = |i: usize| -> Option<&'a [u64]> {
             bytemuck::try_cast_slice(bytes.get(sections.get(i)?.clone())?).ok()
         };
-        let &[hn, hs, ht, m, count] = u64s(SEC_HEADER)? else {
-            return None;
+        let (hn, hs, ht, m, count, sample) = match *u64s(SEC_HEADER)? {
+            [hn, hs, ht, m, count] => (hn, hs, ht, m, count, elias_fano::SAMPLE_V3),
+            [hn, hs, ht, m, count, sample] => (hn, hs, ht, m, count, sample),
+            _ => return None,
         };
         if (hn, hs, ht) != (n, s, t) || m != sample_count(n, s) || count > m {
             return None;
@@ -252,6 +272,7 @@ impl<'a> TextSamples<'a> {
             EliasFano::new(
                 universe,
                 count,
+                sample,
                 sec(first)?,
                 u64s(first + 1)?,
                 u64s(first + 2)?,
@@ -350,14 +371,23 @@ mod tests {
         let rows = (0..n).step_by(s as usize).map(|i| isa[i as usize]);
         let by_positions = SamplesWriter::new(n, s, t).from_positions(rows).unwrap();
         prop_assert_eq!(&by_rows, &by_positions);
+        // Format 3's files (sets sampled every 256, unnamed) read the same.
+        let old = SamplesWriter::new(n, s, t)
+            .format_3()
+            .from_rows(sa.iter().copied())
+            .unwrap();
+        let old_sections = read_sections(&old, SECTIONS).unwrap();
+        let o = TextSamples::view(&old, &old_sections, n, s, t).unwrap();
         let sections = read_sections(&by_rows, SECTIONS).unwrap();
         let v = TextSamples::view(&by_rows, &sections, n, s, t).unwrap();
         for (r, &i) in sa.iter().enumerate() {
             let want = (i % s == 0).then_some(i);
             prop_assert_eq!(v.position(r as u64), want);
+            prop_assert_eq!(o.position(r as u64), want);
         }
         for k in 0..sample_count(n, s) {
             prop_assert_eq!(v.row_of_sample(k), Some(isa[(k * s) as usize]));
+            prop_assert_eq!(o.row_of_sample(k), Some(isa[(k * s) as usize]));
         }
         prop_assert!(v.row_of_sample(sample_count(n, s)).is_none());
         prop_assert!(TextSamples::view(&by_rows, &sections, n, s, t + 1).is_none());
@@ -382,7 +412,7 @@ mod tests {
     #[test]
     fn one_long_cycle() {
         // π is one cycle of length m: shortcuts on it are the only way back.
-        let n = 4000u64;
+        let n = 40000u64;
         let sa: Vec<u64> = (0..n).map(|r| (r * 7 + 3) % n).collect();
         check(&sa, 4, 3).unwrap();
         check(&sa, 1, 16).unwrap();
