@@ -23,8 +23,9 @@ from anygram.errors import (
 from tests.conftest import CharTokenizer, write_jsonl
 
 SHARD_FILES = ["tokens.bin", "sa.bin", "docs.bin", "prefix.bin", "meta.jsonl", "meta.idx"]
-FM_FILES = ["fm.bwt", "fm.samples"]
-#: Every file of each kind (the FM kind's document files are the SA kind's, tested there).
+FM_FILES = ["fm.bwt", "fm.samples", "meta.blocks"]
+#: Every file of each kind (the FM kind's docs.bin is the SA kind's, tested there; its metadata
+#: is compressed in blocks, meta.blocks).
 KIND_FILES = [("sa", f) for f in SHARD_FILES] + [("fm", f) for f in FM_FILES]
 
 
@@ -95,15 +96,17 @@ def test_newer_format_version(index_dir: Path) -> None:
 
 
 def test_fm_manifest_that_claims_an_older_version_or_another_kind(tmp_path: Path) -> None:
-    """An FM index with text-order samples needs format version 3 (a version 2 reader would
-    look for fm.sa, a version 1 reader for tokens.bin); a manifest that says 2 or 1, names an
+    """An FM index with metadata in blocks needs format version 4 (a version 3 reader would look
+    for meta.jsonl, a version 2 reader for fm.sa, a version 1 reader for tokens.bin); a manifest
+    that says 3, 2 or 1, names an
     unknown kind, loses its sampling rates, changes them or calls its FM files a suffix array's
     is refused as corrupt."""
     index_dir = _build(tmp_path, "fm")
     path = index_dir / "manifest.json"
     good = json.loads(path.read_text())
-    assert good["format_version"] == 3 and good["kind"] == "fm"
+    assert good["format_version"] == 4 and good["kind"] == "fm"
     edits: list[tuple[str, Any]] = [
+        ("format_version", 3),
         ("format_version", 2),
         ("format_version", 1),
         ("kind", "bwt"),

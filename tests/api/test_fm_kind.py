@@ -187,8 +187,7 @@ def test_cli_builds_and_describes_an_fm_index(
         "docs.bin",
         "fm.bwt",
         "fm.samples",
-        "meta.idx",
-        "meta.jsonl",
+        "meta.blocks",
     ]
     capsys.readouterr()
     assert main(["info", str(out), "--verify"]) == 0

@@ -40,8 +40,8 @@ def test_both_kinds_count_folded_and_return_the_original(
         rates = {"sa_sample": 3, "isa_sample": 2} if kind == "fm" else {}
         anygram.build([src], tmp / kind, quiet=True, kind=kind, fold_case=True, **rates)
         index = anygram.Index(tmp / kind)
-        # FM shards' text-order samples need format 3.
-        assert index.fold_case and index.info()["format_version"] == (3 if kind == "fm" else 2)
+        # FM shards' metadata blocks need format 4.
+        assert index.fold_case and index.info()["format_version"] == (4 if kind == "fm" else 2)
         for i, t in enumerate(texts):
             assert index.get_doc_by_ix(i, 10_000)["text"] == t
         indexes.append(index)
