@@ -44,3 +44,17 @@ def test_format_v2_opens_and_answers() -> None:
     assert index.count("ab")["count"] == 6 and index.count("j")["count"] == 1
     texts = [index.get_doc_by_ix(i)["text"] for i in (0, 1, 3, 4)]
     assert texts == ["abc abd abe", "", "ab ab ab", "ja"]
+
+
+def test_format_v4_fm_opens_and_answers() -> None:
+    """Version 4: the FM-index kind with its metadata in blocks (`meta.blocks`), boosted rank
+    layout 4 and `fm.samples` naming its Elias-Fano sample rate (same documents as v1)."""
+    tok = CharTokenizer(12, alphabet="abcdefghij ")
+    index = anygram.Index(COMPAT / "v4-fm", tokenizer=tok, verify=True)
+    assert index.info()["format_version"] == 4 and index.info()["kind"] == ["fm"]
+    assert index.count("ab")["count"] == 6
+    assert index.count("ab ")["count"] == 2
+    assert index.get_doc_by_ix(3)["text"] == "ab ab ab"
+    assert index.get_doc_by_ix(1)["token_ids"] == []
+    assert index.get_doc_by_ix(2)["metadata"] == '{"linenum":2,"metadata":{},"path":"c.jsonl"}'
+    assert index.search_docs("abe")["documents"][0]["needle_offset"] == 8
