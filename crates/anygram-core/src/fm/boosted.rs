@@ -116,36 +116,100 @@ fn canonical_code(leaves: &[u8], t: u64) -> (u64, u32) {
     (0, 0)
 }
 
+/// One superblock's blocks, encoded on their own: ranks, bit and header offsets are relative to
+/// the superblock's start, so superblocks encode in parallel and are joined in order.
+struct SuperPart {
+    /// Per symbol: occurrences in the superblock, and the mask of its blocks holding it.
+    counts: Vec<u64>,
+    masks: Vec<u64>,
+    blocks: Vec<u64>,
+    headers: Vec<u8>,
+    bits: BitBuf,
+    ones: u64,
+}
+
 impl BoostedParts {
-    /// Encodes the `n` symbols `symbol(i)` (each `< sigma ≤ MAX_SIGMA`).
+    /// Encodes the `n` symbols `symbol(i)` (each `< sigma ≤ MAX_SIGMA`); superblocks in
+    /// parallel on rayon's pool.
     pub fn build(
         n: u64,
         sigma: usize,
         block_log: u32,
-        symbol: impl Fn(u64) -> u32,
+        symbol: impl Fn(u64) -> u32 + Sync,
     ) -> BoostedParts {
+        use rayon::prelude::*;
         debug_assert!((6..=18).contains(&block_log), "24-bit header counts");
-        let bsize = 1u64 << block_log;
         let nsup = num_supers(n, block_log);
-        let nblocks = n.div_ceil(bsize);
+        let parts: Vec<SuperPart> = (0..nsup)
+            .into_par_iter()
+            .map(|sb| Self::encode_super(n, sigma, block_log, sb, &symbol))
+            .collect();
         let mut supers = vec![0u64; (nsup as usize + 1) * sigma * 2];
+        let nblocks = n.div_ceil(1u64 << block_log);
         let mut blocks = Vec::with_capacity(nblocks as usize * BLOCK_WORDS);
+        let mut headers = Vec::with_capacity(parts.iter().map(|p| p.headers.len()).sum());
+        let words = parts.iter().map(|p| p.bits.words.len()).sum::<usize>() + 1;
+        let mut bits = BitBuf {
+            words: Vec::with_capacity(words),
+            len: 0,
+        };
+        let mut ones_total = 0u64;
+        let mut rank = vec![0u64; sigma];
+        for (sb, part) in parts.into_iter().enumerate() {
+            for c in 0..sigma {
+                supers[(sb * sigma + c) * 2] = rank[c];
+                supers[(sb * sigma + c) * 2 + 1] = part.masks[c];
+                rank[c] += part.counts[c];
+            }
+            for rec in part.blocks.chunks_exact(BLOCK_WORDS) {
+                blocks.extend_from_slice(&[
+                    bits.len + rec[0],
+                    ones_total + rec[1],
+                    headers.len() as u64 + rec[2],
+                ]);
+            }
+            headers.extend_from_slice(&part.headers);
+            bits.append(&part.bits);
+            ones_total += part.ones;
+        }
+        for (c, &r) in rank.iter().enumerate() {
+            supers[(nsup as usize * sigma + c) * 2] = r;
+        }
+        bits.words.push(0);
+        let rrr = RrrParts::build_packed(&bits);
+        BoostedParts {
+            block_log,
+            supers,
+            blocks,
+            headers,
+            rrr,
+        }
+    }
+
+    /// The blocks of superblock `sb`.
+    fn encode_super(
+        n: u64,
+        sigma: usize,
+        block_log: u32,
+        sb: u64,
+        symbol: &(impl Fn(u64) -> u32 + Sync),
+    ) -> SuperPart {
+        let bsize = 1u64 << block_log;
+        let first = sb * BLOCKS_PER_SUPER;
+        let last = ((sb + 1) * BLOCKS_PER_SUPER).min(n.div_ceil(bsize));
+        let mut masks = vec![0u64; sigma];
+        let mut blocks = Vec::with_capacity((last - first) as usize * BLOCK_WORDS);
         let mut headers = Vec::new();
         let mut bits = BitBuf {
             words: Vec::new(),
             len: 0,
         };
         let mut ones_total = 0u64;
+        // Occurrences before the block, from the superblock's start.
         let mut rank = vec![0u64; sigma];
         let mut sym = Vec::with_capacity(bsize as usize);
-        for b in 0..nblocks {
+        for b in first..last {
             let (lo, hi) = (b * bsize, ((b + 1) * bsize).min(n));
-            let sb = (b / BLOCKS_PER_SUPER) as usize;
-            if b % BLOCKS_PER_SUPER == 0 {
-                for (c, &r) in rank.iter().enumerate() {
-                    supers[(sb * sigma + c) * 2] = r;
-                }
-            }
             sym.clear();
             sym.extend((lo..hi).map(&symbol));
             let mut counts = [0u64; MAX_SIGMA];
@@ -154,7 +218,7 @@ impl BoostedParts {
             }
             let present: Vec<usize> = (0..sigma).filter(|&c| counts[c] > 0).collect();
             for &c in &present {
-                supers[(sb * sigma + c) * 2 + 1] |= 1 << (b % BLOCKS_PER_SUPER);
+                masks[c] |= 1 << (b % BLOCKS_PER_SUPER);
             }
             let pc: Vec<u64> = present.iter().map(|&c| counts[c]).collect();
             let lengths = huffman_lengths(&pc);
@@ -235,9 +299,8 @@ impl BoostedParts {
             for &o in &occ[1..] {
                 headers.extend_from_slice(&u24(o));
             }
-            let sb_rank: Vec<u64> = (0..sigma).map(|c| supers[(sb * sigma + c) * 2]).collect();
             for &c in &present {
-                headers.extend_from_slice(&u24(rank[c] - sb_rank[c]));
+                headers.extend_from_slice(&u24(rank[c]));
             }
             headers.extend_from_slice(&canon);
             let mut cum = 0u64;
@@ -263,17 +326,13 @@ impl BoostedParts {
                 rank[s as usize] += 1;
             }
         }
-        for (c, &r) in rank.iter().enumerate() {
-            supers[(nsup as usize * sigma + c) * 2] = r;
-        }
-        bits.words.push(0);
-        let rrr = RrrParts::build_packed(&bits);
-        BoostedParts {
-            block_log,
-            supers,
+        SuperPart {
+            counts: rank,
+            masks,
             blocks,
             headers,
-            rrr,
+            bits,
+            ones: ones_total,
         }
     }
 }
@@ -805,9 +864,10 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(48))]
 
+        // Up to 12,000 symbols: several superblocks (64 blocks of 2^6..2^8), encoded in parallel.
         #[test]
         fn rank_access_match_a_scan(
-            seq in proptest::collection::vec(0u32..256, 1..3000),
+            seq in proptest::collection::vec(0u32..256, 1..12000),
             sigma_cap in prop_oneof![Just(2u32), Just(5), Just(40), Just(256)],
             runs in 0usize..4,
             block_log in 6u32..9,

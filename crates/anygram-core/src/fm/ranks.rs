@@ -56,7 +56,7 @@ pub fn encode(
     symbols: &[u32],
     counts: &[u64],
     block_log: u32,
-    symbol: impl Fn(u64) -> u32,
+    symbol: impl Fn(u64) -> u32 + Sync,
 ) -> Result<Vec<u8>> {
     let mut w = SectionWriter::default();
     if counts.len() <= MAX_SIGMA {

@@ -199,6 +199,18 @@ impl BitBuf {
         bytes
     }
 
+    /// Appends the bits of `other`.
+    pub fn append(&mut self, other: &BitBuf) {
+        let full = (other.len / 64) as usize;
+        for &w in &other.words[..full] {
+            self.push(w, 64);
+        }
+        let rest = (other.len % 64) as u32;
+        if rest > 0 {
+            self.push(other.words[full] & ((1u64 << rest) - 1), rest);
+        }
+    }
+
     /// Appends the low `w` bits of `v`.
     pub fn push(&mut self, v: u64, w: u32) {
         if w == 0 {
