@@ -76,8 +76,9 @@ struct Expect {
 fn corpus_expect(docs: &[Vec<u32>], ctx: &[u32], vocab: u32, o: &DraftOptions, b: usize) -> Expect {
     let m = (0..=ctx.len())
         .rev()
-        .find(|&k| brute_count(docs, &ctx[ctx.len() - k..]) > 0)
-        .unwrap();
+        // The empty suffix always matches, even in a corpus of empty documents.
+        .find(|&k| k == 0 || brute_count(docs, &ctx[ctx.len() - k..]) > 0)
+        .unwrap_or(0);
     let mut nodes = Vec::new();
     if m >= o.min_match && m > 0 {
         let count = |p: &[u32]| brute_count(docs, p);
