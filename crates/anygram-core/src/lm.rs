@@ -277,7 +277,7 @@ pub fn score_part<S: ShardIndex>(
     for (i, &t) in q.iter().enumerate() {
         ticker.tick()?;
         let MatchState { len, seg } = state;
-        let bounds = if len > 0 {
+        let bounds = if len > 0 && s.cheap_next_bounds() {
             s.next_bounds(seg, len)
         } else {
             None
@@ -285,7 +285,8 @@ pub fn score_part<S: ShardIndex>(
         let next = match bounds {
             _ if len == 0 => s.find(&[t]),
             Some(b) => s.extend_within(seg, len, t, b),
-            None => seg,
+            None if seg.is_empty() || s.cheap_next_bounds() => seg,
+            None => s.extend(seg, len, t),
         };
         let mut cont_cnt = next.count();
         if eos == Some(t) {
@@ -299,13 +300,45 @@ pub fn score_part<S: ShardIndex>(
             suffix_len: len,
             prompt_cnt: prompt_count(seg, len, s.num_docs()),
             cont_cnt,
-            sole_next: sole_next(s, seg, len, eos, bounds),
+            sole_next: if len == 0 || s.cheap_next_bounds() {
+                sole_next(s, seg, len, eos, bounds)
+            } else {
+                sole_next_given(s, seg, len, eos, (t, next.count()), q[i - 1])
+            },
         });
         if i + 1 < q.len() {
             state = state.advance(s, &q[..=i], next);
         }
     }
     Ok(out)
+}
+
+/// [`sole_next`] for a pattern of `m > 0` tokens ending with `last`, given that the scored
+/// token `t` follows `t_cnt` of its occurrences: when `t` follows some, the counts answer
+/// without the range's bounds (which cost the FM kind a rank per candidate symbol); the
+/// bounds are read only when `t` follows none, or when the pattern ends with the separator
+/// (whose range holds the FM's end-of-text row, which the counts must not see).
+fn sole_next_given<S: ShardIndex>(
+    s: &S,
+    seg: Segment,
+    m: usize,
+    eos: Option<S::Tok>,
+    (t, t_cnt): (S::Tok, u64),
+    last: S::Tok,
+) -> Option<u32> {
+    let sep = S::Tok::SEPARATOR;
+    if t_cnt == 0 || last == sep || t == sep {
+        return sole_next(s, seg, m, eos, s.next_bounds(seg, m));
+    }
+    let total = seg.count();
+    if t_cnt == total {
+        Some(if eos == Some(t) { DOC_END } else { label(t) })
+    } else if eos == Some(t) && t_cnt + s.extend(seg, m, sep).count() == total {
+        // Real eos tokens and document ends only (the separator sorts last).
+        Some(DOC_END)
+    } else {
+        None
+    }
 }
 
 /// The one next token of a prompt of `m` tokens with range `seg`, if there is only one

@@ -62,6 +62,14 @@ pub trait ShardIndex: Send + Sync {
     /// occurrence that ends its document; it is the largest symbol). `None` when `seg` is empty.
     fn next_bounds(&self, seg: Segment, m: usize) -> Option<(Self::Tok, Self::Tok)>;
 
+    /// Whether [`Self::next_bounds`] costs about two token reads (a kind whose ranges are
+    /// sorted by next token reads their ends), so that a caller may read it on every step;
+    /// `false` where it costs searches (the FM kind ranks candidate symbols), and callers
+    /// read it only when nothing cheaper answers.
+    fn cheap_next_bounds(&self) -> bool {
+        true
+    }
+
     /// Exact count of every token following an occurrence in `seg` (a pattern of `m > 0`
     /// tokens), sorted by id, document ends labelled [`crate::merge::DOC_END`] (last).
     fn next_token_counts(&self, seg: Segment, m: usize) -> Vec<(u32, u64)>;
@@ -200,6 +208,10 @@ impl<T: Token> ShardIndex for AnyShard<T> {
     #[inline]
     fn next_bounds(&self, seg: Segment, m: usize) -> Option<(T, T)> {
         each_kind!(self, s => s.next_bounds(seg, m))
+    }
+    #[inline]
+    fn cheap_next_bounds(&self) -> bool {
+        each_kind!(self, s => s.cheap_next_bounds())
     }
     fn next_token_counts(&self, seg: Segment, m: usize) -> Vec<(u32, u64)> {
         each_kind!(self, s => s.next_token_counts(seg, m))

@@ -105,6 +105,11 @@ impl<T: Token> ShardIndex for FmShard<T> {
         self.fm.next_bounds(seg, m)
     }
 
+    /// Bounds rank candidate symbols until one occurs in the range.
+    fn cheap_next_bounds(&self) -> bool {
+        false
+    }
+
     fn next_token_counts(&self, seg: Segment, m: usize) -> Vec<(u32, u64)> {
         if seg.is_empty() {
             return Vec::new();
