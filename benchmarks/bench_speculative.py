@@ -333,6 +333,18 @@ class OracleDrafter:
         return self.continuation[at : at + self.k]
 
 
+def run_fields(r: dict[str, Any], t0: float, c0: float) -> dict[str, Any]:
+    """The figures every method's row starts with: wall and CPU seconds since ``(t0, c0)``,
+    the prompt pass' share, and the tokens generated."""
+    return {
+        "seconds": time.perf_counter() - t0,
+        "cpu": time.process_time() - c0,
+        "prefill": r["prefill_seconds"],
+        "prefill_cpu": r["prefill_cpu_seconds"],
+        "tokens": len(r["token_ids"]),
+    }
+
+
 def run_prompt(domain: str, pi: int, text: str, args: Any, ctxs: dict[str, Any]) -> dict[str, Any]:
     from anygram.speculative import Drafter, generate_greedy
 
@@ -346,11 +358,7 @@ def run_prompt(domain: str, pi: int, text: str, args: Any, ctxs: dict[str, Any])
     t0, c0 = time.perf_counter(), time.process_time()
     plain = generate_greedy(rec, ids, args.new_tokens, eos_token_id=eos)
     row["plain"] = {
-        "seconds": time.perf_counter() - t0,
-        "cpu": time.process_time() - c0,
-        "prefill": plain["prefill_seconds"],
-        "prefill_cpu": plain["prefill_cpu_seconds"],
-        "tokens": len(plain["token_ids"]),
+        **run_fields(plain, t0, c0),
         # Kept to replay drafting policies offline against the model's own continuation.
         "prompt_ids": ids,
         "token_ids": plain["token_ids"],
@@ -377,14 +385,10 @@ def run_prompt(domain: str, pi: int, text: str, args: Any, ctxs: dict[str, Any])
         rec.start(share_prompt=True)
         t0, c0 = time.perf_counter(), time.process_time()
         spec = generate_greedy(rec, ids, args.new_tokens, drafter=drafter, eos_token_id=eos)
-        secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+        timing = run_fields(spec, t0, c0)
         div = first_divergence(plain["token_ids"], spec["token_ids"])
         row["index"] = {
-            "seconds": secs,
-            "cpu": cpu,
-            "prefill": spec["prefill_seconds"],
-            "prefill_cpu": spec["prefill_cpu_seconds"],
-            "tokens": len(spec["token_ids"]),
+            **timing,
             "steps": spec["steps"],
             "drafted": spec["drafted"],
             "accepted": spec["accepted"],
@@ -410,11 +414,7 @@ def run_prompt(domain: str, pi: int, text: str, args: Any, ctxs: dict[str, Any])
         orc = generate_greedy(rec, ids, args.new_tokens, drafter=oracle, eos_token_id=eos)  # type: ignore[arg-type]
         div = first_divergence(plain["token_ids"], orc["token_ids"])
         row["oracle"] = {
-            "seconds": time.perf_counter() - t0,
-            "cpu": time.process_time() - c0,
-            "prefill": orc["prefill_seconds"],
-            "prefill_cpu": orc["prefill_cpu_seconds"],
-            "tokens": len(orc["token_ids"]),
+            **run_fields(orc, t0, c0),
             "steps": orc["steps"],
             "drafted": orc["drafted"],
             "accepted": orc["accepted"],
